@@ -1,0 +1,99 @@
+// Every setting is an environment variable with a documented default (compose/.env.example).
+import path from 'node:path';
+
+export interface Config {
+  port: number;
+  host: string;
+  metricsPort: number;
+  metricsHost: string;
+  dataDir: string;
+  databaseUrl: string | undefined;
+  ownerDatabaseUrl: string | undefined;
+  publicUrl: string;
+  secureCookies: boolean;
+  trustProxy: boolean;
+  logLevel: string;
+  sessionIdleMinutes: number;
+  sessionAbsoluteHours: number;
+  autoUnsealKeyFile: string | undefined;
+  webRoot: string;
+  oidc: {
+    issuer: string | undefined;
+    clientId: string | undefined;
+    clientSecret: string | undefined;
+    roleClaim: string;
+    roleSource: 'id_token' | 'userinfo';
+    roleMap: Record<string, string>;
+    organizationId: string | undefined;
+    displayName: string;
+    scopes: string;
+  };
+}
+
+function int(env: NodeJS.ProcessEnv, name: string, def: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return def;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 0) throw new Error(`${name} must be a non-negative integer, got "${raw}"`);
+  return n;
+}
+
+function bool(env: NodeJS.ProcessEnv, name: string, def: boolean): boolean {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return def;
+  if (/^(1|true|yes|on)$/i.test(raw)) return true;
+  if (/^(0|false|no|off)$/i.test(raw)) return false;
+  throw new Error(`${name} must be true or false, got "${raw}"`);
+}
+
+/** Parses "idp-group=role,other=role2" into a map; the default maps each role name to itself. */
+export function parseRoleMap(raw: string | undefined): Record<string, string> {
+  const map: Record<string, string> = {};
+  if (!raw) {
+    for (const r of ['admin', 'coordinator', 'doctor', 'finance', 'platform_owner', 'staff']) map[r] = r;
+    return map;
+  }
+  for (const pair of raw.split(',')) {
+    const [from, to] = pair.split('=').map((s) => s.trim());
+    if (!from || !to) throw new Error(`PRAXISKERN_OIDC_ROLE_MAP entry "${pair}" must look like idp-value=role`);
+    map[from] = to;
+  }
+  return map;
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const port = int(env, 'PORT', 8080);
+  const publicUrl = (env.PRAXISKERN_PUBLIC_URL || `http://localhost:${port}`).replace(/\/$/, '');
+  const roleSource = env.PRAXISKERN_OIDC_ROLE_SOURCE || 'id_token';
+  if (roleSource !== 'id_token' && roleSource !== 'userinfo') {
+    throw new Error(`PRAXISKERN_OIDC_ROLE_SOURCE must be id_token or userinfo, got "${roleSource}"`);
+  }
+  return {
+    port,
+    host: env.HOST || '127.0.0.1',
+    metricsPort: int(env, 'METRICS_PORT', 9464),
+    metricsHost: env.METRICS_HOST || '127.0.0.1',
+    dataDir: path.resolve(env.PRAXISKERN_DATA_DIR || './data'),
+    databaseUrl: env.DATABASE_URL || undefined,
+    ownerDatabaseUrl: env.DATABASE_OWNER_URL || undefined,
+    publicUrl,
+    secureCookies: bool(env, 'PRAXISKERN_SECURE_COOKIES', !publicUrl.startsWith('http://localhost') && !publicUrl.startsWith('http://127.0.0.1')),
+    trustProxy: bool(env, 'PRAXISKERN_TRUST_PROXY', false),
+    logLevel: env.LOG_LEVEL || 'info',
+    sessionIdleMinutes: int(env, 'PRAXISKERN_SESSION_IDLE_MINUTES', 30),
+    sessionAbsoluteHours: int(env, 'PRAXISKERN_SESSION_ABSOLUTE_HOURS', 12),
+    autoUnsealKeyFile: env.PRAXISKERN_AUTO_UNSEAL_KEY_FILE || undefined,
+    webRoot: path.resolve(env.PRAXISKERN_WEB_ROOT || new URL('../../../web/build', import.meta.url).pathname),
+    oidc: {
+      issuer: env.PRAXISKERN_OIDC_ISSUER || undefined,
+      clientId: env.PRAXISKERN_OIDC_CLIENT_ID || undefined,
+      clientSecret: env.PRAXISKERN_OIDC_CLIENT_SECRET || undefined,
+      roleClaim: env.PRAXISKERN_OIDC_ROLE_CLAIM || 'roles',
+      roleSource,
+      roleMap: parseRoleMap(env.PRAXISKERN_OIDC_ROLE_MAP),
+      organizationId: env.PRAXISKERN_OIDC_ORGANIZATION_ID || undefined,
+      displayName: env.PRAXISKERN_OIDC_DISPLAY_NAME || 'Clinic login',
+      scopes: env.PRAXISKERN_OIDC_SCOPES || 'openid profile email',
+    },
+  };
+}

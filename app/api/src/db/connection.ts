@@ -1,0 +1,51 @@
+// Two database roles: the owner runs migrations; the API connects as a role with no BYPASSRLS
+// that owns no tables. Every tenant query runs inside withScope(), which sets the organization
+// for the transaction so PostgreSQL's row-level security applies.
+import knexFactory, { type Knex } from 'knex';
+
+export type Db = Knex;
+export type Tx = Knex.Transaction;
+
+export interface Scope {
+  organizationId: string | null;
+  userId?: string | null;
+  platform?: boolean;
+}
+
+export function createDb(connectionString: string, poolMax = 10): Db {
+  return knexFactory({
+    client: 'pg',
+    connection: { connectionString, application_name: 'praxiskern' },
+    pool: { min: 0, max: poolMax },
+    acquireConnectionTimeout: 10_000,
+  });
+}
+
+/** Runs fn in one transaction with the organization (and user) set for row-level security. */
+export async function withScope<T>(db: Db, scope: Scope, fn: (trx: Tx) => Promise<T>): Promise<T> {
+  return db.transaction(async (trx) => {
+    await trx.raw("select set_config('app.org_id', ?, true), set_config('app.user_id', ?, true), set_config('app.platform', ?, true)", [
+      scope.organizationId ?? '',
+      scope.userId ?? '',
+      scope.platform ? 'on' : '',
+    ]);
+    return fn(trx);
+  });
+}
+
+/** Refuses to run the API on a role that could bypass row-level security. */
+export async function assertAppRoleIsSafe(db: Db): Promise<void> {
+  const { rows } = await db.raw(
+    `select r.rolname, r.rolsuper, r.rolbypassrls,
+            (select count(*) from pg_class c join pg_namespace n on n.oid = c.relnamespace
+              where c.relowner = r.oid and n.nspname = 'public' and c.relkind in ('r','p'))::int as owned
+       from pg_roles r where r.rolname = current_user`,
+  );
+  const r = rows[0];
+  if (r.rolsuper || r.rolbypassrls || r.owned > 0) {
+    throw new Error(
+      `Database role "${r.rolname}" is unsafe for the API (superuser=${r.rolsuper}, bypassrls=${r.rolbypassrls}, owns ${r.owned} tables). ` +
+        'Use the dedicated application role in DATABASE_URL.',
+    );
+  }
+}

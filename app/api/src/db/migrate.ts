@@ -1,0 +1,29 @@
+// knex migrations, listed explicitly so they load as TypeScript modules under Node's type stripping.
+import type { Knex } from 'knex';
+import * as m0001 from './migrations/20261123_0001_foundation.ts';
+
+export interface MigrationModule {
+  up(knex: Knex): Promise<void>;
+  down(knex: Knex): Promise<void>;
+}
+
+export const MIGRATIONS: Record<string, MigrationModule> = {
+  '20261123_0001_foundation': m0001,
+};
+
+const source: Knex.MigrationSource<string> = {
+  getMigrations: async () => Object.keys(MIGRATIONS).sort(),
+  getMigrationName: (name) => name,
+  getMigration: async (name) => MIGRATIONS[name],
+};
+
+/** Applies pending migrations as the owner role; returns the names applied. */
+export async function migrateLatest(owner: Knex): Promise<string[]> {
+  const [, applied] = await owner.migrate.latest({ migrationSource: source });
+  return applied as string[];
+}
+
+export async function schemaVersion(db: Knex): Promise<string> {
+  const names = Object.keys(MIGRATIONS).sort();
+  return names[names.length - 1];
+}

@@ -1,0 +1,51 @@
+// Koa composition: context → headers → errors → CSRF cookie → health → API → static UI → 404.
+import Koa from 'koa';
+import { randomBytes } from 'node:crypto';
+import type { Context, Next } from 'koa';
+import { requestContext } from './middleware/request-context.ts';
+import { errorHandler } from './middleware/errors.ts';
+import { securityHeaders } from './middleware/security-headers.ts';
+import { buildRouter } from './router.ts';
+import { openApiDocument, type AnyRoute } from './route.ts';
+import { serveWeb } from './static.ts';
+import { healthRouter } from '../modules/health/health.routes.ts';
+import { CSRF_COOKIE } from '../modules/auth/session.service.ts';
+import { ROUTES } from './routes.ts';
+import type { Services } from './services.ts';
+
+function ensureCsrfCookie(secure: boolean) {
+  return async function csrfCookie(ctx: Context, next: Next) {
+    if (!ctx.cookies.get(CSRF_COOKIE)) {
+      ctx.cookies.set(CSRF_COOKIE, randomBytes(24).toString('base64url'), { httpOnly: false, sameSite: 'strict', secure, path: '/' });
+    }
+    await next();
+  };
+}
+
+function notFoundHandler() {
+  return async function notFound(ctx: Context) {
+    ctx.status = 404;
+    ctx.body = { error: 'not_found', message: `No route for ${ctx.method} ${ctx.path}` };
+  };
+}
+
+export function createApp(services: Services, routes: AnyRoute[] = ROUTES): Koa {
+  const app = new Koa({ proxy: services.config.trustProxy });
+  const hsts = services.config.publicUrl.startsWith('https://');
+  const openapi = openApiDocument(routes, services.version);
+  const api = buildRouter(services, routes);
+  api.get('/openapi.json', function openApi(ctx) {
+    ctx.body = openapi;
+  });
+  const health = healthRouter(services);
+  app.use(requestContext(services.metrics));
+  app.use(securityHeaders(hsts));
+  app.use(errorHandler());
+  app.use(ensureCsrfCookie(services.config.secureCookies));
+  app.use(health.routes());
+  app.use(api.routes());
+  app.use(api.allowedMethods({ throw: false }));
+  app.use(serveWeb(services.config.webRoot));
+  app.use(notFoundHandler());
+  return app;
+}

@@ -1,0 +1,74 @@
+// Mounts RouteDefs as a pipeline: session → auth → sealed check → permission → validate → handler.
+import Router from '@koa/router';
+import type { Context } from 'koa';
+import { z } from 'zod';
+import { csrf, forbidden, sealed, unauthenticated, validationMany, type FieldIssue } from '../core/errors.ts';
+import { can } from '../core/permissions.ts';
+import { parseJsonBody } from './middleware/json-body.ts';
+import { auditStandalone } from '../modules/audit/audit.service.ts';
+import { authenticate, CSRF_COOKIE, SESSION_COOKIE } from '../modules/auth/session.service.ts';
+import type { AnyRoute } from './route.ts';
+import type { Services } from './services.ts';
+import type { RequestContext } from '../core/context.ts';
+
+const SAFE = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+export function zodIssues(err: z.ZodError, prefix: string): FieldIssue[] {
+  return err.issues.map((i) => {
+    const path = [prefix, ...i.path.map(String)].filter(Boolean).join('.');
+    if (i.code === 'unrecognized_keys') return { field: [path, ...i.keys].filter(Boolean).join('.'), message: 'is not a known field' };
+    return { field: path || prefix, message: i.message };
+  });
+}
+
+function validate<T>(schema: z.ZodType<T> | undefined, value: unknown, prefix: string): T {
+  if (!schema) return value as T;
+  const r = schema.safeParse(value);
+  if (!r.success) throw validationMany(zodIssues(r.error, prefix));
+  return r.data;
+}
+
+/** Double-submit CSRF: header equals cookie, and equals the session's token when logged in. */
+function checkCsrf(ctx: Context, sessionCsrf: string | undefined): void {
+  const header = ctx.get('x-csrf-token');
+  const cookie = ctx.cookies.get(CSRF_COOKIE);
+  if (!header || header !== cookie) throw csrf();
+  if (sessionCsrf !== undefined && header !== sessionCsrf) throw csrf();
+}
+
+export function buildRouter(services: Services, routes: AnyRoute[]): Router {
+  const router = new Router({ prefix: '/api/v1' });
+  for (const route of routes) {
+    router[route.method](route.path, async function routePipeline(ctx: Context) {
+      const rc = ctx.state.rc as RequestContext;
+      const actor = await authenticate(services.db, services.config, ctx.cookies.get(SESSION_COOKIE));
+      if (actor) {
+        rc.actor = actor;
+        rc.logger = rc.logger.child({ userId: actor.userId });
+      }
+      if (!SAFE.has(ctx.method) && !route.csrfExempt) checkCsrf(ctx, actor?.csrfToken);
+      if (route.access !== 'public' && !actor) throw unauthenticated();
+      if (!route.whileSealed && services.seal.isSealed) throw sealed();
+      if (route.access !== 'public' && route.access !== 'authenticated' && !can(actor!.roles, route.access)) {
+        await auditStandalone(services.db, { action: 'access.denied', outcome: 'denied', details: { permission: route.access, route: `${route.method.toUpperCase()} ${route.path}` } });
+        throw forbidden();
+      }
+      const params = validate(route.params, ctx.params, 'params');
+      const query = validate(route.query, ctx.query, 'query');
+      let body: unknown;
+      if (!route.rawBody && !SAFE.has(ctx.method)) {
+        const parsed = await parseJsonBody(ctx);
+        if (!route.body && parsed !== undefined && !(typeof parsed === 'object' && parsed !== null && Object.keys(parsed).length === 0)) {
+          throw validationMany([{ field: 'body', message: 'this endpoint takes no request body' }]);
+        }
+        body = validate(route.body, parsed ?? {}, 'body');
+      }
+      const result = await route.handler({ ctx, services, body, query, params });
+      if (ctx.body === undefined && ctx.status !== 302) {
+        if (result === undefined) ctx.status = 204;
+        else ctx.body = result;
+      }
+    });
+  }
+  return router;
+}

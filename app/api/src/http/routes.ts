@@ -1,0 +1,10 @@
+// Every API route of the product, in one list: mounted by the app, documented in OpenAPI,
+// walked by the role-matrix test.
+import type { AnyRoute } from './route.ts';
+import { setupRoutes } from '../modules/setup/setup.routes.ts';
+import { sealRoutes } from '../modules/keystore/seal.routes.ts';
+import { auditRoutes } from '../modules/audit/audit.routes.ts';
+import { sessionRoutes } from '../modules/auth/session.routes.ts';
+import { extraRoutes } from './routes.extra.ts';
+
+export const ROUTES: AnyRoute[] = [...setupRoutes, ...sessionRoutes, ...sealRoutes, ...auditRoutes, ...extraRoutes];

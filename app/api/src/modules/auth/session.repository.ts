@@ -1,0 +1,46 @@
+import type { Db, Tx } from '../../db/connection.ts';
+
+export interface SessionRow {
+  id: string;
+  organization_id: string;
+  user_id: string;
+  csrf_token: string;
+  auth_method: 'local' | 'oidc' | 'setup';
+  roles: string[];
+  idle_expires_at: Date;
+  absolute_expires_at: Date;
+  oidc_issuer: string | null;
+  oidc_sid: string | null;
+}
+
+export async function findSessionByTokenHash(db: Db, tokenHash: Buffer) {
+  const { rows } = await db.raw('select * from auth_find_session(?)', [tokenHash]);
+  return rows[0] as { id: string; organization_id: string; user_id: string } | undefined;
+}
+
+export async function loadSession(trx: Tx, id: string): Promise<(SessionRow & { user_active: boolean; user_roles: string[] }) | undefined> {
+  return trx('sessions as s')
+    .join('users as u', 'u.id', 's.user_id')
+    .where('s.id', id)
+    .first(
+      's.id', 's.organization_id', 's.user_id', 's.csrf_token', 's.auth_method', 's.roles', 's.idle_expires_at',
+      's.absolute_expires_at', 's.oidc_issuer', 's.oidc_sid', 'u.active as user_active', 'u.roles as user_roles',
+    );
+}
+
+export async function insertSession(trx: Tx, row: Omit<SessionRow, 'id'> & { token_hash: Buffer; ip: string | null; user_agent: string | null }) {
+  const [created] = await trx('sessions').insert(row).returning('id');
+  return created.id as string;
+}
+
+export async function touchSession(trx: Tx, id: string, idleExpiresAt: Date): Promise<void> {
+  await trx('sessions').where({ id }).update({ last_seen_at: trx.fn.now(), idle_expires_at: idleExpiresAt });
+}
+
+export async function deleteSession(trx: Tx, id: string): Promise<void> {
+  await trx('sessions').where({ id }).delete();
+}
+
+export async function deleteUserSessions(trx: Tx, userId: string): Promise<number> {
+  return trx('sessions').where({ user_id: userId }).delete();
+}

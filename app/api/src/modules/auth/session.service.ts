@@ -1,0 +1,91 @@
+// Server-side sessions in PostgreSQL. The cookie holds a random token; the database holds its
+// SHA-256. Idle and absolute timeouts; a new token on every login and role change.
+import { createHash, randomBytes } from 'node:crypto';
+import type { Context } from 'koa';
+import type { Db, Tx } from '../../db/connection.ts';
+import { withScope } from '../../db/connection.ts';
+import type { Actor } from '../../core/context.ts';
+import { isRole, type Role } from '../../core/permissions.ts';
+import type { Config } from '../../core/config.ts';
+import { deleteSession, findSessionByTokenHash, insertSession, loadSession, touchSession } from './session.repository.ts';
+
+export const SESSION_COOKIE = 'pk_session';
+export const CSRF_COOKIE = 'pk_csrf';
+
+export const hashToken = (token: string) => createHash('sha256').update(token).digest();
+
+export interface NewSession {
+  organizationId: string;
+  userId: string;
+  roles: Role[];
+  method: 'local' | 'oidc' | 'setup';
+  oidcIssuer?: string;
+  oidcSid?: string;
+}
+
+export interface IssuedSession {
+  token: string;
+  csrfToken: string;
+  sessionId: string;
+}
+
+export async function createSession(trx: Tx, config: Config, s: NewSession, ip?: string, userAgent?: string): Promise<IssuedSession> {
+  const token = randomBytes(32).toString('base64url');
+  const csrfToken = randomBytes(24).toString('base64url');
+  const now = Date.now();
+  const sessionId = await insertSession(trx, {
+    token_hash: hashToken(token),
+    organization_id: s.organizationId,
+    user_id: s.userId,
+    csrf_token: csrfToken,
+    auth_method: s.method,
+    roles: s.roles,
+    oidc_issuer: s.oidcIssuer ?? null,
+    oidc_sid: s.oidcSid ?? null,
+    ip: ip ?? null,
+    user_agent: userAgent?.slice(0, 500) ?? null,
+    idle_expires_at: new Date(now + config.sessionIdleMinutes * 60_000),
+    absolute_expires_at: new Date(now + config.sessionAbsoluteHours * 3_600_000),
+  });
+  return { token, csrfToken, sessionId };
+}
+
+export function setSessionCookies(ctx: Context, config: Config, issued: IssuedSession): void {
+  const secure = config.secureCookies;
+  ctx.cookies.set(SESSION_COOKIE, issued.token, { httpOnly: true, sameSite: 'lax', secure, path: '/', overwrite: true });
+  ctx.cookies.set(CSRF_COOKIE, issued.csrfToken, { httpOnly: false, sameSite: 'strict', secure, path: '/', overwrite: true });
+}
+
+export function clearSessionCookies(ctx: Context, config: Config): void {
+  ctx.cookies.set(SESSION_COOKIE, null, { path: '/', secure: config.secureCookies });
+}
+
+/** Resolves the cookie to an actor, enforcing timeouts, deactivation and role changes. */
+export async function authenticate(db: Db, config: Config, token: string | undefined): Promise<(Actor & { csrfToken: string; method: string }) | undefined> {
+  if (!token || token.length > 100) return undefined;
+  const found = await findSessionByTokenHash(db, hashToken(token));
+  if (!found) return undefined;
+  return withScope(db, { organizationId: found.organization_id, userId: found.user_id }, async (trx) => {
+    const s = await loadSession(trx, found.id);
+    const now = Date.now();
+    if (!s || !s.user_active || s.idle_expires_at.getTime() < now || s.absolute_expires_at.getTime() < now || !sameRoles(s.roles, s.user_roles)) {
+      if (s) await deleteSession(trx, s.id);
+      return undefined;
+    }
+    // Touch at most once a minute to keep reads cheap.
+    const idle = new Date(now + config.sessionIdleMinutes * 60_000);
+    if (idle.getTime() - s.idle_expires_at.getTime() > 60_000) await touchSession(trx, s.id, idle);
+    return {
+      userId: s.user_id,
+      organizationId: s.organization_id,
+      roles: s.roles.filter(isRole),
+      sessionId: s.id,
+      csrfToken: s.csrf_token,
+      method: s.auth_method,
+    };
+  });
+}
+
+function sameRoles(a: string[], b: string[]): boolean {
+  return a.length === b.length && [...a].sort().join(',') === [...b].sort().join(',');
+}

@@ -1,0 +1,62 @@
+import { z } from 'zod';
+import { defineRoute } from '../../http/route.ts';
+import { assertNotLocked, clearFailures, recordFailure } from '../../core/rate-limit.ts';
+import { auditStandalone } from '../audit/audit.service.ts';
+import { AppError } from '../../core/errors.ts';
+import type { Services } from '../../http/services.ts';
+
+export const UNSEAL_LIMIT = { maxFailures: 5, windowSeconds: 900, lockSeconds: 300 };
+
+/** Unseal with rate limiting and auditing; shared by the web page and the admin socket. */
+export async function unsealWithLimits(services: Services, passphrase: string, via: string): Promise<void> {
+  const bucket = 'unseal';
+  await assertNotLocked(services.db, bucket);
+  try {
+    await services.seal.unseal(services.db, passphrase);
+  } catch (err) {
+    if (err instanceof AppError && err.code === 'validation_failed') {
+      await recordFailure(services.db, bucket, UNSEAL_LIMIT);
+      services.metrics.logins.inc({ method: 'unseal', outcome: 'failure' });
+      await auditStandalone(services.db, { action: 'seal.unseal', outcome: 'failure', details: { via } });
+    }
+    throw err;
+  }
+  await clearFailures(services.db, bucket);
+  services.metrics.logins.inc({ method: 'unseal', outcome: 'success' });
+  await auditStandalone(services.db, { action: 'seal.unseal', outcome: 'success', details: { via } });
+}
+
+export const sealRoutes = [
+  defineRoute({
+    method: 'get', path: '/seal', access: 'public', whileSealed: true, tags: ['seal'],
+    summary: 'Whether the server is sealed',
+    handler: async ({ services }) => ({ sealed: services.seal.isSealed }),
+  }),
+  defineRoute({
+    method: 'post', path: '/seal/unseal', access: 'seal.unseal', whileSealed: true, tags: ['seal'],
+    summary: 'Unseal with the practice passphrase (rate-limited)',
+    body: z.strictObject({ passphrase: z.string().min(1).max(1024) }),
+    handler: async ({ services, body }) => {
+      if (!services.seal.isSealed) return { sealed: false };
+      await unsealWithLimits(services, body.passphrase, 'web');
+      return { sealed: false };
+    },
+  }),
+  defineRoute({
+    method: 'post', path: '/seal/passphrase', access: 'seal.passphrase', tags: ['seal'],
+    summary: 'Change the practice passphrase (re-wraps the master key; data is not re-encrypted)',
+    body: z.strictObject({ currentPassphrase: z.string().min(1).max(1024), newPassphrase: z.string().min(12).max(1024) }),
+    handler: async ({ services, body }) => {
+      await assertNotLocked(services.db, 'unseal');
+      try {
+        await services.seal.changePassphrase(services.db, body.currentPassphrase, body.newPassphrase);
+      } catch (err) {
+        if (err instanceof AppError && err.code === 'validation_failed') await recordFailure(services.db, 'unseal', UNSEAL_LIMIT);
+        await auditStandalone(services.db, { action: 'seal.passphrase_changed', outcome: 'failure' });
+        throw err;
+      }
+      await auditStandalone(services.db, { action: 'seal.passphrase_changed' });
+      return { changed: true };
+    },
+  }),
+];

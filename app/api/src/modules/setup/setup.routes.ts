@@ -1,0 +1,34 @@
+import { defineRoute } from '../../http/route.ts';
+import { conflict } from '../../core/errors.ts';
+import { newTotpSecret, otpauthUrl } from '../auth/totp.ts';
+import { createSession, setSessionCookies } from '../auth/session.service.ts';
+import { withScope } from '../../db/connection.ts';
+import { isInitialized } from './setup.repository.ts';
+import { runSetup } from './setup.service.ts';
+import { setupBody } from './setup.schema.ts';
+
+export const setupRoutes = [
+  defineRoute({
+    method: 'get', path: '/setup', access: 'public', whileSealed: true, tags: ['setup'],
+    summary: 'First-run state and a fresh TOTP secret for the first administrator',
+    handler: async ({ services }) => {
+      if (await isInitialized(services.db)) return { initialized: true };
+      const secret = newTotpSecret();
+      return { initialized: false, totpSecret: secret, otpauthUrl: otpauthUrl('Praxiskern', 'admin', secret) };
+    },
+  }),
+  defineRoute({
+    method: 'post', path: '/setup', access: 'public', whileSealed: true, tags: ['setup'], body: setupBody,
+    summary: 'Complete the first-run setup; logs the new administrator in and returns the recovery codes once',
+    rateLimit: { bucket: 'setup', max: 20, windowSeconds: 600 },
+    handler: async ({ ctx, services, body }) => {
+      if (await isInitialized(services.db)) throw conflict('Praxiskern is already set up');
+      const result = await runSetup(services, body);
+      const issued = await withScope(services.db, { organizationId: result.organizationId, userId: result.userId }, (trx) =>
+        createSession(trx, services.config, { organizationId: result.organizationId, userId: result.userId, roles: ['admin'], method: 'setup' }, ctx.ip, ctx.get('user-agent')),
+      );
+      setSessionCookies(ctx, services.config, issued);
+      return { organizationId: result.organizationId, userId: result.userId, recoveryCodes: result.recoveryCodes, csrfToken: issued.csrfToken };
+    },
+  }),
+];

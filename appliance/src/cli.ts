@@ -1,0 +1,51 @@
+// The `praxiskern` admin CLI: thin commands that parse arguments and call the same services as
+// the API. Every command has --json output and exits non-zero with a one-line reason on failure.
+import { parseArgs } from 'node:util';
+import { commands } from './commands.ts';
+
+const USAGE = `praxiskern <command> [options]
+
+Commands:
+  start [--worker]         run the server (embedded PostgreSQL unless DATABASE_URL is set)
+  init                     unattended first-run setup (see praxiskern init --help)
+  unseal                   unseal the running server (--passphrase-file F, or prompt)
+  status                   show seal and setup state of the running server
+  migrate                  apply database migrations (DATABASE_OWNER_URL)
+  db provision             create database roles and database (DATABASE_SUPERUSER_URL)
+  user list|add|set-roles|deactivate   manage users
+  audit verify             verify the audit hash chains; names the first bad entry
+Options common to all: --json`;
+
+async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === 'help') {
+    process.stdout.write(USAGE + '\n');
+    return name ? 0 : 2;
+  }
+  const two = rest[0] ? `${name} ${rest[0]}` : '';
+  const key = two && commands[two] ? two : name;
+  const command = commands[key];
+  if (!command) {
+    process.stderr.write(`praxiskern: unknown command "${name}" (see praxiskern --help)\n`);
+    return 2;
+  }
+  const args = key.includes(' ') ? rest.slice(1) : rest;
+  const parsed = parseArgs({ args, options: { ...command.options, json: { type: 'boolean' }, help: { type: 'boolean' } }, allowPositionals: true, strict: true });
+  if (parsed.values.help) {
+    process.stdout.write(`${command.usage}\n`);
+    return 0;
+  }
+  return command.run(parsed.values as Record<string, string | boolean | undefined>, parsed.positionals);
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    const message = err instanceof Error ? err.message : String(err);
+    if (process.argv.includes('--json')) process.stdout.write(JSON.stringify({ ok: false, error: message.split('\n')[0] }) + '\n');
+    else process.stderr.write(`praxiskern: ${message.split('\n')[0]}\n`);
+    process.exitCode = 1;
+  },
+);

@@ -1,0 +1,178 @@
+import { loadConfig } from '@praxiskern/api/core/config.ts';
+import { startServer, resolveDatabase, migrate, buildServices } from '@praxiskern/api/server.ts';
+import { createDb } from '@praxiskern/api/db/connection.ts';
+import { provisionDatabase } from '@praxiskern/api/db/provision.ts';
+import { runSetup } from '@praxiskern/api/modules/setup/setup.service.ts';
+import { isInitialized } from '@praxiskern/api/modules/setup/setup.repository.ts';
+import { newTotpSecret, otpauthUrl } from '@praxiskern/api/modules/auth/totp.ts';
+import { verifyAuditChains } from '@praxiskern/api/modules/audit/audit.verify.ts';
+import { readFileSync } from 'node:fs';
+import { adminRequest } from './admin-client.ts';
+import { readSecret } from './read-secret.ts';
+import { output, fail, type Command } from './command.ts';
+import { userCommands } from './user-commands.ts';
+
+/** Runs fn with the database (embedded started if needed, migrations applied). */
+async function withDatabase<T>(fn: (urls: { appUrl: string; ownerUrl: string }) => Promise<T>): Promise<T> {
+  const config = loadConfig();
+  const urls = await resolveDatabase(config);
+  try {
+    await migrate(urls.ownerUrl);
+    return await fn(urls);
+  } finally {
+    await urls.embedded?.stop();
+  }
+}
+
+const start: Command = {
+  usage: 'praxiskern start [--worker]   run the API and UI (the worker runs scheduled jobs only)',
+  options: { worker: { type: 'boolean' } },
+  async run() {
+    const config = loadConfig();
+    const server = await startServer(config);
+    process.stdout.write(`Praxiskern ${server.services.version} is running at ${config.publicUrl} (listening on ${server.url})\n`);
+    process.stdout.write(server.services.seal.isSealed ? 'The server is sealed: open the URL and unseal, or run "praxiskern unseal".\n' : '');
+    const stop = async () => {
+      await server.close();
+      process.exit(0);
+    };
+    process.once('SIGTERM', stop);
+    process.once('SIGINT', stop);
+    await new Promise(() => {});
+    return 0;
+  },
+};
+
+const init: Command = {
+  usage: `praxiskern init --org-name NAME --org-slug SLUG --admin-username USER --admin-password-file FILE --passphrase-file FILE
+                [--admin-display-name NAME] [--admin-email MAIL] [--locale de|en] [--json]
+Unattended first-run setup. Prints the administrator's TOTP secret and recovery codes once.
+Exits 0 without changes when Praxiskern is already set up.`,
+  options: {
+    'org-name': { type: 'string' }, 'org-slug': { type: 'string' }, 'admin-username': { type: 'string' },
+    'admin-display-name': { type: 'string' }, 'admin-email': { type: 'string' }, 'admin-password-file': { type: 'string' },
+    'passphrase-file': { type: 'string' }, locale: { type: 'string' },
+  },
+  async run(v) {
+    for (const f of ['org-name', 'org-slug', 'admin-username', 'admin-password-file', 'passphrase-file']) if (!v[f]) fail(`--${f} is required`);
+    return withDatabase(async ({ appUrl }) => {
+      const config = loadConfig();
+      const db = createDb(appUrl, 2);
+      try {
+        if (await isInitialized(db)) {
+          output(v, { initialized: false, reason: 'already initialized' }, 'Praxiskern is already set up; nothing changed.');
+          return 0;
+        }
+        const services = buildServices(config, db);
+        const totpSecret = newTotpSecret();
+        const username = String(v['admin-username']);
+        const result = await runSetup(services, {
+          organizationName: String(v['org-name']),
+          organizationSlug: String(v['org-slug']),
+          adminUsername: username,
+          adminDisplayName: String(v['admin-display-name'] ?? username),
+          adminEmail: v['admin-email'] ? String(v['admin-email']) : undefined,
+          adminPassword: readFileSync(String(v['admin-password-file']), 'utf8').replace(/\r?\n$/, ''),
+          passphrase: readFileSync(String(v['passphrase-file']), 'utf8').replace(/\r?\n$/, ''),
+          totpSecret,
+          locale: v.locale === 'en' ? 'en' : 'de',
+        });
+        output(
+          v,
+          { initialized: true, ...result, totpSecret, otpauthUrl: otpauthUrl('Praxiskern', username, totpSecret) },
+          `Praxiskern is set up (installation ${result.installationId}).\nTOTP secret for ${username}: ${totpSecret}\nRecovery codes (store them offline):\n  ${result.recoveryCodes.join('\n  ')}`,
+        );
+        return 0;
+      } finally {
+        await db.destroy();
+      }
+    });
+  },
+};
+
+const unseal: Command = {
+  usage: 'praxiskern unseal [--passphrase-file FILE] [--json]   unseal the running server',
+  options: { 'passphrase-file': { type: 'string' } },
+  async run(v) {
+    const passphrase = await readSecret(v['passphrase-file'], 'Practice passphrase: ', '--passphrase-file');
+    const res = await adminRequest('POST', '/unseal', { passphrase });
+    if (res.status !== 200) fail(String(res.body.message ?? `unseal failed (${res.status})`));
+    output(v, { sealed: false }, 'Unsealed.');
+    return 0;
+  },
+};
+
+const status: Command = {
+  usage: 'praxiskern status [--json]   seal and setup state of the running server',
+  options: {},
+  async run(v) {
+    const res = await adminRequest('GET', '/status');
+    if (res.status !== 200) fail(String(res.body.message));
+    const b = res.body;
+    output(v, b, `version ${b.version}; ${b.initialized ? 'set up' : 'not set up'}; ${b.sealed ? 'SEALED' : 'unsealed'}`);
+    return 0;
+  },
+};
+
+const migrateCmd: Command = {
+  usage: 'praxiskern migrate [--json]   apply pending database migrations',
+  options: {},
+  async run(v) {
+    const config = loadConfig();
+    const urls = await resolveDatabase(config);
+    try {
+      const applied = await migrate(urls.ownerUrl);
+      output(v, { applied }, applied.length ? `Applied: ${applied.join(', ')}` : 'The database is up to date.');
+      return 0;
+    } finally {
+      await urls.embedded?.stop();
+    }
+  },
+};
+
+const provision: Command = {
+  usage: `praxiskern db provision [--json]
+Creates the roles praxiskern_owner and praxiskern_app and the database. Environment:
+DATABASE_SUPERUSER_URL, PRAXISKERN_DB_OWNER_PASSWORD_FILE, PRAXISKERN_DB_APP_PASSWORD_FILE, PRAXISKERN_DB_NAME (praxiskern).`,
+  options: {},
+  async run(v) {
+    const env = process.env;
+    if (!env.DATABASE_SUPERUSER_URL) fail('DATABASE_SUPERUSER_URL is required');
+    if (!env.PRAXISKERN_DB_OWNER_PASSWORD_FILE || !env.PRAXISKERN_DB_APP_PASSWORD_FILE) fail('PRAXISKERN_DB_OWNER_PASSWORD_FILE and PRAXISKERN_DB_APP_PASSWORD_FILE are required');
+    const read = (f: string) => readFileSync(f, 'utf8').trim();
+    const name = env.PRAXISKERN_DB_NAME || 'praxiskern';
+    await provisionDatabase(env.DATABASE_SUPERUSER_URL, name, {
+      ownerPassword: read(env.PRAXISKERN_DB_OWNER_PASSWORD_FILE),
+      appPassword: read(env.PRAXISKERN_DB_APP_PASSWORD_FILE),
+    });
+    output(v, { database: name }, `Database ${name} and its roles are ready.`);
+    return 0;
+  },
+};
+
+const auditVerify: Command = {
+  usage: 'praxiskern audit verify [--json]   verify every audit hash chain; exit 1 and name the first bad entry',
+  options: {},
+  async run(v) {
+    return withDatabase(async ({ ownerUrl }) => {
+      const owner = createDb(ownerUrl, 1);
+      try {
+        const r = await verifyAuditChains(owner);
+        if (!r.ok) {
+          const p = r.problems[0];
+          if (v.json) process.stdout.write(JSON.stringify({ ...r, ok: false }) + '\n');
+          else process.stderr.write(`praxiskern: audit chain broken at entry id ${p.id} (seq ${p.seq}, organization ${p.organizationId ?? 'system'}): ${p.reason}\n`);
+          return 1;
+        }
+        output(v, { ...r }, `Audit log intact: ${r.entries} entries in ${r.chains} chains.`);
+        return 0;
+      } finally {
+        await owner.destroy();
+      }
+    });
+  },
+};
+
+export const commands: Record<string, Command> = {
+  start, init, unseal, status, migrate: migrateCmd, 'db provision': provision, 'audit verify': auditVerify, ...userCommands,
+};
