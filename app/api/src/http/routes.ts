@@ -6,5 +6,6 @@ import { sealRoutes } from '../modules/keystore/seal.routes.ts';
 import { auditRoutes } from '../modules/audit/audit.routes.ts';
 import { sessionRoutes } from '../modules/auth/session.routes.ts';
 import { extraRoutes } from './routes.extra.ts';
+import { patientRoutes } from './routes.patients.ts';
 
-export const ROUTES: AnyRoute[] = [...setupRoutes, ...sessionRoutes, ...sealRoutes, ...auditRoutes, ...extraRoutes];
+export const ROUTES: AnyRoute[] = [...setupRoutes, ...sessionRoutes, ...sealRoutes, ...auditRoutes, ...extraRoutes, ...patientRoutes];

@@ -26,7 +26,7 @@ export function requestContext(metrics: Metrics) {
     } finally {
       const route = (ctx as Context & { _matchedRoute?: string })._matchedRoute ?? (ctx.path.startsWith('/api/') ? 'unmatched' : 'static');
       end({ method: ctx.method, route: String(route), status: String(ctx.status) });
-      rc.logger.info({ method: ctx.method, route, status: ctx.status, userId: rc.actor?.userId }, 'request');
+      rc.logger.info({ method: ctx.method, route, status: ctx.status }, 'request');
     }
   };
 }
