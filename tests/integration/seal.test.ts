@@ -22,7 +22,7 @@ test.after.always(async () => {
   await app?.db.drop();
 });
 
-function cli(args: string[]) {
+function cli(args: string[]): Promise<{ code?: number; stdout: string; stderr: string }> {
   return run('node_modules/.bin/node', ['appliance/src/cli.ts', ...args], {
     env: { ...process.env, PRAXISKERN_DATA_DIR: app.dataDir, DATABASE_URL: app.db.appUrl, DATABASE_OWNER_URL: app.db.ownerUrl },
   }).catch((e) => e as { code: number; stdout: string; stderr: string });

@@ -17,6 +17,13 @@ export interface Config {
   sessionAbsoluteHours: number;
   autoUnsealKeyFile: string | undefined;
   webRoot: string;
+  /** Local login: failures per account name before a temporary lock, and per client IP. */
+  login: {
+    maxFailures: number;
+    ipMaxFailures: number;
+    windowSeconds: number;
+    lockSeconds: number;
+  };
   oidc: {
     issuer: string | undefined;
     clientId: string | undefined;
@@ -84,6 +91,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     sessionAbsoluteHours: int(env, 'PRAXISKERN_SESSION_ABSOLUTE_HOURS', 12),
     autoUnsealKeyFile: env.PRAXISKERN_AUTO_UNSEAL_KEY_FILE || undefined,
     webRoot: path.resolve(env.PRAXISKERN_WEB_ROOT || new URL('../../../web/build', import.meta.url).pathname),
+    login: {
+      maxFailures: Math.max(1, int(env, 'PRAXISKERN_LOGIN_MAX_FAILURES', 5)),
+      ipMaxFailures: Math.max(1, int(env, 'PRAXISKERN_LOGIN_IP_MAX_FAILURES', 50)),
+      windowSeconds: int(env, 'PRAXISKERN_LOGIN_WINDOW_SECONDS', 900),
+      lockSeconds: int(env, 'PRAXISKERN_LOGIN_LOCK_SECONDS', 900),
+    },
     oidc: {
       issuer: env.PRAXISKERN_OIDC_ISSUER || undefined,
       clientId: env.PRAXISKERN_OIDC_CLIENT_ID || undefined,

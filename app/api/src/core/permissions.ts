@@ -18,6 +18,14 @@ export const PERMISSIONS = {
   'health.write': 'Write the encrypted health record',
   'gdpr.export': 'Export everything about a patient (Art. 15/20)',
   'gdpr.erase': 'Hard-delete a patient (Art. 17)',
+  'patients.access_log': 'See who read or changed a patient record',
+  'consent.read': 'Read a patient\'s consent log',
+  'consent.write': 'Record a consent being granted or withdrawn',
+  'documents.read': 'View and download a patient\'s documents and photos',
+  'documents.write': 'Upload and remove a patient\'s documents and photos',
+  'questionnaires.manage': 'Publish a new version of an anamnesis questionnaire',
+  'gdpr.restrict': 'Restrict processing (Art. 18) or record an objection (Art. 21)',
+  'retention.run': 'List and anonymize records past their retention period',
   'backup.read': 'See backup status, targets and snapshots',
   'backup.run': 'Start a backup or a restore drill',
 } as const;
@@ -25,13 +33,20 @@ export type Permission = keyof typeof PERMISSIONS;
 
 const ALL = Object.keys(PERMISSIONS) as Permission[];
 
+const CLINICAL: readonly Permission[] = [
+  'session.self', 'patients.read', 'patients.write', 'health.read', 'health.write',
+  'consent.read', 'consent.write', 'documents.read', 'documents.write',
+];
+
 export const ROLE_PERMISSIONS: Record<Role, readonly Permission[]> = {
   admin: ALL.filter((p) => p !== 'organizations.manage'),
-  coordinator: ['session.self', 'patients.read', 'patients.write', 'health.read', 'health.write', 'gdpr.export'],
-  doctor: ['session.self', 'patients.read', 'patients.write', 'health.read', 'health.write', 'gdpr.export'],
-  finance: ['session.self', 'patients.read'],
+  coordinator: [...CLINICAL, 'gdpr.export', 'gdpr.restrict', 'patients.access_log'],
+  doctor: [...CLINICAL, 'gdpr.export', 'gdpr.restrict', 'patients.access_log', 'questionnaires.manage'],
+  // Finance sees master data and whether contact is allowed, never health data or photos.
+  finance: ['session.self', 'patients.read', 'consent.read'],
   platform_owner: ['session.self', 'organizations.manage'],
-  staff: ['session.self', 'patients.read', 'patients.write', 'health.read', 'health.write'],
+  // Staff work the record but cannot hard-delete, export or restrict.
+  staff: CLINICAL,
 };
 
 export function isRole(value: unknown): value is Role {

@@ -1,6 +1,8 @@
 // knex migrations, listed explicitly so they load as TypeScript modules under Node's type stripping.
 import type { Knex } from 'knex';
 import * as m0001 from './migrations/20261123_0001_foundation.ts';
+import * as m0002 from './migrations/20261123_0002_auth.ts';
+import * as m0003 from './migrations/20261123_0003_patients.ts';
 
 export interface MigrationModule {
   up(knex: Knex): Promise<void>;
@@ -9,6 +11,8 @@ export interface MigrationModule {
 
 export const MIGRATIONS: Record<string, MigrationModule> = {
   '20261123_0001_foundation': m0001,
+  '20261123_0002_auth': m0002,
+  '20261123_0003_patients': m0003,
 };
 
 const source: Knex.MigrationSource<string> = {

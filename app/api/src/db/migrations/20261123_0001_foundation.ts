@@ -188,6 +188,15 @@ export async function up(knex: Knex): Promise<void> {
       returns table (id uuid, organization_id uuid, user_id uuid) language sql stable security definer
       set search_path = public, pg_temp as
       $$ select s.id, s.organization_id, s.user_id from sessions s where s.token_hash = p_token_hash $$;
+    -- One round trip per request: the session, its user's state and roles.
+    create or replace function auth_session_actor(p_token_hash bytea)
+      returns table (id uuid, organization_id uuid, user_id uuid, csrf_token text, auth_method text, roles text[],
+                     idle_expires_at timestamptz, absolute_expires_at timestamptz, user_active boolean, user_roles text[])
+      language sql stable security definer set search_path = public, pg_temp as
+      $$ select s.id, s.organization_id, s.user_id, s.csrf_token, s.auth_method, s.roles, s.idle_expires_at,
+                s.absolute_expires_at, u.active, u.roles
+           from sessions s join users u on u.id = s.user_id and u.organization_id = s.organization_id
+          where s.token_hash = p_token_hash $$;
     create or replace function auth_find_oidc_sessions(p_issuer text, p_sid text, p_subject text)
       returns table (id uuid, organization_id uuid, user_id uuid) language sql stable security definer
       set search_path = public, pg_temp as

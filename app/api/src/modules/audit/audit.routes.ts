@@ -18,7 +18,7 @@ export const auditRoutes = [
     }),
     handler: async ({ services, query }) => {
       const actor = currentContext()!.actor!;
-      return withScope(services.db, { organizationId: actor.organizationId, userId: actor.userId }, async (trx) => {
+      return withScope(services.db, { organizationId: actor.organizationId, userId: actor.userId, readOnly: true }, async (trx) => {
         const entries = await listAudit(trx, query);
         await audit(trx, { action: 'audit.read', objectType: 'audit_log', details: { count: entries.length } });
         return { entries };

@@ -18,6 +18,13 @@ export async function findSessionByTokenHash(db: Db, tokenHash: Buffer) {
   return rows[0] as { id: string; organization_id: string; user_id: string } | undefined;
 }
 
+export type SessionActorRow = SessionRow & { user_active: boolean; user_roles: string[] };
+
+export async function findSessionActor(db: Db, tokenHash: Buffer): Promise<SessionActorRow | undefined> {
+  const { rows } = await db.raw('select * from auth_session_actor(?)', [tokenHash]);
+  return rows[0];
+}
+
 export async function loadSession(trx: Tx, id: string): Promise<(SessionRow & { user_active: boolean; user_roles: string[] }) | undefined> {
   return trx('sessions as s')
     .join('users as u', 'u.id', 's.user_id')
@@ -43,4 +50,17 @@ export async function deleteSession(trx: Tx, id: string): Promise<void> {
 
 export async function deleteUserSessions(trx: Tx, userId: string): Promise<number> {
   return trx('sessions').where({ user_id: userId }).delete();
+}
+
+export async function deleteOtherSessions(trx: Tx, userId: string, keepId: string): Promise<number> {
+  return trx('sessions').where({ user_id: userId }).whereNot({ id: keepId }).delete();
+}
+
+export async function deleteSessionsByIds(trx: Tx, ids: string[]): Promise<number> {
+  return ids.length ? trx('sessions').whereIn('id', ids).delete() : 0;
+}
+
+export async function findOidcSessionRefs(db: Db, issuer: string, sid: string | null, subject: string | null) {
+  const { rows } = await db.raw('select * from auth_find_oidc_sessions(?, ?, ?)', [issuer, sid, subject]);
+  return rows as { id: string; organization_id: string; user_id: string }[];
 }
