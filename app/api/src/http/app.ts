@@ -11,6 +11,7 @@ import { serveWeb } from './static.ts';
 import { healthRouter } from '../modules/health/health.routes.ts';
 import { CSRF_COOKIE } from '../modules/auth/session.service.ts';
 import { ROUTES } from './routes.ts';
+import { log } from '../core/context.ts';
 import type { Services } from './services.ts';
 
 function ensureCsrfCookie(secure: boolean) {
@@ -33,6 +34,11 @@ function notFoundHandler() {
 
 export function createApp(services: Services, routes: AnyRoute[] = ROUTES): Koa {
   const app = new Koa({ proxy: services.config.trustProxy });
+  // Errors after the response started (a browser aborting a download) are not server faults.
+  app.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'ECONNRESET' || err.code === 'EPIPE' || err.code === 'ERR_STREAM_PREMATURE_CLOSE') return;
+    log().error({ err }, 'response stream error');
+  });
   const hsts = services.config.publicUrl.startsWith('https://');
   const openapi = openApiDocument(routes, services.version);
   const api = buildRouter(services, routes);

@@ -5,7 +5,8 @@ import { currentContext } from '../../core/context.ts';
 import { audit } from '../audit/audit.service.ts';
 import { findUser, updateUser } from '../users/user.repository.ts';
 import { clearSessionCookies } from './session.service.ts';
-import { deleteSession, deleteUserSessions } from './session.repository.ts';
+import { deleteSession, deleteUserSessions, loadSession } from './session.repository.ts';
+import { endSessionUrl } from './oidc/oidc.logout.ts';
 
 export const sessionRoutes = [
   defineRoute({
@@ -14,9 +15,14 @@ export const sessionRoutes = [
     handler: async ({ services }) => {
       const actor = currentContext()?.actor;
       if (!actor) return { user: null, sealed: services.seal.isSealed };
-      const user = await withScope(services.db, { organizationId: actor.organizationId, userId: actor.userId }, (trx) => findUser(trx, actor.userId));
+      const [user, org] = await withScope(services.db, { organizationId: actor.organizationId, userId: actor.userId }, (trx) =>
+        Promise.all([findUser(trx, actor.userId), trx('organizations').where({ id: actor.organizationId }).first('name')]),
+      );
       return {
-        user: user && { id: user.id, displayName: user.display_name, username: user.username, roles: actor.roles, locale: user.locale, organizationId: actor.organizationId },
+        user: user && {
+          id: user.id, displayName: user.display_name, username: user.username, roles: actor.roles, locale: user.locale,
+          organizationId: actor.organizationId, organizationName: org?.name ?? null,
+        },
         sealed: services.seal.isSealed,
       };
     },
@@ -26,12 +32,15 @@ export const sessionRoutes = [
     summary: 'End this session',
     handler: async ({ ctx, services }) => {
       const actor = currentContext()!.actor!;
-      await withScope(services.db, { organizationId: actor.organizationId, userId: actor.userId }, async (trx) => {
+      const method = await withScope(services.db, { organizationId: actor.organizationId, userId: actor.userId }, async (trx) => {
+        const session = await loadSession(trx, actor.sessionId);
         await deleteSession(trx, actor.sessionId);
         await audit(trx, { action: 'auth.logout', objectType: 'session', objectId: actor.sessionId });
+        return session?.auth_method;
       });
       clearSessionCookies(ctx, services.config);
-      return { loggedOut: true, endSessionUrl: ctx.state.endSessionUrl ?? null };
+      // RP-initiated logout: the browser continues to the IdP's end_session_endpoint.
+      return { loggedOut: true, endSessionUrl: method === 'oidc' ? await endSessionUrl(services) : null };
     },
   }),
   defineRoute({

@@ -7,7 +7,7 @@ import { withScope } from '../../db/connection.ts';
 import type { Actor } from '../../core/context.ts';
 import { isRole, type Role } from '../../core/permissions.ts';
 import type { Config } from '../../core/config.ts';
-import { deleteSession, findSessionByTokenHash, insertSession, loadSession, touchSession } from './session.repository.ts';
+import { deleteSession, findSessionActor, findSessionByTokenHash, insertSession, touchSession } from './session.repository.ts';
 
 export const SESSION_COOKIE = 'pk_session';
 export const CSRF_COOKIE = 'pk_csrf';
@@ -63,29 +63,36 @@ export function clearSessionCookies(ctx: Context, config: Config): void {
 /** Resolves the cookie to an actor, enforcing timeouts, deactivation and role changes. */
 export async function authenticate(db: Db, config: Config, token: string | undefined): Promise<(Actor & { csrfToken: string; method: string }) | undefined> {
   if (!token || token.length > 100) return undefined;
-  const found = await findSessionByTokenHash(db, hashToken(token));
-  if (!found) return undefined;
-  return withScope(db, { organizationId: found.organization_id, userId: found.user_id }, async (trx) => {
-    const s = await loadSession(trx, found.id);
-    const now = Date.now();
-    if (!s || !s.user_active || s.idle_expires_at.getTime() < now || s.absolute_expires_at.getTime() < now || !sameRoles(s.roles, s.user_roles)) {
-      if (s) await deleteSession(trx, s.id);
-      return undefined;
-    }
-    // Touch at most once a minute to keep reads cheap.
-    const idle = new Date(now + config.sessionIdleMinutes * 60_000);
-    if (idle.getTime() - s.idle_expires_at.getTime() > 60_000) await touchSession(trx, s.id, idle);
-    return {
-      userId: s.user_id,
-      organizationId: s.organization_id,
-      roles: s.roles.filter(isRole),
-      sessionId: s.id,
-      csrfToken: s.csrf_token,
-      method: s.auth_method,
-    };
-  });
+  const s = await findSessionActor(db, hashToken(token));
+  if (!s) return undefined;
+  const now = Date.now();
+  if (!s.user_active || s.idle_expires_at.getTime() < now || s.absolute_expires_at.getTime() < now || !sameRoles(s.roles, s.user_roles)) {
+    await withScope(db, { organizationId: s.organization_id, userId: s.user_id }, (trx) => deleteSession(trx, s.id));
+    return undefined;
+  }
+  // Extend the idle timeout at most once a minute to keep reads cheap.
+  const idle = new Date(now + config.sessionIdleMinutes * 60_000);
+  if (idle.getTime() - s.idle_expires_at.getTime() > 60_000) {
+    await withScope(db, { organizationId: s.organization_id, userId: s.user_id }, (trx) => touchSession(trx, s.id, idle));
+  }
+  return {
+    userId: s.user_id,
+    organizationId: s.organization_id,
+    roles: s.roles.filter(isRole),
+    sessionId: s.id,
+    csrfToken: s.csrf_token,
+    method: s.auth_method,
+  };
 }
 
 function sameRoles(a: string[], b: string[]): boolean {
   return a.length === b.length && [...a].sort().join(',') === [...b].sort().join(',');
+}
+
+/** Ends the session a cookie points at (if any): a login never continues an old session. */
+export async function endSessionByToken(db: Db, token: string | undefined): Promise<void> {
+  if (!token || token.length > 100) return;
+  const found = await findSessionByTokenHash(db, hashToken(token));
+  if (!found) return;
+  await withScope(db, { organizationId: found.organization_id, userId: found.user_id }, (trx) => deleteSession(trx, found.id));
 }

@@ -1,4 +1,4 @@
-import type { Tx } from '../../db/connection.ts';
+import type { Db, Tx } from '../../db/connection.ts';
 import type { Role } from '../../core/permissions.ts';
 
 export interface UserRow {
@@ -12,6 +12,7 @@ export interface UserRow {
   password_hash: string | null;
   totp_secret: Buffer | null;
   totp_confirmed: boolean;
+  totp_last_step: string | null;
   recovery_codes: string[];
   roles: Role[];
   locale: 'de' | 'en';
@@ -34,7 +35,7 @@ export async function findUser(trx: Tx, id: string): Promise<UserRow | undefined
   return trx('users').where({ id }).first();
 }
 
-export const PUBLIC_USER_COLUMNS = ['id', 'username', 'display_name', 'email', 'oidc_issuer', 'roles', 'locale', 'active', 'last_login_at', 'created_at'] as const;
+export const PUBLIC_USER_COLUMNS = ['id', 'username', 'display_name', 'email', 'oidc_issuer', 'roles', 'locale', 'active', 'locked_until', 'last_login_at', 'created_at'] as const;
 
 export async function listUsers(trx: Tx) {
   return trx('users').select(...PUBLIC_USER_COLUMNS).orderBy('display_name');
@@ -44,4 +45,45 @@ export async function updateUser(trx: Tx, id: string, patch: Partial<UserRow>): 
   const row: Record<string, unknown> = { ...patch, updated_at: trx.fn.now() };
   if (patch.recovery_codes) row.recovery_codes = JSON.stringify(patch.recovery_codes);
   return trx('users').where({ id }).update(row);
+}
+
+export async function findPublicUser(trx: Tx, id: string) {
+  return trx('users').where({ id }).first(...PUBLIC_USER_COLUMNS);
+}
+
+/** Active administrators of the organization other than `exceptId` (the last admin is protected). */
+export async function countOtherActiveAdmins(trx: Tx, exceptId: string): Promise<number> {
+  const row = await trx('users').where({ active: true }).whereNot({ id: exceptId }).whereRaw("'admin' = any(roles)").count<{ n: string }[]>('* as n').first();
+  return Number(row?.n ?? 0);
+}
+
+/** Sign-in look-ups before the organization is known (SECURITY DEFINER functions). */
+export async function findLocalUserRef(db: Db | Tx, username: string): Promise<{ id: string; organization_id: string } | undefined> {
+  const { rows } = await db.raw('select * from auth_find_local_user(?)', [username]);
+  return rows[0];
+}
+
+export async function findOidcUserRef(db: Db | Tx, issuer: string, subject: string): Promise<{ id: string; organization_id: string } | undefined> {
+  const { rows } = await db.raw('select * from auth_find_oidc_user(?, ?)', [issuer, subject]);
+  return rows[0];
+}
+
+/** Accepts a TOTP step only if it is later than the last accepted one; false means replay. */
+export async function claimTotpStep(trx: Tx, id: string, step: number): Promise<boolean> {
+  const n = await trx('users').where({ id }).andWhere((q) => q.whereNull('totp_last_step').orWhere('totp_last_step', '<', step)).update({ totp_last_step: step });
+  return n === 1;
+}
+
+/** Removes one recovery code hash; false when it was not (or no longer) there. */
+export async function consumeRecoveryCode(trx: Tx, id: string, codeHash: string): Promise<boolean> {
+  const n = await trx('users')
+    .where({ id })
+    .andWhereRaw('jsonb_exists(recovery_codes, ?)', [codeHash])
+    .update({ recovery_codes: trx.raw('recovery_codes - ?::text', [codeHash]) });
+  return n === 1;
+}
+
+export async function findUserByIdOrUsername(trx: Tx, key: string): Promise<UserRow | undefined> {
+  const isUuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(key);
+  return trx('users').where(isUuid ? { id: key } : { username: key.toLowerCase() }).first();
 }

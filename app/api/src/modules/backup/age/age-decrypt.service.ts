@@ -21,6 +21,18 @@ function openHeader(identities: X25519Identity[], headerBytes: Buffer): Buffer {
   return fileKey;
 }
 
+/**
+ * The input ended with a chunk that is not a valid last chunk. If it is a valid inner chunk, the
+ * file was cut at a chunk boundary: its plaintext is authentic and released, and the next is missing.
+ */
+function finalChunkFailed(stream: Transform, chunks: ChunkCipher, sealed: Buffer) {
+  const chunk = chunks.count + 1;
+  const inner = sealed.length === SEALED_CHUNK_SIZE ? chunks.open(sealed, false) : undefined;
+  if (!inner) return payloadCorrupt(chunk);
+  stream.push(inner);
+  return payloadCorrupt(chunk + 1, 'is missing');
+}
+
 export function decryptStream(identities: string[]): Transform {
   if (identities.length === 0) throw invalidKey('at least one identity is required');
   const parsed = identities.map(parseIdentity);
@@ -97,7 +109,7 @@ export function decryptStream(identities: string[]): Transform {
       const chunk = chunks.count + 1;
       if (stagedLength === 0) throw payloadCorrupt(chunk, 'is missing');
       const plaintext = chunks.open(staged.subarray(0, stagedLength), true);
-      if (!plaintext) throw payloadCorrupt(chunk);
+      if (!plaintext) throw finalChunkFailed(this, chunks, staged.subarray(0, stagedLength));
       if (plaintext.length === 0 && chunk > 1) throw payloadCorrupt(chunk, 'is an empty final chunk');
       this.push(plaintext);
       callback();

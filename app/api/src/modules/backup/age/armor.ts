@@ -8,8 +8,6 @@ const END = '-----END AGE ENCRYPTED FILE-----';
 const COLUMNS = 64;
 const MAX_WHITESPACE = 1024;
 
-export const isArmored = (bytes: Buffer) => bytes.toString('latin1', 0, 2 * MAX_WHITESPACE).trimStart().startsWith(BEGIN);
-
 /** Returns the binary age file inside `armored`; throws `age_invalid_armor` on any deviation. */
 export function dearmor(armored: Buffer): Buffer {
   const lines = armored.toString('latin1').split('\n').map((line) => line.replace(/\r$/, ''));

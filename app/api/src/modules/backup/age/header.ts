@@ -58,7 +58,8 @@ function parseStanza(lines: string[], at: number): { stanza: Stanza; next: numbe
  * here; recipient-specific rules are applied when stanzas are unwrapped.
  */
 export function parseHeader(bytes: Buffer): ParsedHeader {
-  for (const b of bytes) if (b !== 0x0a && (b < 0x20 || b > 0x7e)) throw invalidHeader('header contains a non-printable byte');
+  // latin1 maps bytes 1:1, so the checks below (exact version line, VCHAR arguments, base64
+  // bodies, MAC line) reject any byte outside printable ASCII, CR included.
   const lines = bytes.toString('latin1').split('\n'); // the last element is the empty rest after "\n"
   if (lines[0] !== VERSION_LINE) throw invalidHeader(`unsupported version line "${lines[0].slice(0, 40)}"`);
   const stanzas: Stanza[] = [];

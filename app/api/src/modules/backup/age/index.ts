@@ -3,5 +3,5 @@ export { AgeError, type AgeErrorCode } from './age.errors.ts';
 export { decryptStream } from './age-decrypt.service.ts';
 export { encryptStream } from './age-encrypt.service.ts';
 export { decryptFile, encryptFile, readIdentityFile } from './age.repository.ts';
-export { dearmor, isArmored } from './armor.ts';
+export { dearmor } from './armor.ts';
 export { generateIdentity, identityToRecipient, parseIdentity, parseRecipient } from './x25519.ts';

@@ -5,7 +5,7 @@ import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { inflateSync } from 'node:zlib';
 import * as cctv from 'cctv-age';
-import { AgeError, dearmor, decryptStream } from '../../app/api/src/modules/backup/age/index.ts';
+import { AgeError, dearmor, decryptStream, encryptStream } from '../../app/api/src/modules/backup/age/index.ts';
 
 export interface Vector {
   name: string;
@@ -82,4 +82,33 @@ export async function runVector(file: Buffer, armored: boolean, identities: stri
     message = err.message;
   }
   return { outcome, message, payloadSha256: hash.digest('hex') };
+}
+
+/** Collects a stream's output, and what it released before an error (`error` then holds the error). */
+export async function collect(input: Buffer[], transform: NodeJS.ReadWriteStream) {
+  const released: Buffer[] = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _encoding, callback) {
+      released.push(chunk);
+      callback();
+    },
+  });
+  let error: unknown;
+  try {
+    await pipeline(Readable.from(input), transform, sink);
+  } catch (err) {
+    error = err;
+  }
+  return { output: Buffer.concat(released), error };
+}
+
+export async function encryptBuffer(plaintext: Buffer, recipients: string[], pieces: 'whole' | 'fragmented' = 'whole') {
+  const { output, error } = await collect(pieces === 'whole' ? [plaintext] : fragments(plaintext), encryptStream(recipients));
+  if (error) throw error;
+  return output;
+}
+
+/** Length of the header (up to and including the MAC line) of an age file. */
+export function headerLength(file: Buffer): number {
+  return file.indexOf('\n', file.indexOf('\n---') + 1) + 1;
 }

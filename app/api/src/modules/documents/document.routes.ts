@@ -1,0 +1,79 @@
+import { z } from 'zod';
+import { defineRoute } from '../../http/route.ts';
+import { AppError, validation, validationMany } from '../../core/errors.ts';
+import { readRaw } from '../../http/middleware/json-body.ts';
+import { zodIssues } from '../../http/router.ts';
+import { idParams } from '../patients/patient.schema.ts';
+import { CATEGORIES } from './document.repository.ts';
+import { deleteDocument, listDocuments, readDocument, uploadDocument } from './document.service.ts';
+import { boundaryOf, parseMultipart } from './multipart.ts';
+
+/** PRAXISKERN_UPLOAD_MAX_BYTES (default 20 MiB): the largest document or photo accepted. */
+export function uploadLimit(env: NodeJS.ProcessEnv = process.env): number {
+  const n = Number(env.PRAXISKERN_UPLOAD_MAX_BYTES || 20 * 1024 * 1024);
+  return Number.isInteger(n) && n > 0 ? n : 20 * 1024 * 1024;
+}
+
+const fields = z.strictObject({
+  category: z.enum(CATEGORIES),
+  note: z.string().trim().max(2000).optional(),
+});
+const docParams = z.strictObject({ id: z.uuid(), documentId: z.uuid() });
+
+export const documentRoutes = [
+  defineRoute({
+    method: 'post', path: '/patients/:id/documents', access: 'documents.write', tags: ['documents'], params: idParams, rawBody: true,
+    summary: 'Upload a document or photo (multipart: file, category, note); type by content, EXIF/GPS removed, stored encrypted',
+    handler: async ({ ctx, services, params }) => {
+      const limit = uploadLimit();
+      const boundary = boundaryOf(ctx.get('content-type'));
+      let raw: Buffer;
+      try {
+        raw = await readRaw(ctx, limit + 64 * 1024);
+      } catch (err) {
+        if (err instanceof AppError && err.status === 413) {
+          throw new AppError(413, 'payload_too_large', `file: is larger than ${limit} bytes`, [{ field: 'file', message: `must be at most ${limit} bytes` }]);
+        }
+        throw err;
+      }
+      const parts = parseMultipart(raw, boundary);
+      const files = parts.filter((p) => p.filename !== undefined);
+      if (files.length !== 1 || files[0].name !== 'file') throw validation('file', 'exactly one file part named "file" is required');
+      if (files[0].data.length > limit) {
+        throw new AppError(413, 'payload_too_large', `file: is larger than ${limit} bytes`, [{ field: 'file', message: `must be at most ${limit} bytes` }]);
+      }
+      const values: Record<string, string> = {};
+      for (const p of parts) if (p.filename === undefined) values[p.name] = p.data.toString('utf8');
+      const parsed = fields.safeParse(values);
+      if (!parsed.success) throw validationMany(zodIssues(parsed.error, ''));
+      const document = await uploadDocument(services, params.id, { filename: files[0].filename, data: files[0].data, ...parsed.data });
+      ctx.status = 201;
+      ctx.body = { document };
+    },
+  }),
+  defineRoute({
+    method: 'get', path: '/patients/:id/documents', access: 'documents.read', tags: ['documents'], params: idParams,
+    summary: 'Documents and photos of a patient (metadata only)',
+    handler: ({ services, params }) => listDocuments(services, params.id),
+  }),
+  defineRoute({
+    method: 'get', path: '/patients/:id/documents/:documentId/content', access: 'documents.read', tags: ['documents'], params: docParams,
+    query: z.strictObject({ download: z.enum(['0', '1']).optional() }),
+    summary: 'The decrypted file for the viewer (inline) or as a download (?download=1); audited',
+    handler: async ({ ctx, services, params, query }) => {
+      const mode = query.download === '1' ? 'download' : 'view';
+      const doc = await readDocument(services, params.id, params.documentId, mode);
+      ctx.set('cache-control', 'no-store');
+      ctx.set('content-disposition', `${mode === 'download' ? 'attachment' : 'inline'}; filename="${doc.downloadName}"`);
+      ctx.type = doc.contentType;
+      ctx.body = doc.data;
+    },
+  }),
+  defineRoute({
+    method: 'delete', path: '/patients/:id/documents/:documentId', access: 'documents.write', tags: ['documents'], params: docParams,
+    summary: 'Remove a document or photo (row and encrypted blob)',
+    handler: async ({ services, params }) => {
+      await deleteDocument(services, params.id, params.documentId);
+    },
+  }),
+];

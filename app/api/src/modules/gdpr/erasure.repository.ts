@@ -1,0 +1,33 @@
+// Hard delete at the database level. Deleting the patients row cascades to every patient table
+// (the cascade runs as the table owner, so the append-only tables need no DELETE grant).
+import type { Db, Tx } from '../../db/connection.ts';
+
+export async function documentBlobIds(trx: Tx | Db, patientId: string): Promise<string[]> {
+  return (await trx('documents').where({ patient_id: patientId }).select('blob_id')).map((r: { blob_id: string }) => r.blob_id);
+}
+
+export async function deletePatientRows(trx: Tx | Db, patientId: string): Promise<number> {
+  return trx('patients').where({ id: patientId }).delete();
+}
+
+export async function insertLedger(trx: Tx | Db, organizationId: string, patientId: string, erasedAt?: string): Promise<void> {
+  await trx('erasure_ledger')
+    .insert({ organization_id: organizationId, patient_id: patientId, ...(erasedAt ? { erased_at: erasedAt } : {}) })
+    .onConflict('patient_id')
+    .ignore();
+}
+
+export async function allLedgerEntries(db: Db): Promise<{ organization_id: string; patient_id: string; erased_at: Date }[]> {
+  return db('erasure_ledger').select('organization_id', 'patient_id', 'erased_at').orderBy('id');
+}
+
+/** Owner-side crypto-shredding for replay (the KeyStore needs the master key; this does not). */
+export async function destroyPatientKey(db: Tx | Db, organizationId: string, patientId: string): Promise<void> {
+  await db('data_keys')
+    .where({ organization_id: organizationId, scope: 'patient', scope_id: patientId })
+    .update({ wrapped_key: null, destroyed_at: db.raw('coalesce(destroyed_at, now())') });
+}
+
+export async function referencedBlobIds(db: Db): Promise<Set<string>> {
+  return new Set((await db('documents').select('blob_id')).map((r: { blob_id: string }) => r.blob_id));
+}

@@ -1,0 +1,28 @@
+import type { Tx } from '../../db/connection.ts';
+import { patientColumns } from '../patients/patient.repository.ts';
+
+type Row = Record<string, unknown>;
+
+/** Every row about one patient, table by table, as stored. */
+export async function patientRows(trx: Tx, patientId: string) {
+  const by = (t: string, order: string) => trx(t).where({ patient_id: patientId }).orderBy(order) as Promise<Row[]>;
+  return {
+    patient: (await trx('patients').where({ id: patientId }).first(patientColumns(trx))) as Row | undefined,
+    versions: await by('patient_versions', 'version'),
+    entries: await by('record_entries', 'created_at'),
+    consents: await by('consents', 'recorded_at'),
+    documents: await by('documents', 'created_at'),
+  };
+}
+
+/** Audit entries about the patient: direct ones and list views that showed the patient. */
+export async function patientAudit(trx: Tx, patientId: string, limit = 1_000_000, order: 'asc' | 'desc' = 'asc'): Promise<Row[]> {
+  return trx('audit_log')
+    .where((w) => w.where('object_id', patientId).orWhereRaw(`action = 'patient.list' and details->'ids' \\? ?`, [patientId]))
+    .orderBy('seq', order)
+    .limit(limit);
+}
+
+export async function questionnairesById(trx: Tx, ids: string[]): Promise<Row[]> {
+  return ids.length ? trx('questionnaires').whereIn('id', ids).orderBy(['key', 'version']) : [];
+}

@@ -1,0 +1,45 @@
+import { z } from 'zod';
+import { defineRoute } from '../../http/route.ts';
+import { idParams } from '../patients/patient.schema.ts';
+import { accessLog, exportPatient } from './export.service.ts';
+import { erasePatient } from './erasure.service.ts';
+import { setObjection, setRestriction } from './restriction.service.ts';
+
+export const gdprRoutes = [
+  defineRoute({
+    method: 'get', path: '/patients/:id/export', access: 'gdpr.export', tags: ['gdpr'], params: idParams,
+    query: z.strictObject({ format: z.enum(['json', 'fhir']).default('json'), download: z.enum(['0', '1']).optional() }),
+    summary: 'Art. 15/20 export of everything about the patient: documented JSON or a FHIR R4 Bundle',
+    handler: async ({ ctx, services, params, query }) => {
+      const data = await exportPatient(services, params.id, query.format);
+      ctx.set('cache-control', 'no-store');
+      if (query.download === '1') ctx.set('content-disposition', `attachment; filename="patient-${params.id}.${query.format === 'fhir' ? 'fhir.json' : 'json'}"`);
+      if (query.format === 'fhir') ctx.type = 'application/fhir+json';
+      ctx.body = data;
+    },
+  }),
+  defineRoute({
+    method: 'post', path: '/patients/:id/restriction', access: 'gdpr.restrict', tags: ['gdpr'], params: idParams,
+    body: z.strictObject({ restricted: z.boolean(), reason: z.string().trim().min(1).max(1000).optional() }),
+    summary: 'Art. 18: restrict processing (the record becomes read-only) or lift the restriction',
+    handler: ({ services, params, body }) => setRestriction(services, params.id, body),
+  }),
+  defineRoute({
+    method: 'post', path: '/patients/:id/objection', access: 'gdpr.restrict', tags: ['gdpr'], params: idParams,
+    body: z.strictObject({ objected: z.boolean() }),
+    summary: 'Art. 21: switch automated processing (reminders, AI preparation) off or on again',
+    handler: ({ services, params, body }) => setObjection(services, params.id, body),
+  }),
+  defineRoute({
+    method: 'post', path: '/patients/:id/erasure', access: 'gdpr.erase', tags: ['gdpr'], params: idParams,
+    body: z.strictObject({ override: z.boolean().optional(), reason: z.string().trim().min(1).max(500).optional(), confirm: z.literal(true) }),
+    summary: 'Art. 17 hard delete (rows, blobs, data key; erasure ledger). Inside the retention period: override + reason',
+    handler: ({ services, params, body }) => erasePatient(services, params.id, body),
+  }),
+  defineRoute({
+    method: 'get', path: '/patients/:id/access-log', access: 'patients.access_log', tags: ['gdpr'], params: idParams,
+    query: z.strictObject({ limit: z.coerce.number().int().min(1).max(1000).default(200) }),
+    summary: 'Who read or changed this record, newest first (from the audit log)',
+    handler: ({ services, params, query }) => accessLog(services, params.id, query.limit),
+  }),
+];

@@ -1,0 +1,99 @@
+// The only place that queries the patient tables (always inside withScope, so RLS applies).
+import type { Tx } from '../../db/connection.ts';
+import type { IndexKind } from './blind-index.ts';
+
+export interface PatientRow {
+  id: string;
+  organization_id: string;
+  data: Buffer | null;
+  version: number;
+  restricted_at: Date | null;
+  restriction_reason: Buffer | null;
+  objected_at: Date | null;
+  last_treatment_on: string | null;
+  anonymized_at: Date | null;
+  created_by: string | null;
+  created_at: Date;
+  updated_at: Date;
+}
+
+/** Dates as 'YYYY-MM-DD' text (node-pg would turn a date into a local-midnight Date). */
+export const patientColumns = (trx: Tx, alias = 'patients') =>
+  trx.raw(`${alias}.*, to_char(${alias}.last_treatment_on, 'YYYY-MM-DD') as last_treatment_on`);
+
+export interface SearchRow {
+  kind: IndexKind;
+  token: Buffer;
+}
+
+export async function insertPatient(trx: Tx, row: Pick<PatientRow, 'id' | 'organization_id' | 'data' | 'created_by'>): Promise<void> {
+  await trx('patients').insert(row);
+}
+
+export async function findPatient(trx: Tx, id: string, forUpdate = false): Promise<PatientRow | undefined> {
+  const q = trx('patients').where({ id }).first(patientColumns(trx));
+  return forUpdate ? q.forUpdate() : q;
+}
+
+export async function updatePatientRow(trx: Tx, id: string, patch: Partial<PatientRow>): Promise<void> {
+  await trx('patients').where({ id }).update({ ...patch, updated_at: trx.fn.now() });
+}
+
+export async function replaceSearchRows(trx: Tx, organizationId: string, patientId: string, rows: SearchRow[]): Promise<void> {
+  await trx('patient_search').where({ patient_id: patientId }).delete();
+  if (rows.length) await trx('patient_search').insert(rows.map((r) => ({ ...r, organization_id: organizationId, patient_id: patientId })));
+}
+
+/** Patients that carry every one of the given tokens (an AND over the search words). */
+export function candidatesQuery(trx: Tx, tokens: SearchRow[]) {
+  return trx('patient_search')
+    .select('patient_id')
+    .where((w) => {
+      for (const t of tokens) w.orWhere((o) => o.where('kind', t.kind).andWhere('token', t.token));
+    })
+    .groupBy('patient_id')
+    .havingRaw('count(*) = ?', [tokens.length]);
+}
+
+export interface ListOptions {
+  sort: 'created_at' | 'updated_at' | 'last_treatment_on';
+  order: 'asc' | 'desc';
+  limit: number;
+  offset: number;
+  tokens?: SearchRow[];
+}
+
+export async function listPatientRows(trx: Tx, o: ListOptions): Promise<{ rows: PatientRow[]; total: number }> {
+  const base = trx('patients as p').whereNull('p.anonymized_at');
+  if (o.tokens) base.whereIn('p.id', candidatesQuery(trx, o.tokens));
+  const [{ count }] = await base.clone().count({ count: '*' });
+  const rows = await base
+    .clone()
+    .select(patientColumns(trx, 'p'))
+    .orderByRaw(`p.${o.sort} ${o.order} nulls last, p.id ${o.order}`)
+    .limit(o.limit)
+    .offset(o.offset);
+  return { rows, total: Number(count) };
+}
+
+/** Likely duplicates: the same birth date and a shared name token, or the same phone or e-mail. */
+export async function duplicateIds(trx: Tx, dob: Buffer, names: Buffer[], contacts: SearchRow[]): Promise<string[]> {
+  const byName = trx('patient_search as d')
+    .join('patient_search as n', 'n.patient_id', 'd.patient_id')
+    .where('d.kind', 'dob').andWhere('d.token', dob)
+    .andWhere('n.kind', 'name').whereIn('n.token', names)
+    .distinct('d.patient_id as id');
+  const rows: { id: string }[] = await byName;
+  for (const c of contacts) {
+    rows.push(...(await trx('patient_search').where({ kind: c.kind, token: c.token }).select('patient_id as id')));
+  }
+  return [...new Set(rows.map((r) => r.id))];
+}
+
+export async function insertVersion(trx: Tx, row: { organization_id: string; patient_id: string; version: number; data: Buffer; reason: Buffer | null; changed_by: string }): Promise<void> {
+  await trx('patient_versions').insert(row);
+}
+
+export async function listVersions(trx: Tx, patientId: string) {
+  return trx('patient_versions').where({ patient_id: patientId }).orderBy('version');
+}

@@ -1,0 +1,35 @@
+import { defineRoute } from '../../http/route.ts';
+import { createPatientBody, idParams, listQuery, updatePatientBody } from './patient.schema.ts';
+import { createPatient, getPatient, listPatients, patientHistory, rectifyPatient } from './patient.service.ts';
+
+export const patientRoutes = [
+  defineRoute({
+    method: 'get', path: '/patients', access: 'patients.read', tags: ['patients'], query: listQuery,
+    summary: 'List or search patients (name prefixes, birth date, phone, e-mail through blind indexes); paginated',
+    handler: ({ services, query }) => listPatients(services, query),
+  }),
+  defineRoute({
+    method: 'post', path: '/patients', access: 'patients.write', tags: ['patients'], body: createPatientBody,
+    summary: 'Create a patient; 409 possible_duplicate unless allowDuplicate is true',
+    handler: async ({ ctx, services, body }) => {
+      const patient = await createPatient(services, body);
+      ctx.status = 201;
+      ctx.body = { patient };
+    },
+  }),
+  defineRoute({
+    method: 'get', path: '/patients/:id', access: 'patients.read', tags: ['patients'], params: idParams,
+    summary: 'Master data of one patient (audited read)',
+    handler: async ({ services, params }) => ({ patient: await getPatient(services, params.id) }),
+  }),
+  defineRoute({
+    method: 'patch', path: '/patients/:id', access: 'patients.write', tags: ['patients'], params: idParams, body: updatePatientBody,
+    summary: 'Rectify master data (Art. 16); the previous version is kept',
+    handler: async ({ services, params, body }) => ({ patient: await rectifyPatient(services, params.id, body) }),
+  }),
+  defineRoute({
+    method: 'get', path: '/patients/:id/history', access: 'patients.read', tags: ['patients'], params: idParams,
+    summary: 'Earlier versions of the master data with who changed them, when and why',
+    handler: ({ services, params }) => patientHistory(services, params.id),
+  }),
+];

@@ -1,0 +1,97 @@
+// Master data as the API accepts it. Validation names the field: invalid dates, impossible ages,
+// phone numbers that are not E.164, malformed e-mail addresses are 400s before anything is stored.
+import { z } from 'zod';
+
+export const SEXES = ['female', 'male', 'diverse', 'unknown'] as const;
+export const MAX_AGE_YEARS = 125;
+
+const name = z.string().trim().min(1).max(100).regex(/\p{L}/u, 'must contain a letter');
+
+/** Accepts "+49 171 123-4567", "0049 171 1234567"; stores "+491711234567" (E.164). */
+export const phone = z
+  .string()
+  .max(32)
+  .transform((s) => s.replace(/[\s\-/().]/g, '').replace(/^00/, '+'))
+  .refine((s) => /^\+[1-9]\d{6,14}$/.test(s), 'must be an international number in E.164 format, e.g. +49 171 1234567');
+
+export function isValidIsoDate(s: string): boolean {
+  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(s);
+  if (!m) return false;
+  const d = new Date(Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3])));
+  return d.toISOString().slice(0, 10) === s;
+}
+
+export const isoDate = z.string().refine(isValidIsoDate, 'must be a real calendar date in the form YYYY-MM-DD');
+
+export const birthDate = isoDate.superRefine((s, ctx) => {
+  if (!isValidIsoDate(s)) return;
+  const today = new Date().toISOString().slice(0, 10);
+  if (s > today) ctx.addIssue({ code: 'custom', message: 'must not be in the future' });
+  else if (ageOn(s, today) > MAX_AGE_YEARS) ctx.addIssue({ code: 'custom', message: `gives an age over ${MAX_AGE_YEARS} years` });
+});
+
+export function ageOn(birth: string, day: string): number {
+  const [by, bm, bd] = birth.split('-').map(Number);
+  const [y, m, d] = day.split('-').map(Number);
+  return y - by - (m < bm || (m === bm && d < bd) ? 1 : 0);
+}
+
+export const address = z.strictObject({
+  street: z.string().trim().min(1).max(200),
+  postalCode: z.string().trim().regex(/^[A-Za-z0-9 -]{3,10}$/, 'must be 3–10 letters or digits'),
+  city: z.string().trim().min(1).max(100),
+  country: z.string().regex(/^[A-Z]{2}$/, 'must be an ISO 3166 country code such as DE').optional(),
+});
+
+export const masterData = z.strictObject({
+  givenName: name,
+  familyName: name,
+  sex: z.enum(SEXES),
+  birthDate,
+  language: z.string().regex(/^[a-z]{2,3}(-[A-Z]{2})?$/, 'must be a language code such as de or en-GB').optional(),
+  country: z.string().regex(/^[A-Z]{2}$/, 'must be an ISO 3166 country code such as DE').optional(),
+  phone: phone.optional(),
+  whatsapp: phone.optional(),
+  email: z.email('must be a valid e-mail address').max(254).transform((s) => s.toLowerCase()).optional(),
+  address: address.optional(),
+});
+export type MasterData = z.infer<typeof masterData>;
+
+export const createPatientBody = masterData.extend({
+  /** Create even though a likely duplicate exists (the UI asks first). */
+  allowDuplicate: z.boolean().optional(),
+});
+
+/** Art. 16 rectification: any subset of fields; null removes an optional field. */
+export const updatePatientBody = z.strictObject({
+  changes: z.strictObject({
+    givenName: name.optional(),
+    familyName: name.optional(),
+    sex: z.enum(SEXES).optional(),
+    birthDate: birthDate.optional(),
+    language: masterData.shape.language.unwrap().nullable().optional(),
+    country: masterData.shape.country.unwrap().nullable().optional(),
+    phone: phone.nullable().optional(),
+    whatsapp: phone.nullable().optional(),
+    email: masterData.shape.email.unwrap().nullable().optional(),
+    address: address.nullable().optional(),
+  }),
+  reason: z.string().trim().min(1).max(500).optional(),
+  expectedVersion: z.number().int().positive().optional(),
+});
+
+export const SORTS = ['created_at', 'updated_at', 'last_treatment_on'] as const;
+
+export const listQuery = z.strictObject({
+  q: z.string().trim().max(200).optional(),
+  birthDate: isoDate.optional(),
+  phone: z.string().max(32).optional(),
+  email: z.string().max(254).optional(),
+  sort: z.enum(SORTS).default('created_at'),
+  order: z.enum(['asc', 'desc']).default('desc'),
+  limit: z.coerce.number().int().min(1).max(100).default(25),
+  offset: z.coerce.number().int().min(0).max(100_000).default(0),
+});
+export type ListQuery = z.infer<typeof listQuery>;
+
+export const idParams = z.strictObject({ id: z.uuid('must be a patient id (UUID)') });

@@ -1,0 +1,154 @@
+// Patients: create with a duplicate check, read, search/list, rectify (Art. 16) with history.
+import { randomUUID } from 'node:crypto';
+import { withScope, type Tx } from '../../db/connection.ts';
+import { authorize } from '../../core/authorize.ts';
+import { conflict, validation, validationMany } from '../../core/errors.ts';
+import type { Actor } from '../../core/context.ts';
+import type { Services } from '../../http/services.ts';
+import { audit, auditRead } from '../audit/audit.service.ts';
+import { blindToken, matchesTerms, parseSearch, termsFor, type IndexTerm } from './blind-index.ts';
+import { openJson, openText, patientKey, sealJson, sealText, searchKey } from './patient.crypto.ts';
+import { requirePatient, requireWritable } from './patient.guard.ts';
+import * as repo from './patient.repository.ts';
+import { masterData, type ListQuery, type MasterData } from './patient.schema.ts';
+import { zodIssues } from '../../http/router.ts';
+
+export const scope = (a: Actor) => ({ organizationId: a.organizationId, userId: a.userId });
+
+export interface PatientView extends MasterData {
+  id: string;
+  version: number;
+  restricted: boolean;
+  restrictedAt: Date | null;
+  objection: boolean;
+  objectedAt: Date | null;
+  lastTreatmentOn: string | null;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export async function toView(services: Services, trx: Tx, row: repo.PatientRow & { data: Buffer }): Promise<PatientView> {
+  const m = await openJson<MasterData>(services.keys, trx, patientKey(row.organization_id, row.id), 'master', row.data);
+  return {
+    id: row.id, version: row.version, ...m,
+    restricted: Boolean(row.restricted_at), restrictedAt: row.restricted_at,
+    objection: Boolean(row.objected_at), objectedAt: row.objected_at,
+    lastTreatmentOn: row.last_treatment_on, createdAt: row.created_at, updatedAt: row.updated_at,
+  };
+}
+
+async function tokensFor(services: Services, trx: Tx, organizationId: string, terms: IndexTerm[]): Promise<repo.SearchRow[]> {
+  const key = await services.keys.blobKey(trx, searchKey(organizationId));
+  return terms.map((t) => ({ kind: t.kind, token: blindToken(key, t) }));
+}
+
+export async function createPatient(services: Services, input: MasterData & { allowDuplicate?: boolean }): Promise<PatientView> {
+  const actor = authorize('patients.write');
+  const { allowDuplicate, ...m } = input;
+  return withScope(services.db, scope(actor), async (trx) => {
+    const rows = await tokensFor(services, trx, actor.organizationId, termsFor(m));
+    const dob = rows.find((r) => r.kind === 'dob')!.token;
+    const names = rows.filter((r) => r.kind === 'name').map((r) => r.token);
+    const duplicates = await repo.duplicateIds(trx, dob, names, rows.filter((r) => r.kind === 'phone' || r.kind === 'email'));
+    if (duplicates.length && !allowDuplicate) {
+      throw conflict('A patient with the same birth date and name, phone or e-mail exists; send allowDuplicate: true to create anyway', {
+        reason: 'possible_duplicate', duplicates,
+      });
+    }
+    const id = randomUUID();
+    const data = await sealJson(services.keys, trx, patientKey(actor.organizationId, id), 'master', m);
+    await repo.insertPatient(trx, { id, organization_id: actor.organizationId, data, created_by: actor.userId });
+    await repo.replaceSearchRows(trx, actor.organizationId, id, rows);
+    await audit(trx, { action: 'patient.create', objectType: 'patient', objectId: id, details: { possibleDuplicates: duplicates } });
+    return toView(services, trx, (await requirePatient(trx, id)));
+  });
+}
+
+export async function getPatient(services: Services, id: string): Promise<PatientView & { restrictionReason: string | null }> {
+  const actor = authorize('patients.read');
+  return withScope(services.db, scope(actor), async (trx) => {
+    const row = await requirePatient(trx, id);
+    const view = await toView(services, trx, row);
+    const restrictionReason = await openText(services.keys, trx, patientKey(row.organization_id, id), 'restriction_reason', row.restriction_reason);
+    await auditRead(trx, 'patient', id);
+    return { ...view, restrictionReason };
+  });
+}
+
+export async function listPatients(services: Services, q: ListQuery) {
+  const actor = authorize('patients.read');
+  const terms: IndexTerm[] = [];
+  if (q.q) {
+    const parsed = parseSearch(q.q);
+    if ('error' in parsed) throw validation('query.q', parsed.error);
+    terms.push(...parsed);
+  }
+  if (q.birthDate) terms.push({ kind: 'dob', value: q.birthDate });
+  if (q.phone) {
+    const p = parseSearch(q.phone);
+    if ('error' in p || p[0]?.kind !== 'phone') throw validation('query.phone', 'is not a phone number');
+    terms.push(p[0]);
+  }
+  if (q.email) terms.push({ kind: 'email', value: q.email.trim().toLowerCase() });
+  return withScope(services.db, scope(actor), async (trx) => {
+    const tokens = terms.length ? await tokensFor(services, trx, actor.organizationId, terms) : undefined;
+    const { rows, total } = await repo.listPatientRows(trx, { ...q, tokens });
+    const items = [];
+    for (const row of rows) {
+      const view = await toView(services, trx, row as repo.PatientRow & { data: Buffer });
+      if (!terms.length || matchesTerms(view, terms)) items.push(view);
+    }
+    await audit(trx, { action: 'patient.list', objectType: 'patient', details: { search: terms.map((t) => t.kind), ids: items.map((i) => i.id) } });
+    return { items, total, limit: q.limit, offset: q.offset, sort: q.sort, order: q.order };
+  });
+}
+
+type Changes = { [K in keyof MasterData]?: MasterData[K] | null };
+
+export async function rectifyPatient(services: Services, id: string, input: { changes: Changes; reason?: string; expectedVersion?: number }): Promise<PatientView> {
+  const actor = authorize('patients.write');
+  return withScope(services.db, scope(actor), async (trx) => {
+    const row = await requireWritable(trx, id);
+    if (input.expectedVersion !== undefined && input.expectedVersion !== row.version) {
+      throw conflict(`The record changed meanwhile (version ${row.version}); reload and try again`, { version: row.version });
+    }
+    const ref = patientKey(row.organization_id, id);
+    const current = await openJson<MasterData>(services.keys, trx, ref, 'master', row.data);
+    const merged: Record<string, unknown> = { ...current };
+    for (const [k, v] of Object.entries(input.changes)) {
+      if (v === null) delete merged[k];
+      else if (v !== undefined) merged[k] = v;
+    }
+    const parsed = masterData.safeParse(merged);
+    if (!parsed.success) throw validationMany(zodIssues(parsed.error, 'body.changes'));
+    await repo.insertVersion(trx, {
+      organization_id: row.organization_id, patient_id: id, version: row.version, data: row.data,
+      reason: await sealText(services.keys, trx, ref, `version_reason:${row.version}`, input.reason), changed_by: actor.userId,
+    });
+    const data = await sealJson(services.keys, trx, ref, 'master', parsed.data);
+    await repo.updatePatientRow(trx, id, { data, version: row.version + 1 });
+    await repo.replaceSearchRows(trx, row.organization_id, id, await tokensFor(services, trx, row.organization_id, termsFor(parsed.data)));
+    const fields = Object.keys(input.changes).filter((k) => JSON.stringify(current[k as keyof MasterData]) !== JSON.stringify(merged[k]));
+    await audit(trx, { action: 'patient.rectify', objectType: 'patient', objectId: id, details: { fields, version: row.version + 1 } });
+    return toView(services, trx, await requirePatient(trx, id));
+  });
+}
+
+/** Earlier versions of the master data, oldest first (the current one is the patient itself). */
+export async function patientHistory(services: Services, id: string) {
+  const actor = authorize('patients.read');
+  return withScope(services.db, scope(actor), async (trx) => {
+    const row = await requirePatient(trx, id);
+    const ref = patientKey(row.organization_id, id);
+    const versions = [];
+    for (const v of await repo.listVersions(trx, id)) {
+      versions.push({
+        version: v.version, changedAt: v.changed_at, changedBy: v.changed_by,
+        reason: await openText(services.keys, trx, ref, `version_reason:${v.version}`, v.reason),
+        data: await openJson<MasterData>(services.keys, trx, ref, 'master', v.data),
+      });
+    }
+    await auditRead(trx, 'patient', id, { part: 'history' });
+    return { versions, currentVersion: row.version };
+  });
+}

@@ -1,0 +1,22 @@
+import type { Tx } from '../../db/connection.ts';
+
+export interface Candidate {
+  id: string;
+  last_treatment_on: string | null;
+  basis_on: string;
+}
+
+/** Patients whose retention period ended: last treatment (or, never treated, last change) + years. */
+export async function retentionCandidates(trx: Tx, years: number, today: string, limit: number): Promise<Candidate[]> {
+  return trx('patients')
+    .whereNull('anonymized_at')
+    .whereRaw(`coalesce(last_treatment_on, updated_at::date) + make_interval(years => ?) <= ?::date`, [years, today])
+    .select('id', 'last_treatment_on', trx.raw(`to_char(coalesce(last_treatment_on, updated_at::date), 'YYYY-MM-DD') as basis_on`))
+    .orderBy('id')
+    .limit(limit);
+}
+
+export async function anonymizeRows(trx: Tx, patientId: string): Promise<boolean> {
+  const { rows } = await trx.raw('select anonymize_patient(?) as done', [patientId]);
+  return Boolean(rows[0]?.done);
+}

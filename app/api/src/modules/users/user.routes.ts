@@ -1,0 +1,28 @@
+import { defineRoute } from '../../http/route.ts';
+import { currentContext } from '../../core/context.ts';
+import { changeUser, createLocalUser, listOrganizationUsers, operatorFrom } from './user.service.ts';
+import { createUserBody, updateUserBody, userIdParams } from './user.schema.ts';
+
+const operator = () => operatorFrom(currentContext()!.actor!);
+
+export const userRoutes = [
+  defineRoute({
+    method: 'get', path: '/users', access: 'users.read', tags: ['users'],
+    summary: 'Users of the organization',
+    handler: async ({ services }) => ({ users: await listOrganizationUsers(services, operator()) }),
+  }),
+  defineRoute({
+    method: 'post', path: '/users', access: 'users.manage', tags: ['users'], body: createUserBody,
+    summary: 'Create a local account; returns its TOTP enrollment secret and recovery codes once',
+    handler: async ({ ctx, services, body }) => {
+      const created = await createLocalUser(services, operator(), body);
+      ctx.status = 201;
+      ctx.body = created;
+    },
+  }),
+  defineRoute({
+    method: 'patch', path: '/users/:id', access: 'users.manage', tags: ['users'], params: userIdParams, body: updateUserBody,
+    summary: 'Change roles, display name or activation; a role change or deactivation ends the user\'s sessions',
+    handler: async ({ services, params, body }) => ({ user: await changeUser(services, operator(), params.id, body) }),
+  }),
+];

@@ -1,0 +1,102 @@
+// User administration within one organization: list, create local accounts (with TOTP enrollment
+// and recovery codes shown once), change roles, display name and activation. A role change or a
+// deactivation ends the user's sessions. Used by the API and the `praxiskern user` CLI.
+import { randomUUID } from 'node:crypto';
+import type { Services } from '../../http/services.ts';
+import type { Actor } from '../../core/context.ts';
+import { can, type Role } from '../../core/permissions.ts';
+import { withScope, type Tx } from '../../db/connection.ts';
+import { AppError, conflict, forbidden, notFound } from '../../core/errors.ts';
+import { audit } from '../audit/audit.service.ts';
+import { deleteUserSessions } from '../auth/session.repository.ts';
+import { countOtherActiveAdmins, findPublicUser, findUser, insertUser, listUsers, updateUser, type UserRow } from './user.repository.ts';
+import { isUsernameTaken, newLocalCredentials } from './user-credentials.ts';
+import type { CreateUserInput, UpdateUserInput } from './user.schema.ts';
+
+/** Who acts: a signed-in administrator, or the CLI on the server (userId null). */
+export interface Operator {
+  organizationId: string;
+  userId: string | null;
+  /** platform_owner can only be granted or taken by a platform owner or the CLI. */
+  mayManagePlatformRole: boolean;
+}
+
+export const operatorFrom = (actor: Actor): Operator => ({
+  organizationId: actor.organizationId, userId: actor.userId, mayManagePlatformRole: can(actor.roles, 'organizations.manage'),
+});
+
+export type PublicUser = ReturnType<typeof toPublicUser>;
+
+export function toPublicUser(u: Pick<UserRow, 'id' | 'username' | 'display_name' | 'email' | 'oidc_issuer' | 'roles' | 'locale' | 'active' | 'locked_until' | 'last_login_at' | 'created_at'>) {
+  return {
+    id: u.id, username: u.username, displayName: u.display_name, email: u.email, roles: u.roles, locale: u.locale, active: u.active,
+    signIn: u.oidc_issuer ? ('oidc' as const) : ('local' as const), lockedUntil: u.locked_until, lastLoginAt: u.last_login_at, createdAt: u.created_at,
+  };
+}
+
+const scopeOf = (op: Operator) => ({ organizationId: op.organizationId, userId: op.userId });
+
+function assertPlatformRoleChange(op: Operator, before: readonly Role[], after: readonly Role[]): void {
+  if (before.includes('platform_owner') !== after.includes('platform_owner') && !op.mayManagePlatformRole) {
+    throw forbidden('Only a platform owner (or the praxiskern CLI) can grant or remove the platform_owner role');
+  }
+}
+
+export async function listOrganizationUsers(services: Services, op: Operator): Promise<PublicUser[]> {
+  return withScope(services.db, scopeOf(op), async (trx) => {
+    const rows = await listUsers(trx);
+    await audit(trx, { action: 'user.list', objectType: 'user', organizationId: op.organizationId, actorUserId: op.userId, details: { count: rows.length } });
+    return rows.map(toPublicUser);
+  });
+}
+
+export async function createLocalUser(services: Services, op: Operator, input: CreateUserInput) {
+  assertPlatformRoleChange(op, [], input.roles);
+  const id = randomUUID();
+  const creds = await newLocalCredentials(services.appKey, id, input.username, input.password);
+  try {
+    return await withScope(services.db, scopeOf(op), async (trx) => {
+      await insertUser(trx, {
+        id, organization_id: op.organizationId, username: input.username, display_name: input.displayName, email: input.email ?? null,
+        roles: input.roles, locale: input.locale ?? 'de', ...creds.columns,
+      });
+      await audit(trx, { action: 'user.created', objectType: 'user', objectId: id, organizationId: op.organizationId, actorUserId: op.userId, details: { roles: input.roles } });
+      return { user: toPublicUser((await findPublicUser(trx, id))!), ...creds.enrollment };
+    });
+  } catch (err) {
+    if (isUsernameTaken(err)) throw new AppError(409, 'conflict', 'username: is already taken', [{ field: 'username', message: 'is already taken' }]);
+    throw err;
+  }
+}
+
+async function assertNotLockingOut(trx: Tx, op: Operator, user: UserRow, nextRoles: Role[], nextActive: boolean): Promise<void> {
+  const losesAdmin = user.active && user.roles.includes('admin') && (!nextActive || !nextRoles.includes('admin'));
+  if (!losesAdmin) return;
+  if (user.id === op.userId) {
+    throw conflict(nextActive ? 'You cannot remove your own admin role' : 'You cannot deactivate yourself', { field: nextActive ? 'roles' : 'active' });
+  }
+  if ((await countOtherActiveAdmins(trx, user.id)) === 0) throw conflict('The organization must keep at least one active administrator');
+}
+
+export async function changeUser(services: Services, op: Operator, id: string, patch: UpdateUserInput): Promise<PublicUser> {
+  return withScope(services.db, scopeOf(op), async (trx) => {
+    const user = await findUser(trx, id);
+    if (!user) throw notFound('User');
+    const nextRoles = patch.roles ?? user.roles;
+    const nextActive = patch.active ?? user.active;
+    assertPlatformRoleChange(op, user.roles, nextRoles);
+    await assertNotLockingOut(trx, op, user, nextRoles, nextActive);
+    const rolesChanged = [...user.roles].sort().join(',') !== nextRoles.join(',');
+    const reactivated = !user.active && nextActive;
+    await updateUser(trx, id, {
+      roles: nextRoles, active: nextActive, display_name: patch.displayName ?? user.display_name,
+      ...(reactivated ? { failed_attempts: 0, locked_until: null } : {}),
+    });
+    const sessionsEnded = rolesChanged || !nextActive ? await deleteUserSessions(trx, id) : 0;
+    await audit(trx, {
+      action: 'user.updated', objectType: 'user', objectId: id, organizationId: op.organizationId, actorUserId: op.userId,
+      details: { ...(rolesChanged ? { roles: { from: user.roles, to: nextRoles } } : {}), ...(patch.active !== undefined ? { active: nextActive } : {}), displayNameChanged: patch.displayName !== undefined, sessionsEnded },
+    });
+    return toPublicUser((await findPublicUser(trx, id))!);
+  });
+}

@@ -1,0 +1,30 @@
+// Where a visitor belongs, as a pure function of the session state and the URL:
+// not set up → /setup; not signed in → /login; sealed → /unseal (admins) or /sealed;
+// admin pages only for admins. Returns null when the current page is right.
+import { routes, safeNext } from './routes.ts';
+
+export interface GuardState {
+  initialized: boolean;
+  signedIn: boolean;
+  sealed: boolean;
+  isAdmin: boolean;
+}
+
+const PUBLIC = new Set(['/setup', '/login', '/unseal', '/sealed']);
+
+/** The parts of the URL the guard reads (SvelteKit's page.url is a read-only URL). */
+export type GuardUrl = Pick<URL, 'pathname' | 'search'> & { searchParams: Pick<URLSearchParams, 'get'> };
+
+export function redirectFor(s: GuardState, url: GuardUrl): string | null {
+  const path = url.pathname.replace(/\/+$/, '') || '/';
+  const at = (target: string) => (target.split('?')[0] === path ? null : target);
+  if (!s.initialized) return at(routes.setup());
+  if (!s.signedIn) {
+    if (path === '/login') return null;
+    return routes.login({ next: PUBLIC.has(path) || path === '/' ? undefined : path + url.search });
+  }
+  if (s.sealed) return at(s.isAdmin ? routes.unseal() : routes.sealed());
+  if (PUBLIC.has(path)) return (path === '/login' && safeNext(url.searchParams.get('next'))) || routes.home();
+  if (path.startsWith('/admin') && !s.isAdmin) return routes.home();
+  return null;
+}

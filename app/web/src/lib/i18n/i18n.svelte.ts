@@ -1,0 +1,67 @@
+// The current language as a Svelte 5 rune class. German by default; the choice is remembered in
+// the browser and, once signed in, in the user's profile (PATCH /session/locale).
+import { de, type MessageKey, type Messages } from './de.ts';
+import { en } from './en.ts';
+
+export const LOCALES = ['de', 'en'] as const;
+export type Locale = (typeof LOCALES)[number];
+
+const CATALOGUES: Record<Locale, Messages> = { de, en };
+const STORAGE_KEY = 'praxiskern.locale';
+
+type ParamNames<S extends string> = S extends `${string}{${infer P}}${infer Rest}` ? P | ParamNames<Rest> : never;
+/** t('key') for plain messages, t('key', { name }) when the German text has {name}. */
+export type MessageArgs<K extends MessageKey> = [ParamNames<(typeof de)[K]>] extends [never]
+  ? []
+  : [params: Record<ParamNames<(typeof de)[K]>, string | number>];
+
+export function isLocale(value: unknown): value is Locale {
+  return typeof value === 'string' && (LOCALES as readonly string[]).includes(value);
+}
+
+function storedLocale(): Locale | undefined {
+  try {
+    const value = localStorage.getItem(STORAGE_KEY);
+    return isLocale(value) ? value : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export class I18n {
+  locale = $state<Locale>(storedLocale() ?? 'de');
+
+  /** Translates a key; placeholders in braces are filled from params. */
+  t = <K extends MessageKey>(key: K, ...args: MessageArgs<K>): string => {
+    const text: string = CATALOGUES[this.locale][key];
+    const params = args[0] as Record<string, string | number> | undefined;
+    if (!params) return text;
+    return text.replace(/\{(\w+)\}/g, (whole, name: string) => (name in params ? String(params[name]) : whole));
+  };
+
+  /** The message for a key built at runtime (from a server error code), if there is one. */
+  lookup(key: string): string | undefined {
+    return key in de ? CATALOGUES[this.locale][key as MessageKey] : undefined;
+  }
+
+  set(locale: Locale): void {
+    this.locale = locale;
+    try {
+      localStorage.setItem(STORAGE_KEY, locale);
+    } catch {
+      /* private mode: the choice lasts for this page */
+    }
+  }
+
+  /** Formats a timestamp for the current language (dates in German order for 'de'). */
+  dateTime(value: string | Date | null | undefined): string {
+    if (!value) return '';
+    const date = typeof value === 'string' ? new Date(value) : value;
+    if (Number.isNaN(date.getTime())) return '';
+    return new Intl.DateTimeFormat(this.locale === 'de' ? 'de-DE' : 'en-GB', { dateStyle: 'medium', timeStyle: 'short' }).format(date);
+  }
+}
+
+export const i18n = new I18n();
+/** Shorthand for components: `t('nav.home')`. Reactive because it reads i18n.locale. */
+export const t = i18n.t;

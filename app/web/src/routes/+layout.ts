@@ -1,0 +1,3 @@
+// Static single-page app: everything renders in the browser; the fallback page is prerendered.
+export const ssr = false;
+export const prerender = false;

@@ -1,0 +1,198 @@
+// End to end: Ansible installs the appliance onto a fresh Debian server (a container with
+// systemd, sshd and its own Docker engine), then the clinic uses it over HTTPS.
+import test from 'ava';
+import { rmSync } from 'node:fs';
+import { base32Decode, currentStep, totpCode } from '../../app/api/src/modules/auth/totp.ts';
+import {
+  bundleImages, cookies, httpRequest, httpsRequest, makeCredentials, must, playbook, startServer, waitFor,
+  type HttpResponse, type Server,
+} from './helpers.ts';
+
+const domain = 'praxis.test';
+// Debian 13 always; Debian 12 too unless PRAXISKERN_E2E_SUITES narrows the list.
+const suites = (process.env.PRAXISKERN_E2E_SUITES || 'trixie bookworm').split(/\s+/).filter(Boolean);
+
+interface Session {
+  cookie: string;
+  csrf: string;
+}
+
+let lastTotpStep = 0;
+
+async function login(port: number, ca: string, username: string, password: string, totpSecret: string): Promise<{ res: HttpResponse; session: Session }> {
+  const first = await httpsRequest({ port, host: domain, ca, path: '/api/v1/session' });
+  const csrf = cookies(first).pk_csrf;
+  if (!csrf) throw new Error(`GET /api/v1/session set no pk_csrf cookie (status ${first.status})`);
+  // A TOTP code is accepted once: the second login waits for the next 30-second step.
+  const step = await waitFor('a fresh TOTP step', 40_000, async () => (currentStep() > lastTotpStep ? currentStep() : undefined), 500);
+  lastTotpStep = step;
+  const res = await httpsRequest({
+    port, host: domain, ca, method: 'POST', path: '/api/v1/auth/local/login',
+    headers: { 'x-csrf-token': csrf, cookie: `pk_csrf=${csrf}` },
+    body: JSON.stringify({ username, password, totp: totpCode(base32Decode(totpSecret)!, step) }),
+  });
+  const set = cookies(res);
+  return { res, session: { cookie: `pk_session=${set.pk_session}; pk_csrf=${set.pk_csrf ?? csrf}`, csrf: set.pk_csrf ?? csrf } };
+}
+
+async function readyz(server: Server, ca: string): Promise<{ database: string; sealed: boolean; initialized: boolean } | undefined> {
+  const res = await httpsRequest({ port: server.httpsPort, host: domain, ca, path: '/readyz' });
+  return res.status === 200 ? JSON.parse(res.body) : undefined;
+}
+
+/** What a client outside the clinic networks gets: a request from a container on the server's network. */
+async function fromOutside(server: Server, image: string, requestPath: string): Promise<{ status: number; body: string }> {
+  const script = `
+    const req = require('node:https').request({ host: ${JSON.stringify(server.ip)}, port: 443, path: ${JSON.stringify(requestPath)},
+      servername: ${JSON.stringify(domain)}, headers: { host: ${JSON.stringify(domain)} }, rejectUnauthorized: false, timeout: 10000 }, (res) => {
+      let body = ''; res.on('data', (d) => (body += d));
+      res.on('end', () => console.log(JSON.stringify({ status: res.statusCode, body })));
+    });
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.on('error', (e) => console.log(JSON.stringify({ status: 0, body: String(e) })));
+    req.end();`;
+  const out = await must('docker', ['run', '--rm', '--network', server.network, '--entrypoint', 'node', image, '-e', script]);
+  return JSON.parse(out.trim().split('\n').pop()!);
+}
+
+/** Whether a TCP port of the server accepts connections from outside the admin/clinic networks. */
+async function tcpOpenFromOutside(server: Server, image: string, port: number): Promise<boolean> {
+  const script = `const s = require('node:net').connect({ host: ${JSON.stringify(server.ip)}, port: ${port} });
+    s.setTimeout(5000, () => { console.log('closed'); s.destroy(); });
+    s.on('connect', () => { console.log('open'); s.destroy(); });
+    s.on('error', () => console.log('closed'));`;
+  const out = await must('docker', ['run', '--rm', '--network', server.network, '--entrypoint', 'node', image, '-e', script]);
+  return out.trim() === 'open';
+}
+
+for (const suite of suites) {
+  test.serial(`Ansible turns a fresh Debian ${suite} server into a running appliance that clinic staff log in to over HTTPS, and it comes back sealed after a restart`, async (t) => {
+    t.timeout(45 * 60_000);
+    const started = Date.now();
+    const images = await bundleImages();
+    t.log(`images built/saved in ${images.buildSeconds}s`);
+    const creds = await makeCredentials(domain);
+    const server = await startServer(suite, creds.publicKey);
+    t.teardown(async () => {
+      await server.remove();
+      rmSync(creds.dir, { recursive: true, force: true });
+    });
+    const clinic = [`${server.hostSideIp}/32`];
+    const vars = {
+      praxiskern_firewall_admin_networks: clinic,
+      praxiskern_firewall_clinic_networks: clinic,
+      praxiskern_firewall_public_webhooks: true,
+      praxiskern_base_fail2ban_ignore_networks: clinic,
+      praxiskern_docker_source: 'debian',
+      praxiskern_appliance_domain: domain,
+      praxiskern_appliance_clinic_networks: clinic,
+      praxiskern_appliance_public_webhooks: true,
+      praxiskern_appliance_version: images.tag,
+      praxiskern_appliance_image_source: 'archive',
+      praxiskern_appliance_image_archive_dir: images.archiveDir,
+      praxiskern_appliance_tls_mode: 'provided',
+      praxiskern_appliance_tls_certificate_file: creds.certFile,
+      praxiskern_appliance_tls_key_file: creds.keyFile,
+      praxiskern_appliance_org_name: 'Praxis Dr. Test',
+      praxiskern_appliance_org_slug: 'praxis-test',
+      praxiskern_appliance_admin_username: 'admin',
+    };
+
+    // Bad input stops the playbook before anything changes, naming the variable.
+    const bad = await playbook(server, creds.privateKey, { ...vars, praxiskern_appliance_clinic_networks: ['192.168.1.0/33'] }, creds.dir);
+    t.not(bad.code, 0);
+    t.regex(bad.stdout, /praxiskern_appliance_clinic_networks must list/);
+    const untouched = await server.exec('test -e /opt/praxiskern || test -e /etc/praxiskern || echo untouched');
+    t.is(untouched.stdout.trim(), 'untouched', 'a failed validation must leave the server unchanged');
+    const badIssuer = await playbook(server, creds.privateKey, { ...vars, praxiskern_appliance_oidc_issuer: 'http://id.example.test', praxiskern_appliance_oidc_client_id: 'x' }, creds.dir);
+    t.not(badIssuer.code, 0);
+    t.regex(badIssuer.stdout, /praxiskern_appliance_oidc_issuer must be/);
+
+    // First install.
+    const first = await playbook(server, creds.privateKey, vars, creds.dir);
+    t.is(first.code, 0, `first playbook run failed:\n${first.stdout.slice(-6000)}\n${first.stderr.slice(-3000)}`);
+    t.truthy(first.recap && first.recap.changed > 0);
+    t.log(`first playbook run: ${first.seconds}s, ${JSON.stringify(first.recap)}`);
+
+    const ready = await waitFor('the appliance to answer /readyz over HTTPS', 120_000, () => readyz(server, creds.caCert));
+    t.deepEqual({ database: ready.database, sealed: ready.sealed, initialized: ready.initialized }, { database: 'ok', sealed: false, initialized: true });
+    t.log(`fresh server to healthy, unsealed appliance: ${Math.round((Date.now() - started) / 1000)}s (incl. image build ${images.buildSeconds}s)`);
+
+    // TLS and proxy behaviour.
+    const health = await httpsRequest({ port: server.httpsPort, host: domain, ca: creds.caCert, path: '/healthz' });
+    t.is(health.status, 200);
+    t.is(health.tlsProtocol, 'TLSv1.3');
+    t.regex(String(health.headers['strict-transport-security']), /max-age=\d+/);
+    t.is(health.headers['x-content-type-options'], 'nosniff');
+    t.is(health.headers.server, undefined);
+    const plain = await httpRequest({ port: server.httpPort, host: domain, path: '/login' });
+    t.is(plain.status, 308);
+    t.is(plain.headers.location, `https://${domain}/login`);
+
+    // The recovery kit was generated on the server; the admin reads it there.
+    const kit = JSON.parse((await server.exec('cat /opt/praxiskern/recovery-kit/init.json')).stdout);
+    const adminPassword = (await server.exec('cat /opt/praxiskern/recovery-kit/admin-password')).stdout.trim();
+    t.true(kit.initialized);
+    t.is(kit.recoveryCodes.length, 10);
+    const modes = (await server.exec('stat -c "%a %u %n" /opt/praxiskern/secrets/* /opt/praxiskern/recovery-kit/passphrase')).stdout.trim().split('\n');
+    t.true(modes.length >= 5 && modes.every((l) => l.startsWith('600 10001 ')), modes.join('\n'));
+
+    // Login (password + TOTP) and an authenticated API call.
+    const anonymous = await httpsRequest({ port: server.httpsPort, host: domain, ca: creds.caCert, path: '/api/v1/users' });
+    t.is(anonymous.status, 401);
+    const { res: loginRes, session } = await login(server.httpsPort, creds.caCert, 'admin', adminPassword, kit.totpSecret);
+    t.is(loginRes.status, 200, loginRes.body);
+    const users = await httpsRequest({ port: server.httpsPort, host: domain, ca: creds.caCert, path: '/api/v1/users', headers: { cookie: session.cookie } });
+    t.is(users.status, 200, users.body);
+    t.true(JSON.stringify(JSON.parse(users.body)).includes('"admin"'));
+
+    // Outside the clinic networks: the staff UI is refused, public webhook paths pass the proxy,
+    // SSH is dropped by the firewall.
+    const appImage = `praxiskern/app:${images.tag}`;
+    const outsideUi = await fromOutside(server, appImage, '/api/v1/session');
+    t.is(outsideUi.status, 403);
+    t.regex(outsideUi.body, /only reachable from the clinic network/);
+    const outsideWebhook = await fromOutside(server, appImage, '/webhooks/whatsapp');
+    t.not(outsideWebhook.status, 403, outsideWebhook.body);
+    t.not(outsideWebhook.status, 0, outsideWebhook.body);
+    t.false(await tcpOpenFromOutside(server, appImage, 22), 'SSH must be closed to non-admin networks');
+    t.false(await tcpOpenFromOutside(server, appImage, 5432), 'PostgreSQL must not be reachable');
+    t.false(await tcpOpenFromOutside(server, appImage, 9464), 'the metrics port must not be reachable');
+    const published = (await server.exec('docker ps --format "{{.Ports}}"')).stdout;
+    t.notRegex(published, /0\.0\.0\.0:|:::/, `nothing may be published on all interfaces:\n${published}`);
+
+    // Idempotence.
+    const second = await playbook(server, creds.privateKey, vars, creds.dir);
+    t.is(second.code, 0, second.stdout.slice(-4000));
+    t.deepEqual(second.recap && { changed: second.recap.changed, failed: second.recap.failed }, { changed: 0, failed: 0 }, second.stdout.slice(-8000));
+    t.log(`second playbook run: ${second.seconds}s, ${JSON.stringify(second.recap)}`);
+
+    // Figures: image sizes and the bundle's memory at idle.
+    const sizes = (await must('docker', ['image', 'ls', '--format', '{{.Repository}}:{{.Tag}} {{.Size}}', '--filter', `reference=praxiskern/*:${images.tag}`])).trim();
+    t.log(`image sizes:\n${sizes}`);
+    const stats = await server.exec('docker stats --no-stream --format "{{.Name}} {{.MemUsage}}"');
+    t.log(`idle memory (docker stats):\n${stats.stdout.trim()}`);
+
+    // A restart of the server brings the appliance back sealed; the passphrase unseals it.
+    await must('docker', ['restart', '--time', '60', server.name]);
+    const afterRestart = await waitFor('the appliance after a restart', 300_000, () => readyz(server, creds.caCert), 2000);
+    t.is(afterRestart.sealed, true);
+    t.is(afterRestart.initialized, true);
+    const compose = (await server.exec('grep -o "^ExecStart=.* up" /etc/systemd/system/praxiskern.service | sed "s/^ExecStart=//; s/ up$//"')).stdout.trim();
+    t.truthy(compose);
+    const unseal = await server.exec(`cd /opt/praxiskern/compose && ${compose} exec -T app praxiskern unseal --passphrase-file /dev/stdin < /opt/praxiskern/recovery-kit/passphrase`);
+    t.is(unseal.code, 0, unseal.stdout + unseal.stderr);
+    const unsealed = await waitFor('the unsealed state', 30_000, async () => {
+      const r = await readyz(server, creds.caCert);
+      return r && !r.sealed ? r : undefined;
+    });
+    t.false(unsealed.sealed);
+    const again = await login(server.httpsPort, creds.caCert, 'admin', adminPassword, kit.totpSecret);
+    t.is(again.res.status, 200, again.res.body);
+    const usersAgain = await httpsRequest({ port: server.httpsPort, host: domain, ca: creds.caCert, path: '/api/v1/users', headers: { cookie: again.session.cookie } });
+    t.is(usersAgain.status, 200);
+    const wrong = await server.exec(`cd /opt/praxiskern/compose && echo wrong-passphrase | ${compose} exec -T worker praxiskern unseal --passphrase-file /dev/stdin`);
+    t.not(wrong.code, 0, 'a wrong passphrase must not unseal');
+    t.log(`total: ${Math.round((Date.now() - started) / 1000)}s`);
+  });
+}

@@ -1,0 +1,35 @@
+// Steps through the web UI that several browser tests share. Every step waits for a visible
+// outcome (playwright's auto-waiting locators, with the context's deadline), never for a time.
+import type { Page } from 'playwright-core';
+import { ADMIN, currentTotp } from '../helpers/app.ts';
+
+/** First-run setup in German (the default language); returns the TOTP secret and recovery codes. */
+export async function completeSetup(page: Page): Promise<{ totpSecret: string; recoveryCodes: string[] }> {
+  await page.goto('/');
+  await page.waitForURL('**/setup');
+  await page.getByRole('heading', { level: 1, name: 'Praxiskern einrichten' }).waitFor();
+
+  await page.getByLabel('Name der Praxis').fill(ADMIN.organizationName);
+  await page.getByLabel('Kurzname').fill(ADMIN.organizationSlug);
+  await page.getByLabel('Vollständiger Name').fill(ADMIN.adminDisplayName);
+  await page.getByLabel('Benutzername').fill(ADMIN.adminUsername);
+  await page.getByLabel('Passwort', { exact: true }).fill(ADMIN.adminPassword);
+  await page.getByLabel('Passwort wiederholen').fill(ADMIN.adminPassword);
+  const totpSecret = ((await page.locator('#totp-secret').textContent()) ?? '').replace(/\s/g, '');
+  await page.getByLabel('Aktueller Code aus der App').fill(currentTotp(totpSecret));
+  await page.getByLabel('Passphrase', { exact: true }).fill(ADMIN.passphrase);
+  await page.getByLabel('Passphrase wiederholen').fill(ADMIN.passphrase);
+  await page.getByLabel(/Ich habe verstanden, dass die Daten ohne diese Passphrase verloren sind/).check();
+  await page.getByRole('button', { name: 'Einrichtung abschließen' }).click();
+
+  await page.getByRole('heading', { level: 1, name: 'Ihre Wiederherstellungscodes' }).waitFor();
+  const recoveryCodes = (await page.getByRole('list', { name: 'Wiederherstellungscodes' }).getByRole('listitem').allTextContents()).map((c) => c.trim());
+  return { totpSecret, recoveryCodes };
+}
+
+/** Confirms the recovery codes and waits for the navigation frame. */
+export async function confirmRecoveryCodes(page: Page): Promise<void> {
+  await page.getByLabel('Ich habe die Wiederherstellungscodes sicher gespeichert.').check();
+  await page.getByRole('button', { name: 'Weiter zu Praxiskern' }).click();
+  await page.getByRole('navigation', { name: 'Hauptnavigation' }).waitFor();
+}

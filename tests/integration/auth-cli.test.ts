@@ -1,0 +1,88 @@
+import anyTest, { type TestFn } from 'ava';
+import { execFile } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { startTestApp, setupInstance, type TestApp } from '../helpers/app.ts';
+import { auditRows, closeOwner, ownerDb, signIn } from './auth-fixtures.ts';
+
+const test = anyTest as TestFn<{ app: TestApp; adminId: string }>;
+const CLI = path.resolve('appliance/src/cli.ts');
+let cliTotpSecret = '';
+
+test.before(async (t) => {
+  const app = await startTestApp();
+  const { userId } = await setupInstance(app);
+  t.context = { app, adminId: userId };
+});
+
+test.after.always(async (t) => {
+  await closeOwner(t.context.app);
+  await t.context.app.stop();
+  await t.context.app.db.drop();
+});
+
+function cli(app: TestApp, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string; json: any }> {
+  const env = { ...process.env, DATABASE_URL: app.db.appUrl, DATABASE_OWNER_URL: app.db.ownerUrl, PRAXISKERN_DATA_DIR: app.dataDir, LOG_LEVEL: 'silent' };
+  return new Promise((resolve) => {
+    execFile(process.execPath, [CLI, ...args], { env }, (err, stdout, stderr) => {
+      let json: unknown;
+      try {
+        json = JSON.parse(stdout);
+      } catch {
+        /* human output */
+      }
+      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr, json });
+    });
+  });
+}
+
+test.serial('praxiskern user add creates a local account that can sign in; list shows it', async (t) => {
+  const { app } = t.context;
+  const pwFile = path.join(app.dataDir, 'pw.txt');
+  writeFileSync(pwFile, 'cli created password\n');
+  const res = await cli(app, 'user', 'add', '--username', 'Cli.User', '--display-name', 'Cli User', '--roles', 'doctor,staff', '--password-file', pwFile, '--json');
+  t.is(res.code, 0, res.stderr);
+  t.true(res.json.ok);
+  t.deepEqual(res.json.user.roles, ['doctor', 'staff']);
+  t.regex(res.json.totpSecret, /^[A-Z2-7]{32}$/);
+  cliTotpSecret = res.json.totpSecret;
+  const login = await signIn(app, { id: res.json.user.id, username: 'cli.user', password: 'cli created password', totpSecret: res.json.totpSecret, recoveryCodes: [] });
+  t.is(login.res.status, 200, login.res.text);
+  const list = await cli(app, 'user', 'list', '--json');
+  t.is(list.code, 0, list.stderr);
+  t.deepEqual(list.json.users.map((u: { username: string }) => u.username).sort(), ['admin', 'cli.user']);
+  const human = await cli(app, 'user', 'list');
+  t.regex(human.stdout, /cli\.user\s+active\s+doctor,staff/);
+  const created = await auditRows(app, { action: 'user.created', object_id: res.json.user.id });
+  t.is(created[0].actor_user_id, null);
+  t.is(created[0].user_agent, 'cli');
+});
+
+test.serial('praxiskern user set-roles and deactivate end the user\'s sessions', async (t) => {
+  const { app } = t.context;
+  const user = await ownerDb(app)('users').where({ username: 'cli.user' }).first('id');
+  const { client, res } = await signIn(app, { id: user.id, username: 'cli.user', password: 'cli created password', totpSecret: cliTotpSecret, recoveryCodes: [] }, { offset: 1 });
+  t.is(res.status, 200, res.text);
+  const roles = await cli(app, 'user', 'set-roles', 'cli.user', '--roles', 'finance', '--json');
+  t.is(roles.code, 0, roles.stderr);
+  t.deepEqual(roles.json.user.roles, ['finance']);
+  t.is((await client.get('/api/v1/session')).body.user, null);
+  const off = await cli(app, 'user', 'deactivate', user.id, '--json');
+  t.is(off.code, 0, off.stderr);
+  t.false(off.json.user.active);
+  t.is((await ownerDb(app)('users').where({ id: user.id }).first('active')).active, false);
+});
+
+test.serial('CLI errors are one line and exit non-zero: unknown role, unknown user, last administrator', async (t) => {
+  const { app, adminId } = t.context;
+  const bad = await cli(app, 'user', 'set-roles', 'admin', '--roles', 'nurse');
+  t.is(bad.code, 1);
+  t.regex(bad.stderr, /^praxiskern: --roles: .+\n$/);
+  const unknown = await cli(app, 'user', 'deactivate', 'no-such-user', '--json');
+  t.is(unknown.code, 1);
+  t.deepEqual(unknown.json, { ok: false, error: 'no user "no-such-user"' });
+  const last = await cli(app, 'user', 'deactivate', 'admin');
+  t.is(last.code, 1);
+  t.regex(last.stderr, /at least one active administrator/);
+  t.is((await ownerDb(app)('users').where({ id: adminId }).first('active')).active, true);
+});

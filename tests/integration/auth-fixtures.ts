@@ -1,0 +1,67 @@
+// Shared set-up for the auth tests: local accounts created through the admin API, sign-in with
+// TOTP, and an owner connection to look at (or time-travel) rows the API role cannot see.
+import { randomBytes } from 'node:crypto';
+import { createDb, type Db } from '../../app/api/src/db/connection.ts';
+import type { Role } from '../../app/api/src/core/permissions.ts';
+import { currentTotp, type TestApp } from '../helpers/app.ts';
+import type { Client, Response } from '../helpers/http-client.ts';
+
+export interface LocalAccount {
+  id: string;
+  username: string;
+  password: string;
+  totpSecret: string;
+  recoveryCodes: string[];
+}
+
+export async function createAccount(admin: Client, roles: Role[], prefix = 'user'): Promise<LocalAccount> {
+  const username = `${prefix}-${randomBytes(4).toString('hex')}`;
+  const password = `pw ${randomBytes(9).toString('base64url')}`;
+  const res = await admin.post('/api/v1/users', { username, displayName: `Test ${prefix}`, roles, password });
+  if (res.status !== 201) throw new Error(`creating ${username} failed: ${res.status} ${res.text}`);
+  return { id: res.body.user.id, username, password, totpSecret: res.body.totpSecret, recoveryCodes: res.body.recoveryCodes };
+}
+
+/**
+ * Signs in with password + TOTP. Codes are computed at call time; use offset 0 for the first and
+ * +1 for a second sign-in of the same account (each TOTP step is accepted once).
+ */
+export async function signIn(app: TestApp, a: LocalAccount, opts: { offset?: number; client?: Client; body?: Record<string, unknown> } = {}) {
+  const client = opts.client ?? app.client();
+  const body = opts.body ?? { username: a.username, password: a.password, totp: currentTotp(a.totpSecret, opts.offset ?? 0) };
+  const res = await client.post('/api/v1/auth/local/login', body);
+  return { client, res };
+}
+
+export function mustSucceed(res: Response, what: string): void {
+  if (res.status >= 300) throw new Error(`${what}: ${res.status} ${res.text}`);
+}
+
+const owners = new WeakMap<TestApp, Db>();
+
+/** The owner role bypasses row-level security: only tests use it to inspect and time-travel. */
+export function ownerDb(app: TestApp): Db {
+  let db = owners.get(app);
+  if (!db) owners.set(app, (db = createDb(app.db.ownerUrl, 2)));
+  return db;
+}
+
+export async function closeOwner(app: TestApp): Promise<void> {
+  await owners.get(app)?.destroy();
+  owners.delete(app);
+}
+
+export async function auditRows(app: TestApp, where: Record<string, unknown>) {
+  return ownerDb(app)('audit_log').where(where).orderBy('id');
+}
+
+export async function countRows(app: TestApp, table: string, where: Record<string, unknown>): Promise<number> {
+  const row = await ownerDb(app)(table).where(where).count<{ n: string }[]>('* as n').first();
+  return Number(row?.n ?? 0);
+}
+
+/** Counters are process-wide: tests that compare them run serially (ava runs those first). */
+export async function loginCounter(app: TestApp, method: string, outcome: string): Promise<number> {
+  const m = await app.services.metrics.logins.get();
+  return m.values.find((v) => v.labels.method === method && v.labels.outcome === outcome)?.value ?? 0;
+}
