@@ -4,6 +4,7 @@
 // Files live on tmpfs (/dev/shm) when there is one, so the figures measure encryption and not the
 // disk (which other jobs share); AGE_BENCH_DIR=/some/disk/dir measures on a disk instead.
 // Each timed run writes a new output file (rm before, not timed), after an untimed warm-up of both.
+// Also printed: CPU seconds of each run, which depend much less on what else the machine runs.
 // AGE_BENCH_MIB changes the size.
 import { execFile } from 'node:child_process';
 import { randomFillSync } from 'node:crypto';
@@ -41,12 +42,40 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 
 const base = process.env.AGE_BENCH_DIR ?? (existsSync('/dev/shm') ? '/dev/shm' : tmpdir());
 const dir = await mkdtemp(join(base, 'age-bench-'));
+// CPU seconds next to wall-clock throughput: on a shared machine the wall clock swings with other
+// jobs' load, CPU time much less. The CLI's comes from GNU time (Debian package `time`) if present.
+const GNU_TIME = existsSync('/usr/bin/time') ? '/usr/bin/time' : undefined;
 
-/** One encryption with a fresh output file; returns MB/s. */
-async function measure(encrypt: (output: string) => Promise<unknown>, output: string): Promise<number> {
-  await rm(output, { force: true });
-  return mbps(SIZE, await timed(() => encrypt(output)));
+interface Run {
+  mbps: number;
+  cpu: number | undefined;
 }
+
+/** One encryption with a fresh output file (removed before, not timed). */
+async function measure(encrypt: (output: string) => Promise<number | undefined>, output: string): Promise<Run> {
+  await rm(output, { force: true });
+  let cpu: number | undefined;
+  const seconds = await timed(async () => (cpu = await encrypt(output)));
+  return { mbps: mbps(SIZE, seconds), cpu };
+}
+
+async function encryptWithCli(input: string, output: string, recipient: string): Promise<number | undefined> {
+  const args = ['-r', recipient, '-o', output, input];
+  if (!GNU_TIME) return void (await run('age', args));
+  const { stderr } = await run(GNU_TIME, ['-f', '%U %S', 'age', ...args]);
+  const [user, system] = stderr.trim().split('\n').pop()!.split(' ').map(Number);
+  return user + system;
+}
+
+async function encryptWithOurs(input: string, output: string, recipient: string): Promise<number> {
+  const before = process.cpuUsage();
+  await encryptFile(input, output, [recipient]);
+  const used = process.cpuUsage(before);
+  return (used.user + used.system) / 1e6;
+}
+
+const cpuText = (cpu: number | undefined) => (cpu === undefined ? '' : `, cpu ${cpu.toFixed(2)} s`);
+
 try {
   const { recipient } = generateIdentity();
   const input = join(dir, 'plain');
@@ -56,20 +85,28 @@ try {
   console.log(`node ${process.version} (OpenSSL ${process.versions.openssl}), age CLI ${version.trim()}, files in ${base}`);
   console.log(`load average before: ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
 
-  const encryptOurs = (output: string) => encryptFile(input, output, [recipient]);
-  const encryptCli = (output: string) => run('age', ['-r', recipient, '-o', output, input]);
-  await measure(encryptOurs, join(dir, 'ours.age'));
+  const encryptOurs = (output: string) => encryptWithOurs(input, output, recipient);
+  const encryptCli = (output: string) => encryptWithCli(input, output, recipient);
+  await measure(encryptOurs, join(dir, 'ours.age')); // warm-up: JIT, page cache
   await measure(encryptCli, join(dir, 'cli.age'));
-  const ours: number[] = [];
-  const cli: number[] = [];
+  const ours: Run[] = [];
+  const cli: Run[] = [];
   for (let i = 0; i < REPETITIONS; i++) {
     ours.push(await measure(encryptOurs, join(dir, 'ours.age')));
     cli.push(await measure(encryptCli, join(dir, 'cli.age')));
-    console.log(`  run ${i + 1}: ours ${ours[i].toFixed(0)} MB/s, age CLI ${cli[i].toFixed(0)} MB/s`);
+    console.log(`  run ${i + 1}: ours ${ours[i].mbps.toFixed(0)} MB/s${cpuText(ours[i].cpu)} | age CLI ${cli[i].mbps.toFixed(0)} MB/s${cpuText(cli[i].cpu)}`);
   }
-  console.log(`ours     ${median(ours).toFixed(0)} MB/s (median)`);
-  console.log(`age CLI  ${median(cli).toFixed(0)} MB/s (median)`);
-  console.log(`ratio ours/CLI ${(median(ours) / median(cli)).toFixed(2)} (goal >= 1.0)`);
+  const oursMbps = median(ours.map((r) => r.mbps));
+  const cliMbps = median(cli.map((r) => r.mbps));
+  console.log(`ours     ${oursMbps.toFixed(0)} MB/s (median)`);
+  console.log(`age CLI  ${cliMbps.toFixed(0)} MB/s (median)`);
+  console.log(`ratio ours/CLI ${(oursMbps / cliMbps).toFixed(2)} (goal >= 1.0)`);
+  if (GNU_TIME) {
+    const oursCpu = median(ours.map((r) => r.cpu!));
+    const cliCpu = median(cli.map((r) => r.cpu!));
+    console.log(`CPU seconds per run (median): ours ${oursCpu.toFixed(2)}, age CLI ${cliCpu.toFixed(2)}, ratio CLI/ours ${(cliCpu / oursCpu).toFixed(2)}`);
+  }
+  console.log(`load average after: ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
 
   const data = randomFillSync(Buffer.allocUnsafe(TYPAGE_SIZE));
   const encrypter = new Encrypter();

@@ -14,6 +14,7 @@ Commands:
   db provision             create database roles and database (DATABASE_SUPERUSER_URL)
   user list|add|set-roles|deactivate   manage users
   audit verify             verify the audit hash chains; names the first bad entry
+  demo-data --patients N   create N synthetic demo patients (no real people)
 Options common to all: --json`;
 
 async function main(argv: string[]): Promise<number> {

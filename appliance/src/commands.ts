@@ -11,6 +11,7 @@ import { adminRequest } from './admin-client.ts';
 import { readSecret } from './read-secret.ts';
 import { output, fail, type Command } from './command.ts';
 import { userCommands } from './user-commands.ts';
+import { patientCommands } from './patient-commands.ts';
 
 /** Runs fn with the database (embedded started if needed, migrations applied). */
 async function withDatabase<T>(fn: (urls: { appUrl: string; ownerUrl: string }) => Promise<T>): Promise<T> {
@@ -174,5 +175,5 @@ const auditVerify: Command = {
 };
 
 export const commands: Record<string, Command> = {
-  start, init, unseal, status, migrate: migrateCmd, 'db provision': provision, 'audit verify': auditVerify, ...userCommands,
+  start, init, unseal, status, migrate: migrateCmd, 'db provision': provision, 'audit verify': auditVerify, ...userCommands, ...patientCommands,
 };

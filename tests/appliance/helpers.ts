@@ -176,7 +176,7 @@ export async function startServer(suite: string, publicKey: string): Promise<Ser
   await must('docker', [
     'run', '--detach', '--name', name, '--hostname', 'praxis-server', '--network', network,
     '--cap-add=ALL', '--cap-drop=SYS_RESOURCE', '--security-opt', 'seccomp=unconfined', '--security-opt', 'apparmor=unconfined',
-    '--cgroupns=host', '--volume', '/sys/fs/cgroup:/sys/fs/cgroup:rw', '--tmpfs', '/run', '--tmpfs', '/run/lock',
+    '--security-opt', 'systempaths=unconfined', '--cgroupns=host', '--volume', '/sys/fs/cgroup:/sys/fs/cgroup:rw', '--tmpfs', '/run', '--tmpfs', '/run/lock',
     '--volume', `${name}-docker:/var/lib/docker`,
     '--publish', '127.0.0.1::22', '--publish', '127.0.0.1::443', '--publish', '127.0.0.1::80',
     image,
@@ -273,10 +273,11 @@ export function httpsRequest(opts: { port: number; host: string; ca: string; met
       headers: { host: opts.host, ...(opts.body ? { 'content-type': 'application/json' } : {}), ...opts.headers },
       timeout: 15_000,
     }, (res) => {
+      const tlsProtocol = (res.socket as import('node:tls').TLSSocket).getProtocol() ?? undefined;
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (d) => (body += d));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body, tlsProtocol: (res.socket as import('node:tls').TLSSocket).getProtocol?.() ?? undefined }));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body, tlsProtocol }));
     });
     req.on('timeout', () => req.destroy(new Error('request timed out')));
     req.on('error', reject);

@@ -78,6 +78,17 @@ test('the bundle refuses to start without a domain and clinic networks', async (
   }
 });
 
+test('.env.example documents every variable the compose files read', (t) => {
+  const example = readFileSync(path.join(composeDir, '.env.example'), 'utf8');
+  const documented = new Set([...example.matchAll(/^([A-Z][A-Z0-9_]*)=/gm)].map((m) => m[1]));
+  const used = new Set<string>();
+  for (const f of readdirSync(composeDir).filter((f) => /\.ya?ml$/.test(f))) {
+    for (const m of readFileSync(path.join(composeDir, f), 'utf8').matchAll(/(?<!\$)\$\{([A-Z][A-Z0-9_]*)/g)) used.add(m[1]);
+  }
+  t.true(used.size > 10);
+  t.deepEqual([...used].filter((v) => !documented.has(v)), []);
+});
+
 test('compose keeps PostgreSQL and the metrics port off every published port', (t) => {
   const compose = readFileSync(path.join(composeDir, 'compose.yaml'), 'utf8');
   const published = [...compose.matchAll(/^\s+- "([^"]*:\d+)"$/gm)].map((m) => m[1]);

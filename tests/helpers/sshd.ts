@@ -3,6 +3,7 @@
 // Needs the Debian packages openssh-server and openssh-client. Works as root (logs in as root,
 // PermitRootLogin prohibit-password) and as an ordinary user (logs in as that user).
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { rmSync } from 'node:fs';
 import { appendFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer, connect } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
@@ -159,8 +160,10 @@ export async function startSshd(options: SshdOptions = {}): Promise<Sshd> {
     }
   }
   const { child, log } = started;
+  // If the test process dies before stop() (e.g. an uncaught exception), take the server and its files along.
   const killGroup = () => {
     if (child.exitCode === null && child.signalCode === null) process.kill(-child.pid!, 'SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
   };
   process.once('exit', killGroup);
 

@@ -3,22 +3,20 @@ import { execFile } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { startTestApp, setupInstance, type TestApp } from '../helpers/app.ts';
-import { auditRows, closeOwner, ownerDb, signIn } from './auth-fixtures.ts';
+import { auditRows, ownerDb, signIn, stopApp } from './auth-fixtures.ts';
 
 const test = anyTest as TestFn<{ app: TestApp; adminId: string }>;
 const CLI = path.resolve('appliance/src/cli.ts');
 let cliTotpSecret = '';
 
 test.before(async (t) => {
-  const app = await startTestApp();
-  const { userId } = await setupInstance(app);
-  t.context = { app, adminId: userId };
+  t.context = {} as typeof t.context;
+  const app = (t.context.app = await startTestApp());
+  t.context.adminId = (await setupInstance(app)).userId;
 });
 
 test.after.always(async (t) => {
-  await closeOwner(t.context.app);
-  await t.context.app.stop();
-  await t.context.app.db.drop();
+  await stopApp(t.context?.app);
 });
 
 function cli(app: TestApp, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string; json: any }> {

@@ -65,3 +65,11 @@ export async function loginCounter(app: TestApp, method: string, outcome: string
   const m = await app.services.metrics.logins.get();
   return m.values.find((v) => v.labels.method === method && v.labels.outcome === outcome)?.value ?? 0;
 }
+
+/** Stops an app started by a test file and drops its database; safe when set-up failed half-way. */
+export async function stopApp(app: TestApp | undefined): Promise<void> {
+  if (!app) return;
+  await closeOwner(app);
+  await app.stop();
+  await app.db.drop();
+}

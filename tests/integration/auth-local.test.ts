@@ -1,20 +1,18 @@
 import anyTest, { type TestFn } from 'ava';
 import { startTestApp, setupInstance, currentTotp, type TestApp } from '../helpers/app.ts';
 import type { Client } from '../helpers/http-client.ts';
-import { auditRows, closeOwner, countRows, createAccount, loginCounter, ownerDb, signIn } from './auth-fixtures.ts';
+import { auditRows, countRows, stopApp, createAccount, loginCounter, ownerDb, signIn } from './auth-fixtures.ts';
 
 const test = anyTest as TestFn<{ app: TestApp; admin: Client }>;
 
 test.before(async (t) => {
-  const app = await startTestApp({ PRAXISKERN_SESSION_IDLE_MINUTES: '7' });
-  const { client } = await setupInstance(app);
-  t.context = { app, admin: client };
+  t.context = {} as typeof t.context;
+  t.context.app = await startTestApp({ PRAXISKERN_SESSION_IDLE_MINUTES: '7' });
+  t.context.admin = (await setupInstance(t.context.app)).client;
 });
 
 test.after.always(async (t) => {
-  await closeOwner(t.context.app);
-  await t.context.app.stop();
-  await t.context.app.db.drop();
+  await stopApp(t.context?.app);
 });
 
 test.serial('a local account signs in with password and TOTP and gets a fresh session', async (t) => {

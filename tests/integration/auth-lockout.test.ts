@@ -1,27 +1,18 @@
 import test from 'ava';
 import { startTestApp, setupInstance, currentTotp, type TestApp } from '../helpers/app.ts';
-import { closeOwner, createAccount, ownerDb, signIn } from './auth-fixtures.ts';
+import { createAccount, ownerDb, signIn, stopApp } from './auth-fixtures.ts';
 
 const started: TestApp[] = [];
-let queue: Promise<unknown> = Promise.resolve();
 
-/** Starts are serialized: concurrent test-database provisioning races on ALTER ROLE in PostgreSQL. */
-function app(env: Record<string, string>) {
-  const next = queue.then(async () => {
-    const a = await startTestApp(env);
-    started.push(a);
-    return { app: a, admin: (await setupInstance(a)).client };
-  });
-  queue = next.catch(() => undefined);
-  return next;
+/** Each test runs against its own instance, configured with its own limits. */
+async function app(env: Record<string, string>) {
+  const a = await startTestApp(env);
+  started.push(a);
+  return { app: a, admin: (await setupInstance(a)).client };
 }
 
 test.after.always(async () => {
-  for (const a of started) {
-    await closeOwner(a);
-    await a.stop();
-    await a.db.drop();
-  }
+  for (const a of started) await stopApp(a);
 });
 
 const LIMITS = { PRAXISKERN_LOGIN_MAX_FAILURES: '3', PRAXISKERN_LOGIN_LOCK_SECONDS: '120', PRAXISKERN_LOGIN_WINDOW_SECONDS: '600' };

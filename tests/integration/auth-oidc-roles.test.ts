@@ -2,7 +2,7 @@ import test from 'ava';
 import { startTestApp, setupInstance, type TestApp } from '../helpers/app.ts';
 import { startTestIdp, type TestIdp } from '../helpers/oidc-provider.ts';
 import { claimValues, mapRoles, readClaim } from '../../app/api/src/modules/auth/oidc/oidc.roles.ts';
-import { closeOwner, ownerDb } from './auth-fixtures.ts';
+import { closeOwner, ownerDb, stopApp } from './auth-fixtures.ts';
 
 const MAP = { 'kc-admin': 'admin', 'kc-arzt': 'doctor', 'Praxis Finanzen': 'finance', bogus: 'superuser' };
 
@@ -25,15 +25,18 @@ test('role claims: unknown values, wrong types and unmapped targets give no role
   t.deepEqual(claimValues(undefined), []);
 });
 
-const started: { app: TestApp; idp: TestIdp }[] = [];
+const apps: TestApp[] = [];
+const idps: TestIdp[] = [];
 test.after.always(async () => {
-  for (const { app, idp } of started) {
-    await closeOwner(app);
-    await app.stop();
-    await idp.close();
-  }
-  for (const db of new Set(started.map((s) => s.app.db))) await db.drop();
+  for (const app of apps) await stopApp(app);
+  for (const idp of idps) await idp.close();
 });
+
+async function startIdp(): Promise<TestIdp> {
+  const idp = await startTestIdp();
+  idps.push(idp);
+  return idp;
+}
 
 async function signInVia(app: TestApp, idp: TestIdp, account: string) {
   const client = app.client();
@@ -44,12 +47,12 @@ async function signInVia(app: TestApp, idp: TestIdp, account: string) {
 }
 
 test.serial('roles from the userinfo endpoint and a nested claim (Keycloak style)', async (t) => {
-  const idp = await startTestIdp();
+  const idp = await startIdp();
   const app = await startTestApp({
     PRAXISKERN_OIDC_ISSUER: idp.issuer, PRAXISKERN_OIDC_CLIENT_ID: idp.clientId, PRAXISKERN_OIDC_CLIENT_SECRET: idp.clientSecret,
     PRAXISKERN_OIDC_ROLE_SOURCE: 'userinfo', PRAXISKERN_OIDC_ROLE_CLAIM: 'realm_access.roles', PRAXISKERN_OIDC_ROLE_MAP: 'kc-arzt=doctor,kc-admin=admin',
   });
-  started.push({ app, idp });
+  apps.push(app);
   await setupInstance(app);
   idp.init({ publicUrl: app.config.publicUrl, url: app.url });
   idp.accounts.set('kim', { claims: { realm_access: { roles: ['kc-arzt', 'offline_access'] } }, userinfoOnly: ['realm_access'] });
@@ -59,10 +62,10 @@ test.serial('roles from the userinfo endpoint and a nested claim (Keycloak style
 });
 
 test.serial('just-in-time provisioning refuses clearly with several organizations, and uses the configured one', async (t) => {
-  const idp = await startTestIdp();
+  const idp = await startIdp();
   const env = { PRAXISKERN_OIDC_ISSUER: idp.issuer, PRAXISKERN_OIDC_CLIENT_ID: idp.clientId, PRAXISKERN_OIDC_CLIENT_SECRET: idp.clientSecret };
   const app = await startTestApp(env);
-  started.push({ app, idp });
+  apps.push(app);
   await setupInstance(app);
   idp.init({ publicUrl: app.config.publicUrl, url: app.url });
   const [second] = await ownerDb(app)('organizations').insert({ name: 'Zweitpraxis', slug: 'zweitpraxis' }).returning('id');
@@ -71,11 +74,11 @@ test.serial('just-in-time provisioning refuses clearly with several organization
   const audit = await ownerDb(app)('audit_log').where({ action: 'auth.login', outcome: 'failure' }).orderBy('id', 'desc').first();
   t.regex(audit.details.cause, /PRAXISKERN_OIDC_ORGANIZATION_ID/);
 
-  await app.stop();
   await closeOwner(app);
-  started.splice(started.findIndex((s) => s.app === app), 1);
+  await app.stop();
+  apps.splice(apps.indexOf(app), 1);
   const restarted = await startTestApp({ ...env, PRAXISKERN_OIDC_ORGANIZATION_ID: second.id }, { db: app.db, dataDir: app.dataDir });
-  started.push({ app: restarted, idp });
+  apps.push(restarted);
   const { client, location } = await signInVia(restarted, idp, 'zoe');
   t.is(location, '/');
   t.is((await client.get('/api/v1/session')).body.user.organizationId, second.id);

@@ -2,22 +2,20 @@ import anyTest, { type TestFn } from 'ava';
 import { startTestApp, setupInstance, type TestApp } from '../helpers/app.ts';
 import type { Client } from '../helpers/http-client.ts';
 import { startFakeIdp, type Defect, type FakeIdp } from './auth-fake-idp.ts';
-import { closeOwner, ownerDb } from './auth-fixtures.ts';
+import { ownerDb, stopApp } from './auth-fixtures.ts';
 
 const test = anyTest as TestFn<{ app: TestApp; idp: FakeIdp }>;
 
 test.before(async (t) => {
-  const idp = await startFakeIdp();
-  const app = await startTestApp({ PRAXISKERN_OIDC_ISSUER: idp.issuer, PRAXISKERN_OIDC_CLIENT_ID: idp.clientId, PRAXISKERN_OIDC_CLIENT_SECRET: idp.clientSecret });
+  t.context = {} as typeof t.context;
+  const idp = (t.context.idp = await startFakeIdp());
+  const app = (t.context.app = await startTestApp({ PRAXISKERN_OIDC_ISSUER: idp.issuer, PRAXISKERN_OIDC_CLIENT_ID: idp.clientId, PRAXISKERN_OIDC_CLIENT_SECRET: idp.clientSecret }));
   await setupInstance(app);
-  t.context = { app, idp };
 });
 
 test.after.always(async (t) => {
-  await closeOwner(t.context.app);
-  await t.context.app.stop();
-  await t.context.app.db.drop();
-  await t.context.idp.close();
+  await stopApp(t.context?.app);
+  await t.context?.idp?.close();
 });
 
 async function login(t: { context: { app: TestApp } }, sub: string, defect: Defect, client: Client = t.context.app.client()) {

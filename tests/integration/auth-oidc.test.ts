@@ -2,25 +2,23 @@ import anyTest, { type TestFn } from 'ava';
 import { startTestApp, setupInstance, type TestApp } from '../helpers/app.ts';
 import type { Client } from '../helpers/http-client.ts';
 import { startTestIdp, type TestIdp } from '../helpers/oidc-provider.ts';
-import { auditRows, closeOwner, countRows, createAccount, ownerDb, signIn } from './auth-fixtures.ts';
+import { auditRows, countRows, stopApp, createAccount, ownerDb, signIn } from './auth-fixtures.ts';
 
 const test = anyTest as TestFn<{ app: TestApp; idp: TestIdp; admin: Client }>;
 
 test.before(async (t) => {
-  const idp = await startTestIdp();
-  const app = await startTestApp({
+  t.context = {} as typeof t.context;
+  const idp = (t.context.idp = await startTestIdp());
+  const app = (t.context.app = await startTestApp({
     PRAXISKERN_OIDC_ISSUER: idp.issuer, PRAXISKERN_OIDC_CLIENT_ID: idp.clientId, PRAXISKERN_OIDC_CLIENT_SECRET: idp.clientSecret,
     PRAXISKERN_OIDC_ROLE_MAP: 'praxis-admin=admin,praxis-arzt=doctor,praxis-mfa=staff', PRAXISKERN_OIDC_DISPLAY_NAME: 'Praxis-Login',
-  });
-  const { client } = await setupInstance(app);
-  t.context = { app, idp, admin: client };
+  }));
+  t.context.admin = (await setupInstance(app)).client;
 });
 
 test.after.always(async (t) => {
-  await closeOwner(t.context.app);
-  await t.context.app.stop();
-  await t.context.app.db.drop();
-  await t.context.idp.close();
+  await stopApp(t.context?.app);
+  await t.context?.idp?.close();
 });
 
 let initialized = false;

@@ -2,20 +2,19 @@ import anyTest, { type TestFn } from 'ava';
 import { randomUUID } from 'node:crypto';
 import { startTestApp, setupInstance, ADMIN, type TestApp } from '../helpers/app.ts';
 import type { Client } from '../helpers/http-client.ts';
-import { auditRows, closeOwner, createAccount, ownerDb, signIn } from './auth-fixtures.ts';
+import { auditRows, createAccount, stopApp, ownerDb, signIn } from './auth-fixtures.ts';
 
 const test = anyTest as TestFn<{ app: TestApp; admin: Client; adminId: string; orgId: string }>;
 
 test.before(async (t) => {
-  const app = await startTestApp();
+  t.context = {} as typeof t.context;
+  const app = (t.context.app = await startTestApp());
   const { client, userId, organizationId } = await setupInstance(app);
-  t.context = { app, admin: client, adminId: userId, orgId: organizationId };
+  Object.assign(t.context, { admin: client, adminId: userId, orgId: organizationId });
 });
 
 test.after.always(async (t) => {
-  await closeOwner(t.context.app);
-  await t.context.app.stop();
-  await t.context.app.db.drop();
+  await stopApp(t.context?.app);
 });
 
 test('an administrator creates a local account: TOTP secret and recovery codes are returned once, secrets stored protected', async (t) => {
@@ -136,6 +135,8 @@ test('a platform owner lists organizations and creates one with its first admini
   t.is(nordAdmin.res.status, 200, nordAdmin.res.text);
   const nordUsers = await nordAdmin.client.get('/api/v1/users');
   t.deepEqual(nordUsers.body.users.map((u: { username: string }) => u.username), ['nord-admin'], 'the new organization sees only its own users');
+  const crossTenant = await nordAdmin.client.patch(`/api/v1/users/${t.context.adminId}`, { active: false });
+  t.is(crossTenant.status, 404, 'an administrator cannot reach users of another organization');
   t.is((await auditRows(app, { action: 'organization.created', organization_id: created.body.organization.id })).length, 1);
   t.is((await auditRows(app, { action: 'organization.created', organization_id: t.context.orgId })).length, 1);
   t.is((await t.context.admin.get('/api/v1/organizations')).status, 403, 'a clinic admin cannot list organizations');

@@ -9,6 +9,7 @@ import type { Role } from '../../app/api/src/core/permissions.ts';
 import { createSession } from '../../app/api/src/modules/auth/session.service.ts';
 import { insertUser } from '../../app/api/src/modules/users/user.repository.ts';
 import { Client } from '../helpers/http-client.ts';
+import { createDb } from '../../app/api/src/db/connection.ts';
 import type { TestApp } from '../helpers/app.ts';
 
 /** A logged-in client for a new user with the given roles (a new organization when asked). */
@@ -146,5 +147,36 @@ async function withClient<T>(url: string, fn: (c: pg.Client) => Promise<T>): Pro
     return await fn(c);
   } finally {
     await c.end();
+  }
+}
+
+export const FREE_TEXT = 'Vertraulich-Anamnese-Xylophon';
+export const PHOTO_SECRET = 'GPS-52.5200N';
+
+/** A patient with something in every table: versions, every entry kind, consents, a photo. */
+export async function fullPatient(admin: Client, overrides: Record<string, unknown> = {}) {
+  const input = samplePatient(overrides);
+  const p = (await admin.post('/api/v1/patients', input)).body.patient;
+  const base = `/api/v1/patients/${p.id}`;
+  const must = async (res: Promise<{ status: number; text: string }>, status = 201) => {
+    const r = await res;
+    if (r.status !== status) throw new Error(`${r.status} ${r.text}`);
+  };
+  await must(admin.patch(base, { changes: { language: 'en' }, reason: 'Patient wünscht Englisch' }), 200);
+  await must(admin.post(`${base}/anamnesis`, { answers: { smoker: false, blood_thinners: true, blood_thinner_name: 'ASS', hair_status: 'norwood_3', allergies: ['Latex'], free_text: FREE_TEXT } }));
+  await must(admin.post(`${base}/diagnoses`, { code: 'L64.9', text: 'Androgenetische Alopezie', diagnosedOn: '2020-01-01' }));
+  await must(admin.post(`${base}/plans`, { title: 'FUE', steps: [{ description: 'Vorgespräch' }], notes: 'Notiz' }));
+  await must(admin.post(`${base}/consents`, { purpose: 'photo_use', action: 'granted', textVersion: 'v2', channel: 'web', note: 'online' }));
+  const photo = multipart({ category: 'front', note: 'Frontalansicht' }, { filename: `${input.familyName}.jpg`, data: jpegWithMetadata(PHOTO_SECRET) });
+  await must(admin.request('POST', `${base}/documents`, photo.body, { 'content-type': photo.contentType }));
+  return { id: p.id as string, input };
+}
+
+export async function ownerQuery<T = Record<string, unknown>>(url: string, sql: string, bindings: unknown[] = []): Promise<T[]> {
+  const owner = createDb(url, 1);
+  try {
+    return (await owner.raw(sql, bindings as never)).rows;
+  } finally {
+    await owner.destroy();
   }
 }

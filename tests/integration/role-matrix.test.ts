@@ -10,12 +10,13 @@ import { withScope } from '../../app/api/src/db/connection.ts';
 import { createSession } from '../../app/api/src/modules/auth/session.service.ts';
 import { startTestApp, setupInstance, type TestApp } from '../helpers/app.ts';
 import { Client } from '../helpers/http-client.ts';
-import { closeOwner, ownerDb } from './auth-fixtures.ts';
+import { ownerDb, stopApp } from './auth-fixtures.ts';
 
 const test = anyTest as TestFn<{ app: TestApp; orgId: string; users: Record<Role, string> }>;
 
 test.before(async (t) => {
-  const app = await startTestApp();
+  t.context = {} as typeof t.context;
+  const app = (t.context.app = await startTestApp());
   const { organizationId } = await setupInstance(app);
   const users = {} as Record<Role, string>;
   for (const role of ROLES) {
@@ -28,9 +29,7 @@ test.before(async (t) => {
 });
 
 test.after.always(async (t) => {
-  await closeOwner(t.context.app);
-  await t.context.app.stop();
-  await t.context.app.db.drop();
+  await stopApp(t.context?.app);
 });
 
 /** A fresh session per request: routes such as logout may end the one they are called with. */

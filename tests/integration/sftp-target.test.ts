@@ -184,14 +184,14 @@ test('sftp: a wrong host key pin is refused, naming both fingerprints', async (t
   const other = await generateKeyPair(sshd.dir, `other-${++counter}`);
   const target = createSftpTarget(sftpConfig({ hostKeyFingerprint: other.fingerprint }));
   t.teardown(() => target.close());
-  const expected = new RegExp(`host key mismatch: the server presented ${escape(sshd.hostKeyFingerprint)}, the pinned key is ${escape(other.fingerprint)}`);
+  const expected = new RegExp(`host key mismatch: the server presented ${literal(sshd.hostKeyFingerprint)}, the pinned key is ${literal(other.fingerprint)}`);
   await expectTargetError(t, target.list(), 'target_host_key_mismatch', expected);
 });
 
 test('sftp: without a pinned host key the target refuses to connect', async (t) => {
   const target = createSftpTarget(sftpConfig({ hostKeyFingerprint: undefined }));
   t.teardown(() => target.close());
-  await expectTargetError(t, target.put('x', from('x')), 'target_host_key_unpinned', new RegExp(`server presents ${escape(sshd.hostKeyFingerprint)}`));
+  await expectTargetError(t, target.put('x', from('x')), 'target_host_key_unpinned', new RegExp(`server presents ${literal(sshd.hostKeyFingerprint)}`));
   t.deepEqual(await readdir(sshd.root).then((names) => names.filter((n) => n === 'x')), []);
 });
 
@@ -286,6 +286,6 @@ test('local: a directory that does not exist (unmounted disk) is not created but
   await t.throwsAsync(stat(join(localBase, 'not-mounted')), { code: 'ENOENT' });
 });
 
-function escape(text: string) {
+function literal(text: string) {
   return text.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
 }

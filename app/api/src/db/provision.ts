@@ -19,6 +19,9 @@ export async function provisionDatabase(superuserUrl: string, database: string, 
   const admin = new pg.Client({ connectionString: superuserUrl });
   await admin.connect();
   try {
+    // Roles are cluster-wide: concurrent provisioning (parallel test workers) would otherwise race
+    // on ALTER ROLE ("tuple concurrently updated"). The lock ends with the connection.
+    await admin.query('select pg_advisory_lock(7062)');
     for (const [role, password, extra] of [
       [OWNER_ROLE, secrets.ownerPassword, 'BYPASSRLS'],
       [APP_ROLE, secrets.appPassword, 'NOBYPASSRLS'],

@@ -19,12 +19,10 @@ export interface RouteDef<B extends z.ZodType = z.ZodType, Q extends z.ZodType =
   body?: B;
   query?: Q;
   params?: P;
-  /** Rate limit key builder: requests over the limit get 429. */
-  rateLimit?: { bucket: string; max: number; windowSeconds: number };
   /** Server-to-server endpoints authenticated by a signed token (back-channel logout). */
   csrfExempt?: boolean;
-  /** Raw body handling (multipart uploads): the route reads ctx.req itself. */
-  rawBody?: boolean;
+  /** Raw body handling: the route reads ctx.req itself; the media type is documented in OpenAPI. */
+  rawBody?: 'multipart/form-data' | 'application/x-www-form-urlencoded';
   handler: (input: HandlerInput<z.infer<B>, z.infer<Q>, z.infer<P>>) => Promise<unknown>;
 }
 
@@ -77,7 +75,7 @@ export function openApiDocument(routes: AnyRoute[], version: string): Record<str
     if (r.body) {
       op.requestBody = { required: true, content: { 'application/json': { schema: z.toJSONSchema(r.body, { io: 'input', unrepresentable: 'any' }) } } };
     }
-    if (r.rawBody) op.requestBody = { required: true, content: { 'multipart/form-data': { schema: { type: 'object' } } } };
+    if (r.rawBody) op.requestBody = { required: true, content: { [r.rawBody]: { schema: { type: 'object' } } } };
     paths[p] ??= {};
     paths[p][r.method] = op;
   }

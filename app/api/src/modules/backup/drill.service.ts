@@ -109,11 +109,12 @@ async function drillTarget(rt: BackupRuntime, target: BackupTarget, identity: st
   return report;
 }
 
-export async function runDrill(rt: BackupRuntime, opts: { trigger?: repo.JobTrigger } = {}): Promise<DrillResult> {
+export async function runDrill(rt: BackupRuntime, opts: { trigger?: repo.JobTrigger; onStarted?: (job: { jobId: string }) => void } = {}): Promise<DrillResult> {
   return withBackupLock(rt, async () => {
     const db = rt.services.db;
     await repo.failRunningJobs(db, ['drill'], 'interrupted: the process ended during the drill');
     const jobId = await repo.insertJob(db, { kind: 'drill', trigger: opts.trigger ?? 'manual' });
+    opts.onStarted?.({ jobId });
     rt.metrics.running.set({ kind: 'drill' }, 1);
     const reports: DrillReport[] = [];
     let error: string | undefined;

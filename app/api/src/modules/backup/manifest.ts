@@ -20,9 +20,13 @@ export const configPath = (id: string) => `${snapshotDir(id)}/config.tar.age`;
 export const manifestPath = (id: string) => `${snapshotDir(id)}/manifest.json.age`;
 export const blobPath = (blobId: string) => `blobs/${blobId.slice(0, 2)}/${blobId}.age`;
 
-/** "20270102T023000Z-1a2b3c": sorts by time; the suffix keeps two runs in one second apart. */
+/**
+ * "20270102T023000Z-1f4a2b": sorts by time. The suffix is the millisecond in 3 hex digits (so two
+ * runs in one second still sort in order) and 3 random hex digits.
+ */
 export function newSnapshotId(now = new Date()): string {
-  return `${now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}-${randomBytes(3).toString('hex')}`;
+  const ms = now.getUTCMilliseconds().toString(16).padStart(3, '0');
+  return `${now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}-${ms}${randomBytes(2).toString('hex').slice(0, 3)}`;
 }
 
 export function snapshotTime(id: string): Date {

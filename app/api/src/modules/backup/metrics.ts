@@ -49,7 +49,7 @@ export function backupMetrics(registry: Registry, db: Db): BackupMetrics {
     }),
     running: new Gauge({ name: 'praxiskern_backup_running', help: '1 while a backup job of this kind runs in this process', labelNames: ['kind'], registers: [registry] }),
   };
-  // One query feeds all gauges, at most once per scrape.
+  // One query feeds all gauges: a scrape collects them in parallel and they share the query in flight.
   let pending: Promise<void> | undefined;
   const refresh = () =>
     (pending ??= (async () => {
@@ -83,7 +83,7 @@ export function backupMetrics(registry: Registry, db: Db): BackupMetrics {
       } catch (err) {
         rootLogger.warn({ err: (err as Error).message }, 'backup metrics: cannot read the job table');
       } finally {
-        setTimeout(() => (pending = undefined), 1000).unref();
+        pending = undefined;
       }
     })());
   for (const g of [lastSuccess, lastDuration, lastBytes, lastOk, drillTime, drillOk]) {

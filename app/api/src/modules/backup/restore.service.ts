@@ -22,7 +22,7 @@ import { Measure } from './backup-stream.service.ts';
 import * as repo from './backup.repository.ts';
 import { blobPath, type Manifest, type ManifestFile } from './manifest.ts';
 import { startPgRestore, startTarExtract, type RunningTool } from './pg-dump.repository.ts';
-import { completeSnapshots, pickSnapshot, readManifest, snapshotBroken } from './verify.service.ts';
+import { checkFile, completeSnapshots, pickSnapshot, readManifest, snapshotBroken } from './verify.service.ts';
 import type { BackupTarget } from './targets/index.ts';
 
 export interface RestoreOptions {
@@ -226,6 +226,11 @@ export async function restoreSnapshot(rt: BackupRuntime, opts: RestoreOptions): 
 
     const db = manifest.files.find((f) => f.role === 'database');
     if (!db) throw snapshotBroken('the manifest names no database dump');
+    if (opts.force) {
+      // Existing data is about to be replaced: prove the dump whole before emptying anything.
+      const problem = await checkFile(target, db, opts.identities);
+      if (problem) throw snapshotBroken(`${problem.path}: ${problem.reason}`);
+    }
     await repo.withOwnerClient(rt.ownerUrl, (c) => repo.emptyPublicSchema(c));
     let dbBytes = 0;
     await decryptInto(target, db, opts.identities, startPgRestore(rt.settings.pgBinDir, rt.ownerUrl), (n) =>

@@ -85,11 +85,18 @@ async function existingPaths(paths: string[]): Promise<string[]> {
   return out;
 }
 
-export async function runBackup(rt: BackupRuntime, opts: { trigger?: repo.JobTrigger; attempt?: number } = {}): Promise<BackupRunResult> {
+export interface RunOptions {
+  trigger?: repo.JobTrigger;
+  attempt?: number;
+  /** Called once the job row exists (the API answers 202 with its id). */
+  onStarted?: (job: { jobId: string; snapshotId: string }) => void;
+}
+
+export async function runBackup(rt: BackupRuntime, opts: RunOptions = {}): Promise<BackupRunResult> {
   return withBackupLock(rt, () => runLocked(rt, opts));
 }
 
-async function runLocked(rt: BackupRuntime, opts: { trigger?: repo.JobTrigger; attempt?: number }): Promise<BackupRunResult> {
+async function runLocked(rt: BackupRuntime, opts: RunOptions): Promise<BackupRunResult> {
   const { services, settings } = rt;
   const db = services.db;
   // We hold the lock, so a backup job still marked running was cut off by a crash or restart.
@@ -98,6 +105,7 @@ async function runLocked(rt: BackupRuntime, opts: { trigger?: repo.JobTrigger; a
   const snapshotId = newSnapshotId();
   const jobId = await repo.insertJob(db, { kind: 'backup', trigger: opts.trigger ?? 'manual', snapshotId, attempt: opts.attempt });
   const started = Date.now();
+  opts.onStarted?.({ jobId, snapshotId });
   rt.metrics.running.set({ kind: 'backup' }, 1);
   const beat = setInterval(() => void repo.heartbeat(db, jobId).catch(() => undefined), 10_000);
   beat.unref();
@@ -121,6 +129,7 @@ async function runLocked(rt: BackupRuntime, opts: { trigger?: repo.JobTrigger; a
     };
 
     // 1. Clean up what an interrupted run left behind; learn which blobs each target holds.
+    rt.onProgress?.({ phase: 'prepare', bytes: 0 });
     const onTarget = new Map<Lane, Set<string>>();
     await each(async (lane) => {
       const listing = await lane.target.list('snapshots/');
@@ -192,6 +201,7 @@ async function runLocked(rt: BackupRuntime, opts: { trigger?: repo.JobTrigger; a
     });
 
     // 4. The configuration (secrets included): only ever inside the encrypted archive.
+    rt.onProgress?.({ phase: 'config', bytes: 0 });
     const configPaths = await existingPaths(settings.configPaths);
     {
       const tar = startTarCreate(configPaths);
@@ -206,6 +216,7 @@ async function runLocked(rt: BackupRuntime, opts: { trigger?: repo.JobTrigger; a
     }
 
     // 5. The manifest, last: from now on the snapshot counts.
+    rt.onProgress?.({ phase: 'manifest', bytes: 0 });
     const installation = await repo.installationInfo(db);
     const version = await schemaVersion(db);
     await each(async (lane) => {
@@ -275,7 +286,7 @@ async function finish(rt: BackupRuntime, jobId: string, snapshotId: string, star
   }
   const failed = Object.entries(targets).filter(([, t]) => !t.ok);
   const ok = !err && lanes.length > 0 && failed.length === 0;
-  const error = err ? reasonOf(err).message : failed.length ? failed.map(([n, t]) => `${n}: ${t.error}`).join('; ') : undefined;
+  const error = failed.length ? failed.map(([n, t]) => `${n}: ${t.error}`).join('; ') : err ? reasonOf(err).message : undefined;
   await repo.finishJob(rt.services.db, jobId, { ok, error, details: { targets } });
   await auditStandalone(rt.services.db, {
     action: 'backup.run', objectType: 'backup_snapshot', objectId: snapshotId, outcome: ok ? 'success' : 'failure',

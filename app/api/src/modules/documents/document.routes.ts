@@ -22,7 +22,7 @@ const docParams = z.strictObject({ id: z.uuid(), documentId: z.uuid() });
 
 export const documentRoutes = [
   defineRoute({
-    method: 'post', path: '/patients/:id/documents', access: 'documents.write', tags: ['documents'], params: idParams, rawBody: true,
+    method: 'post', path: '/patients/:id/documents', access: 'documents.write', tags: ['documents'], params: idParams, rawBody: 'multipart/form-data',
     summary: 'Upload a document or photo (multipart: file, category, note); type by content, EXIF/GPS removed, stored encrypted',
     handler: async ({ ctx, services, params }) => {
       const limit = uploadLimit();

@@ -20,7 +20,6 @@ export const setupRoutes = [
   defineRoute({
     method: 'post', path: '/setup', access: 'public', whileSealed: true, tags: ['setup'], body: setupBody,
     summary: 'Complete the first-run setup; logs the new administrator in and returns the recovery codes once',
-    rateLimit: { bucket: 'setup', max: 20, windowSeconds: 600 },
     handler: async ({ ctx, services, body }) => {
       if (await isInitialized(services.db)) throw conflict('Praxiskern is already set up');
       const result = await runSetup(services, body);

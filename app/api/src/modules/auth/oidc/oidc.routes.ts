@@ -77,7 +77,7 @@ export const oidcRoutes = [
     },
   }),
   defineRoute({
-    method: 'post', path: '/auth/oidc/backchannel-logout', access: 'public', whileSealed: true, csrfExempt: true, rawBody: true, tags: ['auth'],
+    method: 'post', path: '/auth/oidc/backchannel-logout', access: 'public', whileSealed: true, csrfExempt: true, rawBody: 'application/x-www-form-urlencoded', tags: ['auth'],
     summary: 'OIDC Back-Channel Logout: the IdP posts logout_token (form-encoded); the sessions it names end',
     handler: async ({ ctx, services }) => {
       ctx.set('cache-control', 'no-store');

@@ -46,7 +46,7 @@ async function orRemove(dst: string, work: () => Promise<void>): Promise<void> {
 }
 
 /**
- * Seals `src` into `output`. Double-buffered: while block k is sealed on this thread, block k+1
+ * Seals `input` into `output`. Double-buffered: while block k is sealed on this thread, block k+1
  * is read and block k-1 written by the thread pool — the reason this beats a stream pipeline.
  */
 async function sealFile(input: FileHandle, output: FileHandle, preamble: Buffer, chunks: ChunkCipher) {

@@ -1,0 +1,45 @@
+import { defineRoute } from '../../http/route.ts';
+import { jobsQuery, recoveryKitBody, snapshotsQuery } from './backup.schema.ts';
+import { backupStatus, listBackupJobs, listBackupSnapshots, recoveryKit, startBackup, startDrill } from './backup.service.ts';
+
+export const backupRoutes = [
+  defineRoute({
+    method: 'get', path: '/backup/status', access: 'backup.read', tags: ['backup'],
+    summary: 'Backup status: targets, newest snapshot per target, running jobs, last backup and last restore drill',
+    handler: ({ services }) => backupStatus(services),
+  }),
+  defineRoute({
+    method: 'get', path: '/backup/snapshots', access: 'backup.read', tags: ['backup'], query: snapshotsQuery,
+    summary: 'Complete snapshots per target, newest first',
+    handler: ({ services, query }) => listBackupSnapshots(services, query.target),
+  }),
+  defineRoute({
+    method: 'get', path: '/backup/jobs', access: 'backup.read', tags: ['backup'], query: jobsQuery,
+    summary: 'Backup, drill and verification jobs, newest first',
+    handler: ({ services, query }) => listBackupJobs(services, query.kind, query.limit),
+  }),
+  defineRoute({
+    method: 'post', path: '/backup/runs', access: 'backup.run', tags: ['backup'],
+    summary: 'Start a backup now (202 with the job id; 409 while another backup job runs)',
+    handler: async ({ ctx, services }) => {
+      ctx.status = 202;
+      ctx.body = await startBackup(services);
+    },
+  }),
+  defineRoute({
+    method: 'post', path: '/backup/drills', access: 'backup.run', tags: ['backup'],
+    summary: 'Start a restore drill now (202 with the job id)',
+    handler: async ({ ctx, services }) => {
+      ctx.status = 202;
+      ctx.body = await startDrill(services);
+    },
+  }),
+  defineRoute({
+    method: 'post', path: '/backup/recovery-kit', access: 'backup.run', tags: ['backup'], body: recoveryKitBody,
+    summary: 'Generate the offline recovery key; answers the printable kit once (409 if one exists, unless replace)',
+    handler: async ({ ctx, services, body }) => {
+      ctx.set('cache-control', 'no-store');
+      return recoveryKit(services, body);
+    },
+  }),
+];
