@@ -15,6 +15,9 @@ Commands:
   user list|add|set-roles|deactivate   manage users
   audit verify             verify the audit hash chains; names the first bad entry
   demo-data --patients N   create N synthetic demo patients (no real people)
+  backup run|list|verify|drill   encrypted off-site backups and restore drills
+  restore                  restore a snapshot onto a fresh install (--identity-file F)
+  recovery-kit [combine]   create the offline recovery kit, or combine Shamir shares
 Options common to all: --json`;
 
 async function main(argv: string[]): Promise<number> {

@@ -6,12 +6,14 @@ import { runSetup } from '@praxiskern/api/modules/setup/setup.service.ts';
 import { isInitialized } from '@praxiskern/api/modules/setup/setup.repository.ts';
 import { newTotpSecret, otpauthUrl } from '@praxiskern/api/modules/auth/totp.ts';
 import { verifyAuditChains } from '@praxiskern/api/modules/audit/audit.verify.ts';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { createRecoveryKit } from '@praxiskern/api/modules/backup/kit.service.ts';
 import { adminRequest } from './admin-client.ts';
 import { readSecret } from './read-secret.ts';
 import { output, fail, type Command } from './command.ts';
 import { userCommands } from './user-commands.ts';
 import { patientCommands } from './patient-commands.ts';
+import { backupCommands } from './backup-commands.ts';
 
 /** Runs fn with the database (embedded started if needed, migrations applied). */
 async function withDatabase<T>(fn: (urls: { appUrl: string; ownerUrl: string }) => Promise<T>): Promise<T> {
@@ -46,13 +48,15 @@ const start: Command = {
 
 const init: Command = {
   usage: `praxiskern init --org-name NAME --org-slug SLUG --admin-username USER --admin-password-file FILE --passphrase-file FILE
-                [--admin-display-name NAME] [--admin-email MAIL] [--locale de|en] [--json]
-Unattended first-run setup. Prints the administrator's TOTP secret and recovery codes once.
+                [--admin-display-name NAME] [--admin-email MAIL] [--locale de|en] [--recovery-kit-file FILE] [--json]
+Unattended first-run setup. Prints the administrator's TOTP secret and recovery codes once, and writes
+the printable backup recovery kit (the offline age identity) to --recovery-kit-file (mode 0600):
+print it, store it offline, then delete the file.
 Exits 0 without changes when Praxiskern is already set up.`,
   options: {
     'org-name': { type: 'string' }, 'org-slug': { type: 'string' }, 'admin-username': { type: 'string' },
     'admin-display-name': { type: 'string' }, 'admin-email': { type: 'string' }, 'admin-password-file': { type: 'string' },
-    'passphrase-file': { type: 'string' }, locale: { type: 'string' },
+    'passphrase-file': { type: 'string' }, locale: { type: 'string' }, 'recovery-kit-file': { type: 'string' },
   },
   async run(v) {
     for (const f of ['org-name', 'org-slug', 'admin-username', 'admin-password-file', 'passphrase-file']) if (!v[f]) fail(`--${f} is required`);
@@ -78,10 +82,14 @@ Exits 0 without changes when Praxiskern is already set up.`,
           totpSecret,
           locale: v.locale === 'en' ? 'en' : 'de',
         });
+        const kit = await createRecoveryKit(db, { organization: String(v['org-name']) });
+        if (v['recovery-kit-file']) writeFileSync(String(v['recovery-kit-file']), kit.html, { mode: 0o600 });
+        const recoveryKit = { recipient: kit.recipient, ...(v['recovery-kit-file'] ? { file: v['recovery-kit-file'] } : { identity: kit.identity }) };
         output(
           v,
-          { initialized: true, ...result, totpSecret, otpauthUrl: otpauthUrl('Praxiskern', username, totpSecret) },
-          `Praxiskern is set up (installation ${result.installationId}).\nTOTP secret for ${username}: ${totpSecret}\nRecovery codes (store them offline):\n  ${result.recoveryCodes.join('\n  ')}`,
+          { initialized: true, ...result, totpSecret, otpauthUrl: otpauthUrl('Praxiskern', username, totpSecret), recoveryKit },
+          `Praxiskern is set up (installation ${result.installationId}).\nTOTP secret for ${username}: ${totpSecret}\nRecovery codes (store them offline):\n  ${result.recoveryCodes.join('\n  ')}\n` +
+            (v['recovery-kit-file'] ? `Backup recovery kit written to ${v['recovery-kit-file']}: print it, store it offline, delete the file.` : `Backup recovery identity (store it offline): ${kit.identity}`),
         );
         return 0;
       } finally {
@@ -175,5 +183,5 @@ const auditVerify: Command = {
 };
 
 export const commands: Record<string, Command> = {
-  start, init, unseal, status, migrate: migrateCmd, 'db provision': provision, 'audit verify': auditVerify, ...userCommands, ...patientCommands,
+  start, init, unseal, status, migrate: migrateCmd, 'db provision': provision, 'audit verify': auditVerify, ...userCommands, ...patientCommands, ...backupCommands,
 };

@@ -47,6 +47,7 @@ export async function createTestDatabase(): Promise<TestDatabase> {
       const c = new pg.Client({ connectionString: superuserUrl });
       await c.connect();
       await c.query(`drop database if exists ${name} with (force)`);
+      await c.query(`drop database if exists ${name}_drill with (force)`);
       await c.end();
     },
   };

@@ -139,6 +139,8 @@ test.serial('an unreachable target fails alone: the other target completes; the 
 });
 
 test.serial('without an offline recovery key, no backup is taken', async (t) => {
+  // Setup created a recovery kit; retire it so neither the database nor the environment names one.
+  await app.services.db('backup_keys').where({ kind: 'recovery' }).whereNull('retired_at').update({ retired_at: app.services.db.fn.now() });
   const { spec } = localTarget('norecipient');
   const rt = runtimeFor(app.services, app.db.ownerUrl, { ...backupEnv([spec]), PRAXISKERN_BACKUP_RECIPIENTS: '' });
   const r = await runBackup(rt);

@@ -47,12 +47,9 @@ test.before(async () => {
   ({ client: admin } = await setupInstance(app));
   await seedPatients(admin, 3, 1);
   env = backupEnv([`nas=local:${targetDir}`]);
-  // The scratch database of the drill (praxiskern db provision creates it in the appliance).
+  // The scratch database of the drill is created by provisioning (tests/helpers/pg.ts → provisionDatabase).
   const name = new URL(drillDatabaseUrl(runtimeFor(app.services, app.db.ownerUrl, env))).pathname.slice(1);
-  const c = new pg.Client({ connectionString: app.db.superuserUrl.replace(/\/[^/]+$/, '/postgres') });
-  await c.connect();
-  await c.query(`create database ${name} owner praxiskern_owner`);
-  await c.end();
+  if (name !== `${app.db.name}_drill`) throw new Error(`unexpected drill database ${name}`);
 });
 test.after.always(async () => {
   for (const s of servers) s.closeAllConnections(), s.close();
@@ -152,7 +149,8 @@ test.serial('the admin API shows status and snapshots, starts a backup, and hand
   const snaps = await admin.get('/api/v1/backup/snapshots?target=nas');
   t.is(snaps.body.snapshots[0].id, job.snapshotId);
 
-  const kit = await admin.post('/api/v1/backup/recovery-kit', { shares: { threshold: 2, count: 3 } });
+  // Setup already showed one kit; a new one (here split into shares) replaces it.
+  const kit = await admin.post('/api/v1/backup/recovery-kit', { shares: { threshold: 2, count: 3 }, replace: true });
   t.is(kit.status, 200, kit.text);
   t.is(kit.headers.get('cache-control'), 'no-store');
   t.is(kit.body.shares.length, 3);
@@ -160,7 +158,7 @@ test.serial('the admin API shows status and snapshots, starts a backup, and hand
   t.regex(kit.body.html, /Custodian share 3 of 3/);
   const again = await admin.post('/api/v1/backup/recovery-kit', {});
   t.is(again.status, 409);
-  const keys = await app.services.db('backup_keys').where({ kind: 'recovery' }).select('recipient', 'wrapped_identity');
+  const keys = await app.services.db('backup_keys').where({ kind: 'recovery' }).whereNull('retired_at').select('recipient', 'wrapped_identity');
   t.deepEqual(keys, [{ recipient: kit.body.recipient, wrapped_identity: null }], 'the server keeps only the recipient');
 
   // The CLI recombines two shares into the identity of that recipient.

@@ -18,6 +18,7 @@ import { KeyStore } from './modules/keystore/data-keys.ts';
 import { PASSPHRASE_KDF, type KdfParams } from './modules/keystore/keystore.crypto.ts';
 import { startAdminSocket } from './admin-socket.ts';
 import { VERSION } from './version.ts';
+import { startBackupScheduler } from './modules/backup/scheduler.ts';
 
 export interface DatabaseUrls {
   appUrl: string;
@@ -81,6 +82,7 @@ export async function startServer(config: Config = loadConfig(), opts: { kdf?: K
       rootLogger.error({ err: (err as Error).message }, 'auto-unseal failed; the server stays sealed');
     }
   }
+  const backups = startBackupScheduler(services, { ownerUrl: dbUrls.ownerUrl });
   const app = createApp(services);
   const httpServer = http.createServer(app.callback());
   httpServer.requestTimeout = 120_000;
@@ -108,6 +110,7 @@ export async function startServer(config: Config = loadConfig(), opts: { kdf?: K
         admin ? admin.close() : Promise.resolve(),
       ]);
       httpServer.closeAllConnections();
+      await backups.stop();
       await db.destroy();
       await dbUrls.embedded?.stop();
     },

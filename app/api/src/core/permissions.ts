@@ -28,6 +28,7 @@ export const PERMISSIONS = {
   'retention.run': 'List and anonymize records past their retention period',
   'backup.read': 'See backup status, targets and snapshots',
   'backup.run': 'Start a backup or a restore drill',
+  'backup.recovery_kit': 'Create (or replace) the offline recovery kit, shown once',
 } as const;
 export type Permission = keyof typeof PERMISSIONS;
 

@@ -30,20 +30,25 @@ export async function provisionDatabase(superuserUrl: string, database: string, 
       const verb = exists.rowCount ? 'ALTER' : 'CREATE';
       await admin.query(`${verb} ROLE ${role} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE ${extra} PASSWORD ${quoteLiteral(password)}`);
     }
-    const db = await admin.query('select 1 from pg_database where datname = $1', [database]);
-    if (!db.rowCount) await admin.query(`CREATE DATABASE ${database} OWNER ${OWNER_ROLE} ENCODING 'UTF8' TEMPLATE template0`);
-    await admin.query(`REVOKE ALL ON DATABASE ${database} FROM PUBLIC`);
+    // "<name>_drill" is the scratch database of the weekly restore drill (the owner may not create databases).
+    for (const name of [database, `${database}_drill`]) {
+      const db = await admin.query('select 1 from pg_database where datname = $1', [name]);
+      if (!db.rowCount) await admin.query(`CREATE DATABASE ${name} OWNER ${OWNER_ROLE} ENCODING 'UTF8' TEMPLATE template0`);
+      await admin.query(`REVOKE ALL ON DATABASE ${name} FROM PUBLIC`);
+    }
     await admin.query(`GRANT CONNECT ON DATABASE ${database} TO ${APP_ROLE}`);
   } finally {
     await admin.end();
   }
-  const inDb = new pg.Client({ connectionString: withDatabase(superuserUrl, database) });
-  await inDb.connect();
-  try {
-    await inDb.query(`ALTER SCHEMA public OWNER TO ${OWNER_ROLE}`);
-    await inDb.query('REVOKE CREATE ON SCHEMA public FROM PUBLIC');
-  } finally {
-    await inDb.end();
+  for (const name of [database, `${database}_drill`]) {
+    const inDb = new pg.Client({ connectionString: withDatabase(superuserUrl, name) });
+    await inDb.connect();
+    try {
+      await inDb.query(`ALTER SCHEMA public OWNER TO ${OWNER_ROLE}`);
+      await inDb.query('REVOKE CREATE ON SCHEMA public FROM PUBLIC');
+    } finally {
+      await inDb.end();
+    }
   }
 }
 

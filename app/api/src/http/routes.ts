@@ -7,5 +7,6 @@ import { auditRoutes } from '../modules/audit/audit.routes.ts';
 import { sessionRoutes } from '../modules/auth/session.routes.ts';
 import { extraRoutes } from './routes.extra.ts';
 import { patientRoutes } from './routes.patients.ts';
+import { backupRoutes } from './routes.backup.ts';
 
-export const ROUTES: AnyRoute[] = [...setupRoutes, ...sessionRoutes, ...sealRoutes, ...auditRoutes, ...extraRoutes, ...patientRoutes];
+export const ROUTES: AnyRoute[] = [...setupRoutes, ...sessionRoutes, ...sealRoutes, ...auditRoutes, ...extraRoutes, ...patientRoutes, ...backupRoutes];

@@ -35,7 +35,7 @@ export const backupRoutes = [
     },
   }),
   defineRoute({
-    method: 'post', path: '/backup/recovery-kit', access: 'backup.run', tags: ['backup'], body: recoveryKitBody,
+    method: 'post', path: '/backup/recovery-kit', access: 'backup.recovery_kit', tags: ['backup'], body: recoveryKitBody,
     summary: 'Generate the offline recovery key; answers the printable kit once (409 if one exists, unless replace)',
     handler: async ({ ctx, services, body }) => {
       ctx.set('cache-control', 'no-store');

@@ -14,6 +14,8 @@ import { masterData, type ListQuery, type MasterData } from './patient.schema.ts
 import { zodIssues } from '../../http/router.ts';
 
 export const scope = (a: Actor) => ({ organizationId: a.organizationId, userId: a.userId });
+/** For reads whose only write is the audit entry (see Scope.readOnly). */
+export const readScope = (a: Actor) => ({ ...scope(a), readOnly: true });
 
 export interface PatientView extends MasterData {
   id: string;
@@ -66,7 +68,7 @@ export async function createPatient(services: Services, input: MasterData & { al
 
 export async function getPatient(services: Services, id: string): Promise<PatientView & { restrictionReason: string | null }> {
   const actor = authorize('patients.read');
-  return withScope(services.db, scope(actor), async (trx) => {
+  return withScope(services.db, readScope(actor), async (trx) => {
     const row = await requirePatient(trx, id);
     const view = await toView(services, trx, row);
     const restrictionReason = await openText(services.keys, trx, patientKey(row.organization_id, id), 'restriction_reason', row.restriction_reason);
@@ -90,7 +92,7 @@ export async function listPatients(services: Services, q: ListQuery) {
     terms.push(p[0]);
   }
   if (q.email) terms.push({ kind: 'email', value: q.email.trim().toLowerCase() });
-  return withScope(services.db, scope(actor), async (trx) => {
+  return withScope(services.db, readScope(actor), async (trx) => {
     const tokens = terms.length ? await tokensFor(services, trx, actor.organizationId, terms) : undefined;
     const { rows, total } = await repo.listPatientRows(trx, { ...q, tokens });
     const items = [];
@@ -137,7 +139,7 @@ export async function rectifyPatient(services: Services, id: string, input: { ch
 /** Earlier versions of the master data, oldest first (the current one is the patient itself). */
 export async function patientHistory(services: Services, id: string) {
   const actor = authorize('patients.read');
-  return withScope(services.db, scope(actor), async (trx) => {
+  return withScope(services.db, readScope(actor), async (trx) => {
     const row = await requirePatient(trx, id);
     const ref = patientKey(row.organization_id, id);
     const versions = [];

@@ -8,7 +8,7 @@ import type { Services } from '../../http/services.ts';
 import { audit, auditRead } from '../audit/audit.service.ts';
 import { openJson, patientKey, sealJson } from '../patients/patient.crypto.ts';
 import { requirePatient, requireWritable } from '../patients/patient.guard.ts';
-import { scope, toView } from '../patients/patient.service.ts';
+import { readScope, scope, toView } from '../patients/patient.service.ts';
 import { ageOn, type MasterData } from '../patients/patient.schema.ts';
 import * as repo from './record.repository.ts';
 import type { Kind } from './record.schema.ts';
@@ -48,7 +48,7 @@ export async function loadEntries(services: Services, trx: Tx, organizationId: s
 
 export async function getRecord(services: Services, patientId: string) {
   const actor = authorize('health.read');
-  return withScope(services.db, scope(actor), async (trx) => {
+  return withScope(services.db, readScope(actor), async (trx) => {
     const row = await requirePatient(trx, patientId);
     const all = await loadEntries(services, trx, actor.organizationId, patientId);
     const current = (k: Kind) => all.filter((e) => e.kind === k && !e.supersededById);
@@ -115,7 +115,7 @@ export async function appendEntry(services: Services, patientId: string, kind: K
 /** Every version of one entry's correction chain, oldest first. */
 export async function entryHistory(services: Services, patientId: string, entryId: string) {
   const actor = authorize('health.read');
-  return withScope(services.db, scope(actor), async (trx) => {
+  return withScope(services.db, readScope(actor), async (trx) => {
     await requirePatient(trx, patientId);
     const all = await loadEntries(services, trx, actor.organizationId, patientId);
     const byId = new Map(all.map((e) => [e.id, e]));

@@ -6,6 +6,7 @@ import { withScope } from '../../db/connection.ts';
 import { isInitialized } from './setup.repository.ts';
 import { runSetup } from './setup.service.ts';
 import { setupBody } from './setup.schema.ts';
+import { createRecoveryKit } from '../backup/kit.service.ts';
 
 export const setupRoutes = [
   defineRoute({
@@ -27,7 +28,13 @@ export const setupRoutes = [
         createSession(trx, services.config, { organizationId: result.organizationId, userId: result.userId, roles: ['admin'], method: 'setup' }, ctx.ip, ctx.get('user-agent')),
       );
       setSessionCookies(ctx, services.config, issued);
-      return { organizationId: result.organizationId, userId: result.userId, recoveryCodes: result.recoveryCodes, csrfToken: issued.csrfToken };
+      // The offline backup identity: shown once here, only its recipient stays on the server.
+      const kit = await createRecoveryKit(services.db, { organization: body.organizationName });
+      ctx.set('cache-control', 'no-store');
+      return {
+        organizationId: result.organizationId, userId: result.userId, recoveryCodes: result.recoveryCodes, csrfToken: issued.csrfToken,
+        recoveryKit: { installationId: kit.installationId, recipient: kit.recipient, identity: kit.identity, html: kit.html },
+      };
     },
   }),
 ];
