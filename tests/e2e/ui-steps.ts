@@ -27,9 +27,17 @@ export async function completeSetup(page: Page): Promise<{ totpSecret: string; r
   return { totpSecret, recoveryCodes };
 }
 
-/** Confirms the recovery codes and waits for the navigation frame. */
+/** Confirms the recovery codes, then the backup recovery kit, and waits for the navigation frame. */
 export async function confirmRecoveryCodes(page: Page): Promise<void> {
   await page.getByLabel('Ich habe die Wiederherstellungscodes sicher gespeichert.').check();
+  await page.getByRole('button', { name: 'Weiter', exact: true }).click();
+  await confirmRecoveryKit(page);
+}
+
+/** The step after the recovery codes: confirms the offline recovery kit is stored, waits for the frame. */
+export async function confirmRecoveryKit(page: Page): Promise<void> {
+  await page.getByRole('heading', { level: 1, name: 'Notfallschlüssel für Ihre Datensicherungen' }).waitFor();
+  await page.getByLabel(/Ich habe das Wiederherstellungs-Kit ausgedruckt oder offline gespeichert/).check();
   await page.getByRole('button', { name: 'Weiter zu Praxiskern' }).click();
   await page.getByRole('navigation', { name: 'Hauptnavigation' }).waitFor();
 }

@@ -27,6 +27,19 @@ export interface SetupResult {
   userId: string;
   recoveryCodes: string[];
   csrfToken: string;
+  /** The offline backup key, shown exactly once (only its recipient stays on the server). */
+  recoveryKit?: RecoveryKit;
+}
+
+/** A printable recovery kit: the offline age identity (or its Shamir shares) and the page to print. */
+export interface RecoveryKit {
+  installationId: string;
+  recipient: string;
+  createdAt?: string;
+  /** Present without shares; with shares only the shares hold the identity. */
+  identity?: string;
+  shares?: string[];
+  html: string;
 }
 
 export interface SessionUser {
@@ -122,14 +135,17 @@ export class ApiError extends Error {
   readonly code: string;
   readonly fields: FieldError[];
   readonly retryAfterSeconds: number | undefined;
+  /** The error's `details` when they are an object rather than a field list (e.g. duplicate ids). */
+  readonly details: Record<string, unknown> | undefined;
 
-  constructor(status: number, code: string, message: string, fields: FieldError[] = [], retryAfterSeconds?: number) {
+  constructor(status: number, code: string, message: string, fields: FieldError[] = [], retryAfterSeconds?: number, details?: Record<string, unknown>) {
     super(message);
     this.name = 'ApiError';
     this.status = status;
     this.code = code;
     this.fields = fields;
     this.retryAfterSeconds = retryAfterSeconds;
+    this.details = details;
   }
 
   /** Field messages keyed by the request body's field name (the API's "body." prefix removed). */
@@ -189,7 +205,8 @@ function parseError(status: number, headers: Headers, payload: unknown): ApiErro
   const fromDetails = !Array.isArray(p.details) && typeof p.details === 'object' && p.details !== null ? (p.details as { retryAfterSeconds?: unknown }).retryAfterSeconds : undefined;
   const header = Number(headers.get('retry-after'));
   const retryAfter = typeof fromDetails === 'number' ? fromDetails : Number.isFinite(header) && header > 0 ? header : undefined;
-  return new ApiError(status, typeof p.error === 'string' ? p.error : `http_${status}`, typeof p.message === 'string' ? p.message : `HTTP ${status}`, fields, retryAfter);
+  const details = !Array.isArray(p.details) && typeof p.details === 'object' && p.details !== null ? (p.details as Record<string, unknown>) : undefined;
+  return new ApiError(status, typeof p.error === 'string' ? p.error : `http_${status}`, typeof p.message === 'string' ? p.message : `HTTP ${status}`, fields, retryAfter, details);
 }
 
 async function send(method: string, path: string, body: unknown): Promise<Response> {
@@ -199,6 +216,8 @@ async function send(method: string, path: string, body: unknown): Promise<Respon
     if (!csrfToken()) await fetch(apiRoutes.seal(), { credentials: 'same-origin' });
     headers['x-csrf-token'] = csrfToken() ?? '';
   }
+  // FormData goes as multipart (the browser sets the boundary); everything else as JSON.
+  if (body instanceof FormData) return fetch(path, { method, headers, credentials: 'same-origin', body });
   if (body !== undefined) headers['content-type'] = 'application/json';
   return fetch(path, { method, headers, credentials: 'same-origin', body: body === undefined ? undefined : JSON.stringify(body) });
 }
@@ -219,6 +238,276 @@ async function request<T>(method: 'GET' | 'POST' | 'PATCH' | 'DELETE', path: str
     if (error.status === 401 && error.code === 'unauthenticated') handlers.unauthenticated();
   }
   throw error;
+}
+
+// ---- patients (docs/patients.md, "Endpoints") ----
+
+export const SEXES = ['female', 'male', 'diverse', 'unknown'] as const;
+export type Sex = (typeof SEXES)[number];
+export const PATIENT_SORTS = ['created_at', 'updated_at', 'last_treatment_on'] as const;
+export type PatientSort = (typeof PATIENT_SORTS)[number];
+export type SortOrder = 'asc' | 'desc';
+
+export interface Address {
+  street: string;
+  postalCode: string;
+  city: string;
+  country?: string;
+}
+
+/** Master data as the API accepts it. */
+export interface MasterData {
+  givenName: string;
+  familyName: string;
+  sex: Sex;
+  birthDate: string;
+  language?: string;
+  country?: string;
+  phone?: string;
+  whatsapp?: string;
+  email?: string;
+  address?: Address;
+}
+
+export interface Patient extends MasterData {
+  id: string;
+  version: number;
+  restricted: boolean;
+  restrictedAt: string | null;
+  restrictionReason?: string | null;
+  objection: boolean;
+  objectedAt: string | null;
+  lastTreatmentOn: string | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface PatientQuery {
+  q?: string;
+  sort?: PatientSort;
+  order?: SortOrder;
+  limit?: number;
+  offset?: number;
+}
+
+export interface PatientPage {
+  items: Patient[];
+  total: number;
+  limit: number;
+  offset: number;
+  sort: PatientSort;
+  order: SortOrder;
+}
+
+/** Art. 16: a field set to null is removed. */
+export type MasterDataChanges = { [K in keyof MasterData]?: MasterData[K] | null };
+
+export interface MasterDataVersion {
+  version: number;
+  data: MasterData;
+  reason: string | null;
+  changedAt: string;
+  changedBy: string | null;
+}
+
+export type EntryKind = 'anamnesis' | 'diagnosis' | 'treatment' | 'plan';
+
+export interface Entry<D = Record<string, unknown>> {
+  id: string;
+  kind: EntryKind;
+  version: number;
+  supersedesId: string | null;
+  supersededById: string | null;
+  createdAt: string;
+  createdBy: string | null;
+  data: D;
+}
+
+export type PrequalStatus = 'qualified' | 'needs_review' | 'not_qualified';
+export type AnamnesisData = {
+  questionnaire: { key: string; version: number };
+  answers: Record<string, unknown>;
+  prequalification: { status: PrequalStatus; reasons: { rule: string; outcome: PrequalStatus; de: string; en: string }[] };
+};
+export const CERTAINTIES = ['G', 'V', 'Z', 'A'] as const;
+export const SIDES = ['R', 'L', 'B'] as const;
+export type DiagnosisData = {
+  code: string;
+  text: string;
+  certainty: (typeof CERTAINTIES)[number];
+  side?: (typeof SIDES)[number];
+  diagnosedOn?: string;
+  correctionReason?: string;
+};
+export type TreatmentData = {
+  performedOn: string;
+  type: string;
+  description: string;
+  performedBy?: string;
+  correctionReason?: string;
+};
+export const PLAN_STATUSES = ['draft', 'proposed', 'accepted', 'in_progress', 'completed', 'cancelled'] as const;
+export type PlanData = {
+  title: string;
+  status: (typeof PLAN_STATUSES)[number];
+  plannedFor?: string;
+  steps: { description: string; due?: string }[];
+  notes?: string;
+  correctionReason?: string;
+};
+
+export interface HealthRecord {
+  patientId: string;
+  patient: Patient;
+  anamnesis: Entry<AnamnesisData> | null;
+  diagnoses: Entry<DiagnosisData>[];
+  treatments: Entry<TreatmentData>[];
+  plans: Entry<PlanData>[];
+  corrections: number;
+}
+
+/** A correction names the entry it replaces and why. */
+export interface Correction {
+  supersedesId?: string;
+  correctionReason?: string;
+}
+
+export type QuestionField = {
+  key: string;
+  type: 'boolean' | 'text' | 'number' | 'choice' | 'multi_choice' | 'list' | 'date';
+  label: { de: string; en: string };
+  required?: boolean;
+  options?: string[];
+  min?: number;
+  max?: number;
+  maxLength?: number;
+  maxItems?: number;
+  showIf?: { field: string; equals: string | number | boolean };
+};
+
+export interface Questionnaire {
+  id: string;
+  key: string;
+  version: number;
+  title: string;
+  definition: { fields: QuestionField[]; rules: unknown[] };
+  createdAt: string;
+}
+
+export const CONSENT_PURPOSES = ['health_data', 'whatsapp_contact', 'email_contact', 'ai_preparation', 'photo_use', 'photo_publication', 'third_country_transfer'] as const;
+export type ConsentPurpose = (typeof CONSENT_PURPOSES)[number];
+export const CONSENT_CHANNELS = ['paper', 'in_person', 'web', 'email', 'whatsapp', 'phone'] as const;
+export type ConsentChannel = (typeof CONSENT_CHANNELS)[number];
+export type ConsentAction = 'granted' | 'withdrawn';
+
+export interface ConsentEntry {
+  id: string;
+  purpose: ConsentPurpose;
+  action: ConsentAction;
+  textVersion: string;
+  channel: ConsentChannel;
+  note: string | null;
+  recordedBy: string | null;
+  recordedAt: string;
+}
+
+export interface ConsentInput {
+  purpose: ConsentPurpose;
+  action: ConsentAction;
+  textVersion: string;
+  channel: ConsentChannel;
+  note?: string;
+}
+
+export const DOCUMENT_CATEGORIES = ['front', 'side', 'donor_area', 'close_up', 'document', 'other'] as const;
+export type DocumentCategory = (typeof DOCUMENT_CATEGORIES)[number];
+
+export interface PatientDocument {
+  id: string;
+  category: DocumentCategory;
+  contentType: string;
+  sizeBytes: number;
+  filename: string | null;
+  note: string | null;
+  metadataRemoved: string[];
+  createdBy: string | null;
+  createdAt: string;
+  /** Served by the API with the session cookie; usable as <img src>. */
+  contentUrl: string;
+}
+
+export interface AccessLogEntry {
+  at: string;
+  userId: string | null;
+  action: string;
+  outcome: 'success' | 'denied' | 'failure';
+  ip: string | null;
+  userAgent: string | null;
+  requestId: string | null;
+}
+
+export interface ErasureInput {
+  confirm: true;
+  override?: boolean;
+  reason?: string;
+}
+
+// ---- backups (app/api/src/modules/backup/backup.service.ts) ----
+
+export type BackupJobKind = 'backup' | 'drill' | 'verify' | 'restore';
+
+export interface BackupJob {
+  id: string;
+  kind: BackupJobKind;
+  status: 'running' | 'succeeded' | 'failed';
+  trigger: string;
+  snapshotId: string | null;
+  attempt: number;
+  startedAt: string | null;
+  finishedAt: string | null;
+  error: string | null;
+  details: Record<string, unknown> | null;
+}
+
+export interface BackupSnapshot {
+  target: string;
+  id: string;
+  takenAt: string | null;
+  sizeBytes: number;
+  files: number;
+  blobs: number;
+  appVersion: string;
+  schemaVersion: string;
+  verifiedAt: string | null;
+  verifyError: string | null;
+}
+
+export interface BackupTargetStatus {
+  name: string;
+  type: string;
+  where: string;
+  snapshots: number;
+  newest: BackupSnapshot | null;
+  /** Outcome of this target in the last backup run; null before the first run. */
+  lastRunOk: boolean | null;
+  lastError: string | null;
+}
+
+export interface BackupStatus {
+  schedule: string;
+  drillSchedule: string;
+  retention: { daily: number; weekly: number; monthly: number };
+  recipients: { offline: number; recoveryKit: boolean; drillKey: boolean };
+  targets: BackupTargetStatus[];
+  running: BackupJob[];
+  lastBackup: BackupJob | null;
+  lastSuccessfulBackup: BackupJob | null;
+  lastDrill: BackupJob | null;
+}
+
+export interface RecoveryKitInput {
+  shares?: { threshold: number; count: number };
+  replace?: boolean;
 }
 
 export const api = {
@@ -248,4 +537,47 @@ export const api = {
   createUser: (body: NewUser) => request<CreatedUser>('POST', apiRoutes.users(), { body }),
 
   audit: (query: { limit?: number; beforeSeq?: number } = {}) => request<{ entries: AuditEntry[] }>('GET', apiRoutes.audit(query)),
+
+  patients: (query: PatientQuery = {}) => request<PatientPage>('GET', apiRoutes.patients(query)),
+  createPatient: (body: MasterData & { allowDuplicate?: boolean }) => request<{ patient: Patient }>('POST', apiRoutes.patients(), { body }),
+  patient: (id: string) => request<{ patient: Patient }>('GET', apiRoutes.patient(id)),
+  updatePatient: (id: string, body: { changes: MasterDataChanges; reason?: string; expectedVersion?: number }) =>
+    request<{ patient: Patient }>('PATCH', apiRoutes.patient(id), { body }),
+  patientHistory: (id: string) => request<{ versions: MasterDataVersion[]; currentVersion: number }>('GET', apiRoutes.patientHistory(id)),
+
+  record: (id: string) => request<HealthRecord>('GET', apiRoutes.record(id)),
+  questionnaire: (key: string, version?: number) => request<{ questionnaire: Questionnaire }>('GET', apiRoutes.questionnaire(key, version)),
+  saveAnamnesis: (id: string, body: { questionnaireKey: string; questionnaireVersion: number; answers: Record<string, unknown> } & Correction) =>
+    request<{ entry: Entry<AnamnesisData> }>('POST', apiRoutes.anamnesis(id), { body }),
+  addDiagnosis: (id: string, body: Omit<DiagnosisData, 'correctionReason'> & Correction) => request<{ entry: Entry<DiagnosisData> }>('POST', apiRoutes.diagnoses(id), { body }),
+  addTreatment: (id: string, body: Omit<TreatmentData, 'correctionReason'> & Correction) => request<{ entry: Entry<TreatmentData> }>('POST', apiRoutes.treatments(id), { body }),
+  addPlan: (id: string, body: Omit<PlanData, 'correctionReason'> & Correction) => request<{ entry: Entry<PlanData> }>('POST', apiRoutes.plans(id), { body }),
+  entryHistory: (id: string, entryId: string) => request<{ versions: Entry[] }>('GET', apiRoutes.entryHistory(id, entryId)),
+
+  consents: (id: string) => request<{ current: Record<ConsentPurpose, boolean>; log: ConsentEntry[] }>('GET', apiRoutes.consents(id)),
+  recordConsent: (id: string, body: ConsentInput) => request<{ consent: ConsentEntry }>('POST', apiRoutes.consents(id), { body }),
+
+  documents: (id: string) => request<{ documents: PatientDocument[] }>('GET', apiRoutes.documents(id)),
+  uploadDocument: (id: string, input: { file: File; category: DocumentCategory; note?: string }) => {
+    const body = new FormData();
+    body.set('category', input.category);
+    if (input.note) body.set('note', input.note);
+    body.set('file', input.file, input.file.name);
+    return request<{ document: PatientDocument }>('POST', apiRoutes.documents(id), { body });
+  },
+  deleteDocument: (id: string, documentId: string) => request<void>('DELETE', apiRoutes.document(id, documentId)),
+
+  setRestriction: (id: string, body: { restricted: boolean; reason?: string }) => request<{ restricted: boolean; restrictedAt: string | null }>('POST', apiRoutes.restriction(id), { body }),
+  setObjection: (id: string, objected: boolean) =>
+    request<{ objection: boolean; objectedAt: string | null; automatedProcessingAllowed: boolean }>('POST', apiRoutes.objection(id), { body: { objected } }),
+  erasePatient: (id: string, body: ErasureInput) => request<{ erased: boolean; patientId: string; erasedAt: string; documentsDeleted: number }>('POST', apiRoutes.erasure(id), { body }),
+  accessLog: (id: string, limit = 200) => request<{ entries: AccessLogEntry[] }>('GET', apiRoutes.accessLog(id, limit)),
+
+  backupStatus: () => request<BackupStatus>('GET', apiRoutes.backupStatus()),
+  backupSnapshots: (target?: string) => request<{ snapshots: BackupSnapshot[] }>('GET', apiRoutes.backupSnapshots(target)),
+  backupJobs: (query: { kind?: BackupJobKind; limit?: number } = {}) => request<{ jobs: BackupJob[] }>('GET', apiRoutes.backupJobs(query)),
+  /** 202: the job runs in the background; poll backupJobs() for its outcome. */
+  startBackup: () => request<{ jobId: string; snapshotId?: string }>('POST', apiRoutes.backupRuns()),
+  startDrill: () => request<{ jobId: string }>('POST', apiRoutes.backupDrills()),
+  createRecoveryKit: (body: RecoveryKitInput) => request<RecoveryKit>('POST', apiRoutes.backupRecoveryKit(), { body }),
 };

@@ -28,9 +28,17 @@ export const routes = {
   sealed: () => resolve('sealed'),
   adminUsers: () => resolve('admin/users'),
   adminAudit: () => resolve('admin/audit'),
+  adminBackup: () => resolve('admin/backup'),
+  /** The patient list; search text, sort and page live in the URL so they survive reloads. */
+  patients: (query: { q?: string; sort?: string; order?: string; page?: number } = {}) =>
+    withQuery(resolve('patients'), { q: query.q, sort: query.sort, order: query.order, page: query.page && query.page > 1 ? String(query.page) : undefined }),
+  newPatient: () => resolve('patients/new'),
+  patient: (id: string) => resolve('/(app)/patients/[id]', { id }),
 } as const;
 
 const API = '/api/v1';
+const patientPath = (id: string) => `${API}/patients/${encodeURIComponent(id)}`;
+const documentPath = (id: string, documentId: string) => `${patientPath(id)}/documents/${encodeURIComponent(documentId)}`;
 
 export const apiRoutes = {
   setup: () => `${API}/setup`,
@@ -48,4 +56,33 @@ export const apiRoutes = {
   user: (id: string) => `${API}/users/${encodeURIComponent(id)}`,
   audit: (query: { limit?: number; beforeSeq?: number } = {}) =>
     withQuery(`${API}/audit`, { limit: query.limit?.toString(), beforeSeq: query.beforeSeq?.toString() }),
+  patients: (query: { q?: string; sort?: string; order?: string; limit?: number; offset?: number } = {}) =>
+    withQuery(`${API}/patients`, { q: query.q, sort: query.sort, order: query.order, limit: query.limit?.toString(), offset: query.offset?.toString() }),
+  patient: patientPath,
+  patientHistory: (id: string) => `${patientPath(id)}/history`,
+  record: (id: string) => `${patientPath(id)}/record`,
+  anamnesis: (id: string) => `${patientPath(id)}/anamnesis`,
+  diagnoses: (id: string) => `${patientPath(id)}/diagnoses`,
+  treatments: (id: string) => `${patientPath(id)}/treatments`,
+  plans: (id: string) => `${patientPath(id)}/plans`,
+  entryHistory: (id: string, entryId: string) => `${patientPath(id)}/record/entries/${encodeURIComponent(entryId)}/history`,
+  questionnaire: (key: string, version?: number) => withQuery(`${API}/questionnaires/${encodeURIComponent(key)}`, { version: version?.toString() }),
+  consents: (id: string) => `${patientPath(id)}/consents`,
+  documents: (id: string) => `${patientPath(id)}/documents`,
+  document: (id: string, documentId: string) => documentPath(id, documentId),
+  /** The decrypted file: inline for the viewer, or as an attachment. */
+  documentContent: (id: string, documentId: string, download = false) =>
+    withQuery(`${documentPath(id, documentId)}/content`, { download: download ? '1' : undefined }),
+  /** Art. 15/20 export as a download (JSON or FHIR R4 Bundle). */
+  exportDownload: (id: string, format: 'json' | 'fhir') => withQuery(`${patientPath(id)}/export`, { format, download: '1' }),
+  restriction: (id: string) => `${patientPath(id)}/restriction`,
+  objection: (id: string) => `${patientPath(id)}/objection`,
+  erasure: (id: string) => `${patientPath(id)}/erasure`,
+  accessLog: (id: string, limit?: number) => withQuery(`${patientPath(id)}/access-log`, { limit: limit?.toString() }),
+  backupStatus: () => `${API}/backup/status`,
+  backupSnapshots: (target?: string) => withQuery(`${API}/backup/snapshots`, { target }),
+  backupJobs: (query: { kind?: string; limit?: number } = {}) => withQuery(`${API}/backup/jobs`, { kind: query.kind, limit: query.limit?.toString() }),
+  backupRuns: () => `${API}/backup/runs`,
+  backupDrills: () => `${API}/backup/drills`,
+  backupRecoveryKit: () => `${API}/backup/recovery-kit`,
 } as const;

@@ -18,6 +18,17 @@ const RULES: Rule[] = [
   [/^lowercase letters, digits and dashes/, () => t('validation.slug')],
   [/must differ from the administrator password/, () => t('validation.passphraseDiffers')],
   [/^at least one role$/, () => t('validation.oneRole')],
+  [/^must be a valid e-mail address$/, () => t('validation.email')],
+  [/E\.164 format/, () => t('validation.phone')],
+  [/^must be a real calendar date/, () => t('validation.date')],
+  [/^must not be in the future$/, () => t('validation.future')],
+  [/^gives an age over/, () => t('validation.tooOld')],
+  [/^must be an ICD-10-GM code/, () => t('validation.icd')],
+  [/^must contain a letter$/, () => t('validation.letter')],
+  [/^must be an ISO 3166 country code/, () => t('validation.countryCode')],
+  [/^must be a language code/, () => t('validation.languageCode')],
+  [/^must be 3–10 letters or digits$/, () => t('validation.postalCode')],
+  [/^is required when correcting an entry$/, () => t('validation.correctionReason')],
 ];
 
 export function localizeFieldMessage(message: string): string {

@@ -60,6 +60,19 @@ export class I18n {
     if (Number.isNaN(date.getTime())) return '';
     return new Intl.DateTimeFormat(this.locale === 'de' ? 'de-DE' : 'en-GB', { dateStyle: 'medium', timeStyle: 'short' }).format(date);
   }
+
+  /** A calendar date (YYYY-MM-DD, no time zone) as 17.05.1980 or 17/05/1980. */
+  date(value: string | null | undefined): string {
+    const m = value ? /^(\d{4})-(\d{2})-(\d{2})/.exec(value) : null;
+    if (!m) return '';
+    return this.locale === 'de' ? `${m[3]}.${m[2]}.${m[1]}` : `${m[3]}/${m[2]}/${m[1]}`;
+  }
+
+  /** A file size in kB or MB. */
+  bytes(n: number): string {
+    const fmt = new Intl.NumberFormat(this.locale === 'de' ? 'de-DE' : 'en-GB', { maximumFractionDigits: 1 });
+    return n < 1024 * 1024 ? `${fmt.format(Math.max(n / 1024, 0.1))} kB` : `${fmt.format(n / 1024 / 1024)} MB`;
+  }
 }
 
 export const i18n = new I18n();

@@ -13,6 +13,11 @@ export function describeError(err: unknown): string {
   if (err.code === 'csrf_failed') return t('error.csrf');
   if (err.status === 403) return t('error.forbidden');
   if (err.code === 'sealed') return t('error.sealed');
+  if (err.status === 423) return t('error.restricted');
+  if (err.status === 404) return t('error.notFound');
+  if (err.status === 410) return t('error.gone');
+  if (err.status === 413) return t('error.tooLarge');
+  if (err.status === 415) return t('error.fileType');
   if (err.fields.length) return t('form.checkFields');
   if (err.status === 409) return t('error.conflict', { message: err.message });
   return t('error.generic', { message: err.message });

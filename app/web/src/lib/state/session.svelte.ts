@@ -2,6 +2,7 @@
 // seal state, loaded from /api/v1/session and /api/v1/setup when the app starts.
 import { api, NetworkError, type SessionUser, type SetupState } from '../api.ts';
 import { i18n, type Locale } from '../i18n/i18n.svelte.ts';
+import { allowed, type Permission } from '../permissions.ts';
 
 export type Phase = 'loading' | 'ready' | 'offline';
 
@@ -17,6 +18,11 @@ export class SessionState {
 
   initialized = $derived(this.setup.initialized);
   isAdmin = $derived(this.user?.roles.includes('admin') ?? false);
+
+  /** Whether the signed-in user's roles grant a permission (controls are hidden otherwise). */
+  can(permission: Permission): boolean {
+    return allowed(this.user?.roles, permission);
+  }
 
   async load(): Promise<void> {
     try {
