@@ -3,7 +3,6 @@ import type { Knex } from 'knex';
 import * as m0001 from './migrations/20261123_0001_foundation.ts';
 import * as m0002 from './migrations/20261123_0002_auth.ts';
 import * as m0003 from './migrations/20261123_0003_patients.ts';
-import * as m0004 from './migrations/20261123_0004_audit_chain_lookup.ts';
 import * as m0010 from './migrations/20261123_0010_backup.ts';
 
 export interface MigrationModule {
@@ -15,7 +14,6 @@ export const MIGRATIONS: Record<string, MigrationModule> = {
   '20261123_0001_foundation': m0001,
   '20261123_0002_auth': m0002,
   '20261123_0003_patients': m0003,
-  '20261123_0004_audit_chain_lookup': m0004,
   '20261123_0010_backup': m0010,
 };
 

@@ -139,9 +139,11 @@ export async function up(knex: Knex): Promise<void> {
       last record;
     begin
       perform pg_advisory_xact_lock(7061, hashtext(coalesce(new.organization_id::text, '-')));
+      -- The previous entry, found through the unique index audit_log_chain (an index probe, not a scan).
       select a.seq, a.hash into last from audit_log a
-        where a.organization_id is not distinct from new.organization_id
-        order by a.seq desc limit 1;
+        where coalesce(a.organization_id, '00000000-0000-0000-0000-000000000000'::uuid)
+            = coalesce(new.organization_id, '00000000-0000-0000-0000-000000000000'::uuid)
+        order by coalesce(a.organization_id, '00000000-0000-0000-0000-000000000000'::uuid) desc, a.seq desc limit 1;
       new.seq := coalesce(last.seq, 0) + 1;
       new.prev_hash := coalesce(last.hash, repeat('0', 64));
       new.created_at := clock_timestamp();
