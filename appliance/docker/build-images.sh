@@ -95,7 +95,7 @@ build() {
   local name="$1" dockerfile="$2" dir="$3"
   local started=$SECONDS
   echo "building $prefix/$name:$tag (base $base_image)"
-  docker build --quiet \
+  docker build --quiet --force-rm \
     --build-arg "BASE_IMAGE=$base_image" \
     --build-arg "PRAXISKERN_VERSION=$tag" \
     --file "$dockerfile" --tag "$prefix/$name:$tag" "$dir" >/dev/null

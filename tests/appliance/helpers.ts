@@ -26,8 +26,8 @@ export function run(cmd: string, args: string[], opts: { input?: string; env?: N
     const child = spawn(cmd, args, { cwd: opts.cwd, env: opts.env ?? process.env, stdio: [opts.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
+    child.stdout!.on('data', (d) => (stdout += d));
+    child.stderr!.on('data', (d) => (stderr += d));
     const timer = opts.timeoutMs ? setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs) : undefined;
     child.on('error', (err) => {
       clearTimeout(timer);
@@ -150,6 +150,8 @@ export interface Server {
   httpsPort: number;
   httpPort: number;
   exec(cmd: string, input?: string): Promise<RunResult>;
+  /** Restarts the server container (systemd shuts down and boots); the published ports change. */
+  restart(): Promise<void>;
   remove(): Promise<void>;
 }
 
@@ -190,7 +192,7 @@ export async function startServer(suite: string, publicKey: string): Promise<Ser
   const inspect = JSON.parse(await must('docker', ['network', 'inspect', network]))[0];
   const hostSideIp: string = inspect.IPAM.Config[0].Gateway;
   const ip = (await must('docker', ['inspect', '--format', `{{(index .NetworkSettings.Networks "${network}").IPAddress}}`, name])).trim();
-  return {
+  const server: Server = {
     name,
     network,
     ip,
@@ -199,6 +201,12 @@ export async function startServer(suite: string, publicKey: string): Promise<Ser
     httpsPort: await publishedPort(name, 443),
     httpPort: await publishedPort(name, 80),
     exec,
+    async restart() {
+      await must('docker', ['restart', '--time', '90', name]);
+      server.sshPort = await publishedPort(name, 22);
+      server.httpsPort = await publishedPort(name, 443);
+      server.httpPort = await publishedPort(name, 80);
+    },
     async remove() {
       if (process.env.PRAXISKERN_E2E_KEEP) return;
       await run('docker', ['rm', '--force', '--volumes', name]);
@@ -206,6 +214,7 @@ export async function startServer(suite: string, publicKey: string): Promise<Ser
       await run('docker', ['network', 'rm', network]);
     },
   };
+  return server;
 }
 
 /** A throw-away directory with an SSH key pair and a CA plus a server certificate for domain. */

@@ -66,7 +66,7 @@ async function tcpOpenFromOutside(server: Server, image: string, port: number): 
 }
 
 for (const suite of suites) {
-  test.serial(`Ansible turns a fresh Debian ${suite} server into a running appliance that clinic staff log in to over HTTPS, and it comes back sealed after a restart`, async (t) => {
+  test.serial(`Ansible turns a fresh Debian ${suite} server into a running appliance that clinic staff log in to over HTTPS, comes back sealed after a restart, and auto-unseals when opted in`, async (t) => {
     t.timeout(45 * 60_000);
     const started = Date.now();
     const images = await bundleImages();
@@ -174,7 +174,7 @@ for (const suite of suites) {
     t.log(`idle memory (docker stats):\n${stats.stdout.trim()}`);
 
     // A restart of the server brings the appliance back sealed; the passphrase unseals it.
-    await must('docker', ['restart', '--time', '60', server.name]);
+    await server.restart();
     const afterRestart = await waitFor('the appliance after a restart', 300_000, () => readyz(server, creds.caCert), 2000);
     t.is(afterRestart.sealed, true);
     t.is(afterRestart.initialized, true);
@@ -193,6 +193,22 @@ for (const suite of suites) {
     t.is(usersAgain.status, 200);
     const wrong = await server.exec(`cd /opt/praxiskern/compose && echo wrong-passphrase | ${compose} exec -T worker praxiskern unseal --passphrase-file /dev/stdin`);
     t.not(wrong.code, 0, 'a wrong passphrase must not unseal');
+
+    // Opt-in auto-unseal: the playbook keeps the passphrase as a 0600 secret and the recreated
+    // app unseals itself without anyone typing the passphrase.
+    const appBefore = (await server.exec('docker ps --quiet --filter label=com.docker.compose.service=app')).stdout.trim();
+    const auto = await playbook(server, creds.privateKey, { ...vars, praxiskern_appliance_auto_unseal: true }, creds.dir);
+    t.is(auto.code, 0, auto.stdout.slice(-4000));
+    t.true((auto.recap?.changed ?? 0) > 0);
+    const appAfter = (await server.exec('docker ps --quiet --filter label=com.docker.compose.service=app')).stdout.trim();
+    t.truthy(appAfter);
+    t.not(appAfter, appBefore, 'enabling auto-unseal must recreate the app container');
+    t.is((await server.exec('stat -c "%a %u" /opt/praxiskern/secrets/auto_unseal_key')).stdout.trim(), '600 10001');
+    const autoUnsealed = await waitFor('the app to unseal itself', 120_000, async () => {
+      const r = await readyz(server, creds.caCert);
+      return r && !r.sealed ? r : undefined;
+    }, 2000);
+    t.false(autoUnsealed.sealed);
     t.log(`total: ${Math.round((Date.now() - started) / 1000)}s`);
   });
 }
