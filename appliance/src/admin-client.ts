@@ -1,10 +1,9 @@
-// Talks to the running server's admin socket ($PRAXISKERN_DATA_DIR/run/admin.sock).
+// Talks to the running server's admin socket (PRAXISKERN_ADMIN_SOCKET, default $PRAXISKERN_DATA_DIR/run/admin.sock).
 import http from 'node:http';
-import path from 'node:path';
 import { loadConfig } from '@praxiskern/api/core/config.ts';
 
 export function adminRequest(method: 'GET' | 'POST', urlPath: string, body?: unknown): Promise<{ status: number; body: Record<string, unknown> }> {
-  const socketPath = path.join(loadConfig().dataDir, 'run', 'admin.sock');
+  const socketPath = loadConfig().adminSocket;
   return new Promise((resolve, reject) => {
     const req = http.request({ socketPath, method, path: urlPath, headers: { 'content-type': 'application/json' } }, (res) => {
       let raw = '';

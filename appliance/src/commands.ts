@@ -28,10 +28,12 @@ async function withDatabase<T>(fn: (urls: { appUrl: string; ownerUrl: string }) 
 }
 
 const start: Command = {
-  usage: 'praxiskern start [--worker]   run the API and UI (the worker runs scheduled jobs only)',
+  usage: `praxiskern start [--worker]   run the API and UI, and the scheduled jobs (backups, restore drills)
+unless PRAXISKERN_RUN_SCHEDULES=false. --worker marks the bundle's second instance, which always runs them.`,
   options: { worker: { type: 'boolean' } },
-  async run() {
+  async run(v) {
     const config = loadConfig();
+    if (v.worker) config.runSchedules = true;
     const server = await startServer(config);
     process.stdout.write(`Praxiskern ${server.services.version} is running at ${config.publicUrl} (listening on ${server.url})\n`);
     process.stdout.write(server.services.seal.isSealed ? 'The server is sealed: open the URL and unseal, or run "praxiskern unseal".\n' : '');

@@ -1,14 +1,13 @@
-// A unix socket (mode 0600, in a 0700 directory) for the `praxiskern` CLI on the same host:
+// A unix socket (mode 0600, in a 0700 directory; PRAXISKERN_ADMIN_SOCKET, default $PRAXISKERN_DATA_DIR/run/admin.sock) for the `praxiskern` CLI on the same host:
 // status and unseal without a browser session. Whoever can open it is root or the service user.
 import http from 'node:http';
-import path from 'node:path';
 import { chmodSync } from 'node:fs';
 import type { Services } from './http/services.ts';
 import { unsealWithLimits } from './modules/keystore/seal.routes.ts';
 import { AppError } from './core/errors.ts';
 import { isInitialized } from './modules/setup/setup.repository.ts';
 import { runWithContext, systemContext } from './core/context.ts';
-import { ensureRunDir } from './server.ts';
+import { ensureSocketDir } from './server.ts';
 
 async function readJson(req: http.IncomingMessage): Promise<Record<string, unknown>> {
   let raw = '';
@@ -19,9 +18,8 @@ async function readJson(req: http.IncomingMessage): Promise<Record<string, unkno
   return raw ? JSON.parse(raw) : {};
 }
 
-export async function startAdminSocket(services: Services, runDir: string): Promise<{ close(): Promise<void>; path: string }> {
-  ensureRunDir(runDir);
-  const socketPath = path.join(runDir, 'admin.sock');
+export async function startAdminSocket(services: Services, socketPath: string): Promise<{ close(): Promise<void>; path: string }> {
+  ensureSocketDir(socketPath);
   const server = http.createServer((req, res) => {
     const reply = (status: number, body: unknown) => res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
     runWithContext(systemContext('admin-socket'), async () => {

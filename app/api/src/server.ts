@@ -82,7 +82,7 @@ export async function startServer(config: Config = loadConfig(), opts: { kdf?: K
       rootLogger.error({ err: (err as Error).message }, 'auto-unseal failed; the server stays sealed');
     }
   }
-  const backups = startBackupScheduler(services, { ownerUrl: dbUrls.ownerUrl });
+  const backups = config.runSchedules ? startBackupScheduler(services, { ownerUrl: dbUrls.ownerUrl }) : undefined;
   const app = createApp(services);
   const httpServer = http.createServer(app.callback());
   httpServer.requestTimeout = 120_000;
@@ -96,8 +96,7 @@ export async function startServer(config: Config = loadConfig(), opts: { kdf?: K
     res.end(await services.metrics.registry.metrics());
   });
   const metricsPort = await listen(metricsServer, config.metricsPort, config.metricsHost);
-  const runDir = path.join(config.dataDir, 'run');
-  const admin = opts.adminSocket === false ? undefined : await startAdminSocket(services, runDir);
+  const admin = opts.adminSocket === false ? undefined : await startAdminSocket(services, config.adminSocket);
   const url = `http://${config.host === '0.0.0.0' ? 'localhost' : config.host}:${port}`;
   return {
     services,
@@ -110,15 +109,16 @@ export async function startServer(config: Config = loadConfig(), opts: { kdf?: K
         admin ? admin.close() : Promise.resolve(),
       ]);
       httpServer.closeAllConnections();
-      await backups.stop();
+      await backups?.stop();
       await db.destroy();
       await dbUrls.embedded?.stop();
     },
   };
 }
 
-export function ensureRunDir(dir: string): void {
+export function ensureSocketDir(socketPath: string): void {
+  const dir = path.dirname(socketPath);
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   chmodSync(dir, 0o700);
-  rmSync(path.join(dir, 'admin.sock'), { force: true });
+  rmSync(socketPath, { force: true });
 }

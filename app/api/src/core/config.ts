@@ -16,6 +16,10 @@ export interface Config {
   sessionIdleMinutes: number;
   sessionAbsoluteHours: number;
   autoUnsealKeyFile: string | undefined;
+  /** The CLI's unix socket; app and worker share the data volume, so each has its own. */
+  adminSocket: string;
+  /** Whether this process runs the scheduled jobs (backups, drills); the bundle's app leaves them to the worker. */
+  runSchedules: boolean;
   webRoot: string;
   /** Local login: failures per account name before a temporary lock, and per client IP. */
   login: {
@@ -90,6 +94,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     sessionIdleMinutes: int(env, 'PRAXISKERN_SESSION_IDLE_MINUTES', 30),
     sessionAbsoluteHours: int(env, 'PRAXISKERN_SESSION_ABSOLUTE_HOURS', 12),
     autoUnsealKeyFile: env.PRAXISKERN_AUTO_UNSEAL_KEY_FILE || undefined,
+    adminSocket: path.resolve(env.PRAXISKERN_ADMIN_SOCKET || path.join(env.PRAXISKERN_DATA_DIR || './data', 'run', 'admin.sock')),
+    runSchedules: bool(env, 'PRAXISKERN_RUN_SCHEDULES', true),
     webRoot: path.resolve(env.PRAXISKERN_WEB_ROOT || new URL('../../../web/build', import.meta.url).pathname),
     login: {
       maxFailures: Math.max(1, int(env, 'PRAXISKERN_LOGIN_MAX_FAILURES', 5)),
