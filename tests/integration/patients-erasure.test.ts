@@ -6,6 +6,7 @@ import path from 'node:path';
 import { createDb } from '../../app/api/src/db/connection.ts';
 import { migrateLatest } from '../../app/api/src/db/migrate.ts';
 import { replayErasureLedger } from '../../app/api/src/modules/gdpr/erasure.service.ts';
+import { runScheduledRetention, SYSTEM_USER_ID } from '../../app/api/src/modules/retention/retention.scheduler.ts';
 import { startTestApp, setupInstance, type TestApp } from '../helpers/app.ts';
 import { createTestDatabase } from '../helpers/pg.ts';
 import type { Client } from '../helpers/http-client.ts';
@@ -119,4 +120,21 @@ test('the retention scanner lists in a dry run, then anonymizes records past the
   t.truthy(stub.last_treatment_on);
   t.is((await ownerQuery(app.db.ownerUrl, `select 1 from record_entries where patient_id = ? union all select 1 from documents where patient_id = ?`, [old.id, old.id])).length, 0);
   t.is((await ownerQuery(app.db.ownerUrl, `select 1 from audit_log where action = 'patient.anonymize' and object_id = ?`, [old.id])).length, 1);
+});
+
+test.serial('the scheduled retention job lists, then anonymizes records past the period in every organization, as the system actor', async (t) => {
+  const old = await fullPatient(admin);
+  await admin.post(`/api/v1/patients/${old.id}/treatments`, { performedOn: '2011-05-02', type: 'FUE', description: 'alt' });
+  const fresh = await fullPatient(admin);
+  await admin.post(`/api/v1/patients/${fresh.id}/treatments`, { performedOn: '2025-05-02', type: 'FUE', description: 'neu' });
+  const runs = await runScheduledRetention(app.services);
+  t.is(runs.length, 1);
+  t.true(runs[0].anonymized >= 1);
+  t.is((await admin.get(`/api/v1/patients/${old.id}`)).status, 410);
+  t.is((await admin.get(`/api/v1/patients/${fresh.id}`)).status, 200);
+  const entries = await ownerQuery<{ action: string }>(app.db.ownerUrl,
+    `select action from audit_log where actor_user_id = ? and action in ('retention.dry_run', 'retention.run', 'patient.anonymize') order by seq`, [SYSTEM_USER_ID]);
+  const actions = entries.map((e) => e.action);
+  t.is(actions[0], 'retention.dry_run', 'the dry-run listing comes first');
+  t.true(actions.includes('patient.anonymize'));
 });

@@ -19,6 +19,7 @@ import { PASSPHRASE_KDF, type KdfParams } from './modules/keystore/keystore.cryp
 import { startAdminSocket } from './admin-socket.ts';
 import { VERSION } from './version.ts';
 import { startBackupScheduler } from './modules/backup/scheduler.ts';
+import { startRetentionScheduler } from './modules/retention/retention.scheduler.ts';
 
 export interface DatabaseUrls {
   appUrl: string;
@@ -83,6 +84,7 @@ export async function startServer(config: Config = loadConfig(), opts: { kdf?: K
     }
   }
   const backups = config.runSchedules ? startBackupScheduler(services, { ownerUrl: dbUrls.ownerUrl }) : undefined;
+  const retention = config.runSchedules ? startRetentionScheduler(services) : undefined;
   const app = createApp(services);
   const httpServer = http.createServer(app.callback());
   httpServer.requestTimeout = 120_000;
@@ -110,6 +112,7 @@ export async function startServer(config: Config = loadConfig(), opts: { kdf?: K
       ]);
       httpServer.closeAllConnections();
       await backups?.stop();
+      retention?.stop();
       await db.destroy();
       await dbUrls.embedded?.stop();
     },
