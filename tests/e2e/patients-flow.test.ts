@@ -182,6 +182,7 @@ test('a patient is created, documented, exported and erased for good through the
     await viewer.getByRole('img').waitFor();
     await shot(page, '4-viewer');
     await viewer.getByRole('button', { name: 'Um 90° drehen' }).click();
+    await viewer.locator('img.rotate-90').waitFor({ timeout: 5000 });
     t.true(await viewer.locator('img.rotate-90').isVisible());
     await page.keyboard.press('Escape');
     await viewer.waitFor({ state: 'hidden' });
@@ -207,6 +208,8 @@ test('a patient is created, documented, exported and erased for good through the
     await consentDialog.getByRole('button', { name: 'Erfassen' }).click();
     await consentDialog.waitFor({ state: 'hidden' });
     await consents.getByRole('status').getByText('Verarbeitung von Gesundheitsdaten: erteilt.').waitFor();
+    // The row re-renders after the reload that follows the status message: wait for it, then assert.
+    await healthRow.filter({ hasText: 'Papier' }).waitFor();
     t.regex((await healthRow.textContent()) ?? '', /erteilt.*2026-01.*Papier/s);
     await healthRow.getByRole('button', { name: /Widerrufen/ }).waitFor();
 
