@@ -3,24 +3,16 @@
 // a sealed server (503 sealed) and a lost session (401 unauthenticated).
 import { apiRoutes } from './routes.ts';
 import type { Locale } from './i18n/i18n.svelte.ts';
+import type { SetupInput as ApiSetupInput } from '../../../api/src/modules/setup/setup.service.ts';
 
-export const ROLES = ['admin', 'coordinator', 'doctor', 'finance', 'platform_owner', 'staff'] as const;
-export type Role = (typeof ROLES)[number];
+// The six roles come from the API's permission table (pure data), so UI and API cannot drift.
+export { ROLES, type Role } from '../../../api/src/core/permissions.ts';
+import type { Role } from '../../../api/src/core/permissions.ts';
 
 export type SetupState = { initialized: true } | { initialized: false; totpSecret: string; otpauthUrl: string };
 
-export interface SetupInput {
-  organizationName: string;
-  organizationSlug: string;
-  adminUsername: string;
-  adminDisplayName: string;
-  adminEmail?: string;
-  adminPassword: string;
-  passphrase: string;
-  totpSecret: string;
-  totpCode: string;
-  locale?: Locale;
-}
+/** The body of POST /setup, derived from the API's own type (the web form always sends a TOTP code). */
+export type SetupInput = Omit<ApiSetupInput, 'totpCode' | 'locale'> & { totpCode: string; locale?: Locale };
 
 export interface SetupResult {
   organizationId: string;
