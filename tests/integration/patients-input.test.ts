@@ -40,7 +40,8 @@ test.serial('invalid master data is a 400 naming the field, and no patient is st
     [{ birthDate: '17.03.1984' }, 'body.birthDate'],
     [{ birthDate: `${thisYear + 1}-01-01` }, 'body.birthDate'],
     [{ birthDate: '1850-01-01' }, 'body.birthDate'],
-    [{ phone: '0171 1234567' }, 'body.phone'],
+    [{ phone: '0171 12' }, 'body.phone'],
+    [{ phone: '030 12' }, 'body.phone'],
     [{ phone: '+49 abc' }, 'body.phone'],
     [{ whatsapp: '+12' }, 'body.whatsapp'],
     [{ email: 'someone@' }, 'body.email'],
@@ -58,6 +59,17 @@ test.serial('invalid master data is a 400 naming the field, and no patient is st
   const notJson = await admin.request('POST', '/api/v1/patients', 'givenName=x', { 'content-type': 'application/x-www-form-urlencoded' });
   t.is(notJson.status, 415);
   t.is(await count('select count(*) as n from patients'), before);
+});
+
+test.serial('German national phone numbers are accepted and stored in E.164; refusals carry a translatable code', async (t) => {
+  const res = await admin.post('/api/v1/patients', samplePatient({ phone: '0171 1234567', whatsapp: '030/1234567' }));
+  t.is(res.status, 201, res.text);
+  t.is(res.body.patient.phone, '+491711234567');
+  t.is(res.body.patient.whatsapp, '+49301234567');
+  const bad = await admin.post('/api/v1/patients', samplePatient({ phone: '0171 12', birthDate: `${thisYear + 1}-01-01`, sex: 'x' }));
+  t.is(bad.status, 400);
+  const codes = Object.fromEntries(bad.body.details.map((d: { field: string; code: string }) => [d.field, d.code]));
+  t.like(codes, { 'body.phone': 'invalid_phone', 'body.birthDate': 'future_date', 'body.sex': 'invalid_option' });
 });
 
 test.serial('unknown or mistyped questionnaire answers and malformed record entries are 400s naming the field', async (t) => {

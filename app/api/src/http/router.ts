@@ -4,6 +4,7 @@ import type { Context } from 'koa';
 import { z } from 'zod';
 import { csrf, forbidden, sealed, unauthenticated, validationMany, type FieldIssue } from '../core/errors.ts';
 import { can } from '../core/permissions.ts';
+import { assertCleanText } from '../core/text.ts';
 import { parseJsonBody } from './middleware/json-body.ts';
 import { auditStandalone } from '../modules/audit/audit.service.ts';
 import { authenticate, CSRF_COOKIE, SESSION_COOKIE } from '../modules/auth/session.service.ts';
@@ -13,11 +14,37 @@ import type { RequestContext } from '../core/context.ts';
 
 const SAFE = new Set(['GET', 'HEAD', 'OPTIONS']);
 
+/** A translatable code for a zod issue (see FieldIssue.code); custom refinements pass theirs in params.code. */
+function issueCode(i: z.core.$ZodIssue): Pick<FieldIssue, 'code' | 'limit'> {
+  switch (i.code) {
+    case 'invalid_type':
+      return { code: /received undefined$/.test(i.message) ? 'required' : 'invalid_type' };
+    case 'too_small':
+      if (i.origin === 'string') return Number(i.minimum) <= 1 ? { code: 'required' } : { code: 'too_short', limit: Number(i.minimum) };
+      return { code: i.origin === 'array' || i.origin === 'set' ? 'too_few' : 'too_small', limit: Number(i.minimum) };
+    case 'too_big':
+      if (i.origin === 'string') return { code: 'too_long', limit: Number(i.maximum) };
+      return { code: i.origin === 'array' || i.origin === 'set' ? 'too_many' : 'too_large', limit: Number(i.maximum) };
+    case 'invalid_format':
+      return { code: i.format === 'email' ? 'email' : 'invalid_format' };
+    case 'invalid_value':
+      return { code: 'invalid_option' };
+    case 'unrecognized_keys':
+      return { code: 'unknown_field' };
+    case 'custom': {
+      const p = (i.params ?? {}) as { code?: unknown; limit?: unknown };
+      return { code: typeof p.code === 'string' ? p.code : 'invalid', ...(typeof p.limit === 'number' ? { limit: p.limit } : {}) };
+    }
+    default:
+      return { code: 'invalid_value' };
+  }
+}
+
 export function zodIssues(err: z.ZodError, prefix: string): FieldIssue[] {
   return err.issues.map((i) => {
     const path = [prefix, ...i.path.map(String)].filter(Boolean).join('.');
-    if (i.code === 'unrecognized_keys') return { field: [path, ...i.keys].filter(Boolean).join('.'), message: 'is not a known field' };
-    return { field: path || prefix, message: i.message };
+    if (i.code === 'unrecognized_keys') return { field: [path, ...i.keys].filter(Boolean).join('.'), code: 'unknown_field', message: 'is not a known field' };
+    return { field: path || prefix, message: i.message, ...issueCode(i) };
   });
 }
 
@@ -26,6 +53,10 @@ function validate<T>(schema: z.ZodType<T> | undefined, value: unknown, prefix: s
   const r = schema.safeParse(value);
   if (!r.success) throw validationMany(zodIssues(r.error, prefix));
   return r.data;
+}
+
+function isEmptyObject(v: unknown): boolean {
+  return typeof v === 'object' && v !== null && !Array.isArray(v) && Object.keys(v).length === 0;
 }
 
 /** Double-submit CSRF: header equals cookie, and equals the session's token when logged in. */
@@ -53,15 +84,20 @@ export function buildRouter(services: Services, routes: AnyRoute[]): Router {
         await auditStandalone(services.db, { action: 'access.denied', outcome: 'denied', details: { permission: route.access, route: `${route.method.toUpperCase()} ${route.path}` } });
         throw forbidden();
       }
+      const parsed = !route.rawBody && !SAFE.has(ctx.method) ? await parseJsonBody(ctx) : undefined;
+      // Clean text first, in every part, so the answer names the field that holds the bad text.
+      assertCleanText(ctx.params, 'params');
+      assertCleanText(ctx.query, 'query');
+      assertCleanText(parsed, 'body');
       const params = validate(route.params, ctx.params, 'params');
       const query = validate(route.query, ctx.query, 'query');
       let body: unknown;
       if (!route.rawBody && !SAFE.has(ctx.method)) {
-        const parsed = await parseJsonBody(ctx);
-        if (!route.body && parsed !== undefined && !(typeof parsed === 'object' && parsed !== null && Object.keys(parsed).length === 0)) {
-          throw validationMany([{ field: 'body', message: 'this endpoint takes no request body' }]);
+        if (!route.body && parsed !== undefined && !isEmptyObject(parsed)) {
+          throw validationMany([{ field: 'body', code: 'no_body', message: 'this endpoint takes no request body' }]);
         }
-        body = validate(route.body, parsed ?? {}, 'body');
+        // Only an absent body counts as {}: a JSON null, array, string or number is not an object.
+        body = validate(route.body, parsed === undefined ? {} : parsed, 'body');
       }
       const result = await route.handler({ ctx, services, body, query, params });
       if (ctx.body === undefined && ctx.status !== 302) {

@@ -1,6 +1,11 @@
 import type { Context, Next } from 'koa';
-import { AppError, fromPg } from '../../core/errors.ts';
+import { AppError, fromPg, type FieldIssue } from '../../core/errors.ts';
 import { log } from '../../core/context.ts';
+
+/** Every field issue carries a code the UI can translate; 'invalid' where the call site named none. */
+function withCodes(details: FieldIssue[] | Record<string, unknown>): FieldIssue[] | Record<string, unknown> {
+  return Array.isArray(details) ? details.map((d) => ({ ...d, code: d.code ?? 'invalid' })) : details;
+}
 
 /** Maps AppError and SQLSTATE errors to { error, message, details }; anything else is a logged 500. */
 export function errorHandler() {
@@ -11,7 +16,7 @@ export function errorHandler() {
       const known = err instanceof AppError ? err : fromPg(err);
       if (known) {
         ctx.status = known.status;
-        ctx.body = { error: known.code, message: known.message, ...(known.details ? { details: known.details } : {}) };
+        ctx.body = { error: known.code, message: known.message, ...(known.details ? { details: withCodes(known.details) } : {}) };
         if (known.status === 429 && known.details && 'retryAfterSeconds' in known.details) ctx.set('retry-after', String(known.details.retryAfterSeconds));
         return;
       }

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { defineRoute } from '../../http/route.ts';
 import { AppError, validation, validationMany } from '../../core/errors.ts';
+import { assertCleanText } from '../../core/text.ts';
 import { readRaw } from '../../http/middleware/json-body.ts';
 import { zodIssues } from '../../http/router.ts';
 import { idParams } from '../patients/patient.schema.ts';
@@ -44,6 +45,7 @@ export const documentRoutes = [
       }
       const values: Record<string, string> = {};
       for (const p of parts) if (p.filename === undefined) values[p.name] = p.data.toString('utf8');
+      assertCleanText({ ...values, file: files[0].filename }, ''); // the file name is reported as "file"
       const parsed = fields.safeParse(values);
       if (!parsed.success) throw validationMany(zodIssues(parsed.error, ''));
       const document = await uploadDocument(services, params.id, { filename: files[0].filename, data: files[0].data, ...parsed.data });

@@ -33,7 +33,7 @@ export function demoMasterData(): MasterData {
     givenName: given, familyName: family, sex: female ? 'female' : 'male',
     birthDate: `${year}-${String(int(1, 12)).padStart(2, '0')}-${String(int(1, 28)).padStart(2, '0')}`,
     language: intl ? pick(['en', 'tr', 'ar']) : 'de', country: intl ? pick(['GB', 'TR', 'AE', 'NL']) : 'DE',
-    phone: `+4915${int(0, 9)}${int(1_000_000, 9_999_999)}`, // fictional mobile range
+    phone: `+49151${int(10_000_000, 99_999_999)}`, // fictional mobile range (0151 + 8 digits)
     whatsapp: Math.random() < 0.7 ? `+4917${int(0, 9)}${int(1_000_000, 9_999_999)}` : undefined,
     email: `${given}.${family}.${int(1, 99999)}@example.org`.toLowerCase().normalize('NFD').replace(/\p{M}/gu, '').replace(/ı/g, 'i').replace(/[^a-z0-9.@-]/g, ''),
     address: { street: `${pick(STREETS)} ${int(1, 120)}`, postalCode, city, country: 'DE' },

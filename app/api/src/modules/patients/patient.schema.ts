@@ -1,18 +1,23 @@
 // Master data as the API accepts it. Validation names the field: invalid dates, impossible ages,
-// phone numbers that are not E.164, malformed e-mail addresses are 400s before anything is stored.
+// phone numbers that are not dialable (national German or international, stored as E.164), malformed e-mail addresses are 400s before anything is stored.
 import { z } from 'zod';
+import { normalizePhone } from './phone.ts';
 
 export const SEXES = ['female', 'male', 'diverse', 'unknown'] as const;
 export const MAX_AGE_YEARS = 125;
 
 const name = z.string().trim().min(1).max(100).regex(/\p{L}/u, 'must contain a letter');
 
-/** Accepts "+49 171 123-4567", "0049 171 1234567"; stores "+491711234567" (E.164). */
+/** Accepts "0171 1234567", "030/1234567", "+49 171 123-4567", "0049 171 1234567"; stores E.164 ("+491711234567"). */
 export const phone = z
   .string()
   .max(32)
-  .transform((s) => s.replace(/[\s\-/().]/g, '').replace(/^00/, '+'))
-  .refine((s) => /^\+[1-9]\d{6,14}$/.test(s), 'must be an international number in E.164 format, e.g. +49 171 1234567');
+  .transform((s, ctx) => {
+    const e164 = normalizePhone(s);
+    if (e164) return e164;
+    ctx.addIssue({ code: 'custom', message: 'must be a phone number, national (0171 1234567) or international (+44 20 7946 0958)', params: { code: 'invalid_phone' } });
+    return z.NEVER;
+  });
 
 export function isValidIsoDate(s: string): boolean {
   const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(s);
@@ -21,13 +26,13 @@ export function isValidIsoDate(s: string): boolean {
   return d.toISOString().slice(0, 10) === s;
 }
 
-export const isoDate = z.string().refine(isValidIsoDate, 'must be a real calendar date in the form YYYY-MM-DD');
+export const isoDate = z.string().refine(isValidIsoDate, { message: 'must be a real calendar date in the form YYYY-MM-DD', params: { code: 'invalid_date' } });
 
 export const birthDate = isoDate.superRefine((s, ctx) => {
   if (!isValidIsoDate(s)) return;
   const today = new Date().toISOString().slice(0, 10);
-  if (s > today) ctx.addIssue({ code: 'custom', message: 'must not be in the future' });
-  else if (ageOn(s, today) > MAX_AGE_YEARS) ctx.addIssue({ code: 'custom', message: `gives an age over ${MAX_AGE_YEARS} years` });
+  if (s > today) ctx.addIssue({ code: 'custom', message: 'must not be in the future', params: { code: 'future_date' } });
+  else if (ageOn(s, today) > MAX_AGE_YEARS) ctx.addIssue({ code: 'custom', message: `gives an age over ${MAX_AGE_YEARS} years`, params: { code: 'implausible_age', limit: MAX_AGE_YEARS } });
 });
 
 export function ageOn(birth: string, day: string): number {

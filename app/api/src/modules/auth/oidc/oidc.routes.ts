@@ -2,6 +2,7 @@ import type { Context } from 'koa';
 import { defineRoute } from '../../../http/route.ts';
 import type { Services } from '../../../http/services.ts';
 import { badRequest, unsupportedMediaType, validation } from '../../../core/errors.ts';
+import { assertCleanText } from '../../../core/text.ts';
 import { readRaw } from '../../../http/middleware/json-body.ts';
 import { auditStandalone } from '../../audit/audit.service.ts';
 import { SESSION_COOKIE, setSessionCookies } from '../session.service.ts';
@@ -36,7 +37,8 @@ async function readLogoutToken(ctx: Context): Promise<string> {
     throw err;
   }
   const token = new URLSearchParams(text).get('logout_token');
-  if (!token) throw validation('logout_token', 'is required');
+  if (!token) throw validation('logout_token', 'is required', 'required');
+  assertCleanText({ logout_token: token }, '');
   return token;
 }
 
