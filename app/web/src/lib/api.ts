@@ -118,7 +118,11 @@ export interface AuditEntry {
 
 export interface FieldError {
   field: string;
+  /** The server's English text: for logs and API users, never shown (see validation-messages.ts). */
   message: string;
+  /** What the UI translates: required, too_long, invalid_phone, invalid_characters, … */
+  code?: string;
+  limit?: number;
 }
 
 /** An error answer of the API: HTTP status, machine code, message and per-field details. */
@@ -140,12 +144,12 @@ export class ApiError extends Error {
     this.details = details;
   }
 
-  /** Field messages keyed by the request body's field name (the API's "body." prefix removed). */
-  fieldErrors(): Record<string, string> {
-    const out: Record<string, string> = {};
+  /** The first issue per field, keyed by the request body's field name (the API's "body." prefix removed). */
+  fieldIssues(): Record<string, FieldError> {
+    const out: Record<string, FieldError> = {};
     for (const f of this.fields) {
       const name = f.field.replace(/^body\./, '');
-      out[name] ??= f.message;
+      out[name] ??= f;
     }
     return out;
   }

@@ -2,6 +2,7 @@
 // the browser and, once signed in, in the user's profile (PATCH /session/locale).
 import { de, type MessageKey, type Messages } from './de.ts';
 import { en } from './en.ts';
+import { formatDate } from '../dates.ts';
 
 export const LOCALES = ['de', 'en'] as const;
 export type Locale = (typeof LOCALES)[number];
@@ -63,9 +64,7 @@ export class I18n {
 
   /** A calendar date (YYYY-MM-DD, no time zone) as 17.05.1980 or 17/05/1980. */
   date(value: string | null | undefined): string {
-    const m = value ? /^(\d{4})-(\d{2})-(\d{2})/.exec(value) : null;
-    if (!m) return '';
-    return this.locale === 'de' ? `${m[3]}.${m[2]}.${m[1]}` : `${m[3]}/${m[2]}/${m[1]}`;
+    return formatDate(value, this.locale);
   }
 
   /** A file size in kB or MB. */

@@ -2,13 +2,17 @@
 // field errors, so every form reports problems the same way (next to the field, and once on top).
 import { tick } from 'svelte';
 import { ApiError, NetworkError } from '../api.ts';
-import { t } from '../i18n/i18n.svelte.ts';
-import { localizeFieldMessage } from '../validation-messages.ts';
+import { i18n, t } from '../i18n/i18n.svelte.ts';
+import { localizeFieldIssue } from '../validation-messages.ts';
 
-/** A human message for any failed request, in the current language. */
+/**
+ * A human message for any failed request, in the current language: by the error's code where
+ * the catalogue has one (error.code.<code>), else by status family. The server's English text is
+ * never shown.
+ */
 export function describeError(err: unknown): string {
   if (err instanceof NetworkError) return t('error.network');
-  if (!(err instanceof ApiError)) return t('error.generic', { message: err instanceof Error ? err.message : String(err) });
+  if (!(err instanceof ApiError)) return t('error.unexpected');
   if (err.status === 429) return t('error.tooMany', { seconds: err.retryAfterSeconds ?? 60 });
   if (err.code === 'csrf_failed') return t('error.csrf');
   if (err.status === 403) return t('error.forbidden');
@@ -19,8 +23,10 @@ export function describeError(err: unknown): string {
   if (err.status === 413) return t('error.tooLarge');
   if (err.status === 415) return t('error.fileType');
   if (err.fields.length) return t('form.checkFields');
-  if (err.status === 409) return t('error.conflict', { message: err.message });
-  return t('error.generic', { message: err.message });
+  const byCode = i18n.lookup(`error.code.${err.code}`);
+  if (byCode) return byCode;
+  if (err.status === 409) return t('error.conflictPlain');
+  return err.status >= 500 ? t('error.server') : t('error.request');
 }
 
 export class FormState {
@@ -63,7 +69,7 @@ export class FormState {
       await action();
       return true;
     } catch (err) {
-      this.errors = err instanceof ApiError ? Object.fromEntries(Object.entries(err.fieldErrors()).map(([f, m]) => [f, localizeFieldMessage(m)])) : {};
+      this.errors = err instanceof ApiError ? Object.fromEntries(Object.entries(err.fieldIssues()).map(([f, issue]) => [f, localizeFieldIssue(issue)])) : {};
       this.message = describe(err) ?? describeError(err);
       await this.#focusFirstInvalid();
       return false;
