@@ -119,7 +119,7 @@ test('a patient is created, documented, exported and erased for good through the
     await page.getByLabel(/^E-Mail-Adresse/).fill(PATIENT.email);
     await page.getByRole('button', { name: 'Patient anlegen' }).click();
     const phone = page.locator('#new-patient-phone');
-    await page.locator('#new-patient-phone-error').getByText('Bitte mit Ländervorwahl eingeben').waitFor();
+    await page.locator('#new-patient-phone-error').getByText('Bitte eine Telefonnummer eingeben').waitFor();
     t.is(await phone.getAttribute('aria-invalid'), 'true');
     t.is(await page.locator('#new-patient-phone:focus').count(), 1, 'the invalid field gets the focus');
     await shot(page, '2-create-field-error');

@@ -8,7 +8,8 @@ import { chromium, type Browser, type BrowserContext, type Page } from 'playwrig
 
 export const CHROMIUM_PATH = process.env.PRAXISKERN_CHROMIUM ?? '/usr/bin/chromium';
 
-export function launchBrowser(): Promise<Browser> {
+/** `extraArgs` e.g. ['--lang=en-US'] for a browser whose own language is English. */
+export function launchBrowser(extraArgs: string[] = []): Promise<Browser> {
   return chromium.launch({
     executablePath: CHROMIUM_PATH,
     args: [
@@ -20,6 +21,7 @@ export function launchBrowser(): Promise<Browser> {
       '--disable-background-networking',
       '--disable-component-update',
       '--disable-sync',
+      ...extraArgs,
     ],
   });
 }
@@ -33,9 +35,9 @@ export interface ObservedPage {
   cspViolations(): string[];
 }
 
-/** A fresh context (own cookies) with a page whose console output is recorded. */
-export async function observedPage(browser: Browser, baseURL: string): Promise<ObservedPage> {
-  const context = await browser.newContext({ baseURL, locale: 'de-DE', viewport: { width: 1280, height: 860 } });
+/** A fresh context (own cookies, the browser's language `locale`) with a page whose console output is recorded. */
+export async function observedPage(browser: Browser, baseURL: string, locale = 'de-DE'): Promise<ObservedPage> {
+  const context = await browser.newContext({ baseURL, locale, viewport: { width: 1280, height: 860 } });
   context.setDefaultTimeout(15_000);
   const page = await context.newPage();
   const lines: string[] = [];
