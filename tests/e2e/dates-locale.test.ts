@@ -20,7 +20,7 @@ test.after.always(async (t) => {
   await t.context.app?.db.drop();
 });
 
-test('in an English-language browser the German UI stores 17.05.1980 as 17 May 1980, echoed in words, and shows German error texts', async (t) => {
+test('in an English-language browser the German UI stores 17.05.1980 as 17 May 1980, echoed in words, shows German error texts, and the English UI shows DD/MM/YYYY', async (t) => {
   const { app, browser } = t.context;
   const { page, console: lines } = await observedPage(browser, app.url, 'en-US');
   await screenshotOnFailure(page, 'dates-locale', async () => {
@@ -59,6 +59,8 @@ test('in an English-language browser the German UI stores 17.05.1980 as 17 May 1
     // A German national mobile number is fine; it is stored in E.164 and shown grouped.
     await page.getByLabel('Geschlecht').selectOption('female');
     await page.locator('#new-patient-phone').fill('0171 1234567');
+    await page.locator('#new-patient-phone').press('Tab');
+    t.is(await page.locator('#new-patient-phone').inputValue(), '+49 171 1234567', 'the number is grouped the way it was understood');
     await page.getByRole('button', { name: 'Patient anlegen' }).click();
     await page.getByRole('heading', { level: 1, name: 'Henrike Datumsfeld' }).waitFor();
     await page.getByText('geboren am 17.05.1980', { exact: false }).first().waitFor();
@@ -67,6 +69,16 @@ test('in an English-language browser the German UI stores 17.05.1980 as 17 May 1
     const stored = (await page.evaluate(`fetch('/api/v1/patients/${id}').then((r) => r.json())`)) as { patient: { birthDate: string; phone: string } };
     t.is(stored.patient.birthDate, '1980-05-17');
     t.is(stored.patient.phone, '+491711234567');
+
+    // The English UI in the same browser: day first with the format shown, the date in English words.
+    await page.getByRole('group', { name: 'Sprache' }).getByRole('button', { name: 'English' }).click();
+    await page.getByText('born 17/05/1980', { exact: false }).first().waitFor();
+    await page.getByRole('button', { name: 'Edit master data' }).click();
+    const editBirth = page.getByLabel('Date of birth');
+    t.is(await editBirth.inputValue(), '17/05/1980');
+    t.is(await editBirth.getAttribute('placeholder'), 'DD/MM/YYYY');
+    await page.locator('#edit-patient-birthDate-echo').getByText('Understood: 17 May 1980').waitFor();
+    t.is(await page.locator('#edit-patient-phone').inputValue(), '+49 171 1234567');
   }, t.log);
   t.deepEqual(lines.filter((l) => l.startsWith('pageerror')), []);
 });

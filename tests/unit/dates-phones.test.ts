@@ -2,7 +2,7 @@
 // German national or international notation become exactly one stored value, or are refused.
 import test from 'ava';
 import { dateInWords, formatDate, parseDate } from '../../app/web/src/lib/dates.ts';
-import { formatPhone } from '../../app/web/src/lib/phone.ts';
+import { formatPhone, formatPhoneInput, samePhone } from '../../app/web/src/lib/phone.ts';
 import { normalizePhone } from '../../app/api/src/modules/patients/phone.ts';
 
 test('German dates are read day first: 17.05.1980 is 17 May, never 5 December', (t) => {
@@ -64,4 +64,13 @@ test('stored numbers are displayed grouped', (t) => {
   t.is(formatPhone('+491711234567'), '+49 171 1234567');
   t.is(formatPhone('+49301234567'), '+49 30 1234567');
   t.is(formatPhone(''), '');
+});
+
+test('a typed number is grouped the way it was understood, and the grouped form counts as unchanged', (t) => {
+  t.is(formatPhoneInput('0171 1234567'), '+49 171 1234567');
+  t.is(formatPhoneInput('0044 20 7946 0958'), '+44 20 7946 0958');
+  t.is(formatPhoneInput('12 34'), '12 34', 'what is not a number stays as typed');
+  t.true(samePhone('+491711234567', '+49 171 1234567'));
+  t.true(samePhone('+491711234567', '0171 123 45 67'));
+  t.false(samePhone('+491711234567', '+491711234568'));
 });

@@ -1,6 +1,7 @@
 // Pure helpers for the patient pages: master data as flat form strings and back, names, and the
 // changes an edit makes (Art. 16: only changed fields are sent, a cleared field is null).
 import type { MasterData, MasterDataChanges, Patient, Sex } from './api.ts';
+import { formatPhone, samePhone } from './phone.ts';
 
 export interface MasterForm {
   givenName: string;
@@ -25,7 +26,7 @@ export function emptyMasterForm(): MasterForm {
 export function masterFormOf(p: MasterData): MasterForm {
   return {
     givenName: p.givenName, familyName: p.familyName, sex: p.sex, birthDate: p.birthDate,
-    language: p.language ?? '', country: p.country ?? '', phone: p.phone ?? '', whatsapp: p.whatsapp ?? '', email: p.email ?? '',
+    language: p.language ?? '', country: p.country ?? '', phone: formatPhone(p.phone), whatsapp: formatPhone(p.whatsapp), email: p.email ?? '',
     street: p.address?.street ?? '', postalCode: p.address?.postalCode ?? '', city: p.address?.city ?? '', addressCountry: p.address?.country ?? '',
   };
 }
@@ -58,6 +59,8 @@ export function changesOf(before: MasterData, f: MasterForm): MasterDataChanges 
     const a = before[key];
     const b = next[key];
     if (JSON.stringify(a ?? null) === JSON.stringify(b ?? null)) continue;
+    // The form shows numbers grouped ("+49 171 1234567"); the stored E.164 form is the same number.
+    if ((key === 'phone' || key === 'whatsapp') && a && b && samePhone(a as string, b as string)) continue;
     (out as Record<string, unknown>)[key] = b ?? null;
   }
   return out;

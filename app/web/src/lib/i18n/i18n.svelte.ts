@@ -67,6 +67,11 @@ export class I18n {
     return formatDate(value, this.locale);
   }
 
+  /** A number in the current language (1,5 / 1.5; 12.345 / 12,345). */
+  number(n: number): string {
+    return new Intl.NumberFormat(this.locale === 'de' ? 'de-DE' : 'en-GB').format(n);
+  }
+
   /** A file size in kB or MB. */
   bytes(n: number): string {
     const fmt = new Intl.NumberFormat(this.locale === 'de' ? 'de-DE' : 'en-GB', { maximumFractionDigits: 1 });
