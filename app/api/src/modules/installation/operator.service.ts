@@ -52,11 +52,13 @@ export async function grantOperator(services: Services, by: InstallationActor, u
   });
 }
 
-export async function revokeOperator(services: Services, by: InstallationActor, userId: string): Promise<void> {
+/** Revokes by user id (API) or by id or username (CLI). */
+export async function revokeOperator(services: Services, by: InstallationActor, userKey: string): Promise<void> {
   await inInstallation(services, by, async (trx) => {
     const operators = await listOperators(trx);
-    const target = operators.find((o) => o.user_id === userId);
+    const target = operators.find((o) => o.user_id === userKey || (o.username !== null && o.username === userKey.toLowerCase()));
     if (!target) throw notFound('Installation operator');
+    const userId = target.user_id;
     if (userId === by.userId) throw conflict('You cannot revoke your own operator role; ask another operator', { field: 'userId' });
     if (!operators.some((o) => o.active && o.user_id !== userId)) throw conflict('The installation must keep at least one active operator', { field: 'userId' });
     await deleteOperator(trx, userId);
