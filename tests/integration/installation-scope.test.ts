@@ -78,6 +78,27 @@ test.serial('the first administrator of a fresh installation is its operator, an
   t.is(granted?.details.via, 'setup');
 });
 
+test('the OpenAPI document names each permission\'s scope', async (t) => {
+  const doc = (await t.context.app.client().get('/api/v1/openapi.json')).body;
+  t.is(doc.paths['/api/v1/backup/recovery-kit'].post['x-permission-scope'], 'installation');
+  t.is(doc.paths['/api/v1/installation/audit'].get['x-permission-scope'], 'installation');
+  t.is(doc.paths['/api/v1/audit'].get['x-permission-scope'], 'organization');
+  t.is(doc.paths['/api/v1/session'].get['x-permission-scope'], null);
+});
+
+test.serial('row-level security: in organization scope the app role sees no operators and no installation audit entries, and cannot grant', async (t) => {
+  const { app, orgId, secondAdminId } = t.context;
+  const db = app.services.db;
+  const inOrg = { organizationId: orgId };
+  t.deepEqual(await withScope(db, inOrg, (trx) => trx('installation_operators').select('user_id')), []);
+  t.deepEqual(await withScope(db, inOrg, (trx) => trx('audit_log').whereNull('organization_id').select('id')), []);
+  t.deepEqual((await withScope(db, inOrg, (trx) => trx.raw('select * from installation_operator_list()'))).rows, []);
+  await t.throwsAsync(withScope(db, inOrg, (trx) => trx('installation_operators').insert({ user_id: secondAdminId })), { message: /row-level security/ });
+  const inInstallation = await withScope(db, { organizationId: null, installation: true }, (trx) => trx('audit_log').select('organization_id'));
+  t.true(inInstallation.length > 0);
+  t.true(inInstallation.every((r: { organization_id: string | null }) => r.organization_id === null), 'installation scope shows the installation chain only');
+});
+
 test.serial('an organization admin who is no operator is refused the installation view and cannot grant itself the role', async (t) => {
   const { app, secondOrgId, secondAdminId } = t.context;
   const admin = await sessionAs(app, secondOrgId, secondAdminId, ['admin']);
