@@ -36,3 +36,13 @@ test('installation operations (seal, passphrase, backups, recovery kit, organiza
   t.true(permits({ roles: ['admin'], installationRoles: ['operator'] }, 'patients.read'), 'the first admin of a single practice holds both');
   t.true(INSTALLATION_PERMISSIONS.length >= 9);
 });
+
+test('authorize(), the service layer\'s wall, refuses an installation permission to an organization admin and grants it to an operator', async (t) => {
+  const { authorize } = await import('../../app/api/src/core/authorize.ts');
+  const { runWithContext, systemContext } = await import('../../app/api/src/core/context.ts');
+  const actor = (installationRoles: ('operator')[]) => ({ userId: 'u', organizationId: 'o', roles: ['admin' as const], installationRoles, sessionId: 's' });
+  const err = runWithContext(systemContext('test', actor([])), () => t.throws(() => authorize('backup.recovery_kit')));
+  t.is((err as { status?: number } | undefined)?.status, 403);
+  t.notThrows(() => runWithContext(systemContext('test', actor(['operator'])), () => authorize('backup.recovery_kit')));
+  t.notThrows(() => runWithContext(systemContext('test', actor([])), () => authorize('patients.read')));
+});
