@@ -91,6 +91,3 @@ export function permits(holder: PermissionHolder, permission: Permission): boole
   return (holder.installationRoles ?? []).some((r) => INSTALLATION_ROLE_PERMISSIONS[r]?.includes(permission));
 }
 
-export function isInstallationRole(value: unknown): value is InstallationRole {
-  return typeof value === 'string' && (INSTALLATION_ROLES as readonly string[]).includes(value);
-}
