@@ -13,6 +13,7 @@ Commands:
   migrate                  apply database migrations (DATABASE_OWNER_URL)
   db provision             create database roles and database (DATABASE_SUPERUSER_URL)
   user list|add|set-roles|deactivate   manage users
+  operator list|grant|revoke   installation operators (seal, backups, recovery kit, organizations)
   audit verify             verify the audit hash chains; names the first bad entry
   demo-data --patients N   create N synthetic demo patients (no real people)
   backup run|list|verify|drill   encrypted off-site backups and restore drills

@@ -12,6 +12,7 @@ import { adminRequest } from './admin-client.ts';
 import { readSecret } from './read-secret.ts';
 import { output, fail, type Command } from './command.ts';
 import { userCommands } from './user-commands.ts';
+import { operatorCommands } from './operator-commands.ts';
 import { patientCommands } from './patient-commands.ts';
 import { backupCommands } from './backup-commands.ts';
 
@@ -185,5 +186,5 @@ const auditVerify: Command = {
 };
 
 export const commands: Record<string, Command> = {
-  start, init, unseal, status, migrate: migrateCmd, 'db provision': provision, 'audit verify': auditVerify, ...userCommands, ...patientCommands, ...backupCommands,
+  start, init, unseal, status, migrate: migrateCmd, 'db provision': provision, 'audit verify': auditVerify, ...userCommands, ...operatorCommands, ...patientCommands, ...backupCommands,
 };

@@ -13,7 +13,7 @@ import { findLocalUserRef, findUserByIdOrUsername } from '@praxiskern/api/module
 import { findOrganizationBySlug, listOrganizations } from '@praxiskern/api/modules/admin/organization.repository.ts';
 import { output, fail, type Command, type Values } from './command.ts';
 
-async function withServices<T>(fn: (services: Services) => Promise<T>): Promise<T> {
+export async function withServices<T>(fn: (services: Services) => Promise<T>): Promise<T> {
   const config = loadConfig();
   const urls = await resolveDatabase(config);
   const db = createDb(urls.appUrl, 2);

@@ -92,8 +92,11 @@ test.serial('the last active administrator cannot be demoted, also not by the CL
   t.deepEqual((await ownerDb(app)('users').where({ id: adminId }).first('roles')).roles, ['admin']);
 });
 
-test('only a platform owner grants platform_owner; an admin gets 403', async (t) => {
-  const { admin } = t.context;
+test('only an installation operator grants platform_owner; an organization admin gets 403', async (t) => {
+  const { app } = t.context;
+  const second = await createAccount(t.context.admin, ['admin'], 'plain-admin');
+  const { client: admin, res: login } = await signIn(app, second);
+  t.is(login.status, 200, login.text);
   const res = await admin.post('/api/v1/users', { username: 'sneaky-owner', displayName: 'S', roles: ['platform_owner'], password: 'long enough password' });
   t.is(res.status, 403);
   const u = await createAccount(admin, ['staff']);
@@ -109,11 +112,12 @@ test('deactivating and reactivating a user is audited with the change', async (t
   t.deepEqual(rows.map((r) => r.details.active), [false, true]);
 });
 
-test('a platform owner lists organizations and creates one with its first administrator', async (t) => {
+test('a platform owner with the installation operator role lists organizations and creates one with its first administrator', async (t) => {
   const { app } = t.context;
   const owner = await ownerDb(app)('users').insert({
     organization_id: t.context.orgId, username: 'platform-op', display_name: 'Platform', roles: ['platform_owner'],
   }).returning('id');
+  await ownerDb(app)('installation_operators').insert({ user_id: owner[0].id });
   const { createSession } = await import('../../app/api/src/modules/auth/session.service.ts');
   const { withScope } = await import('../../app/api/src/db/connection.ts');
   const issued = await withScope(app.services.db, { organizationId: t.context.orgId, userId: owner[0].id }, (trx) =>
@@ -138,6 +142,6 @@ test('a platform owner lists organizations and creates one with its first admini
   const crossTenant = await nordAdmin.client.patch(`/api/v1/users/${t.context.adminId}`, { active: false });
   t.is(crossTenant.status, 404, 'an administrator cannot reach users of another organization');
   t.is((await auditRows(app, { action: 'organization.created', organization_id: created.body.organization.id })).length, 1);
-  t.is((await auditRows(app, { action: 'organization.created', organization_id: t.context.orgId })).length, 1);
-  t.is((await t.context.admin.get('/api/v1/organizations')).status, 403, 'a clinic admin cannot list organizations');
+  t.is((await auditRows(app, { action: 'organization.created', organization_id: null, object_id: created.body.organization.id })).length, 1, 'and in the installation chain');
+  t.is((await nordAdmin.client.get('/api/v1/organizations')).status, 403, 'an organization admin who is no operator cannot list organizations');
 });

@@ -8,6 +8,7 @@ import { promisify } from 'node:util';
 import pg from 'pg';
 import { runDrill, drillDatabaseUrl } from '../../app/api/src/modules/backup/drill.service.ts';
 import { runBackup } from '../../app/api/src/modules/backup/snapshot.service.ts';
+import { withScope } from '../../app/api/src/db/connection.ts';
 import { blobPath, dbPath } from '../../app/api/src/modules/backup/manifest.ts';
 import { identityToRecipient } from '../../app/api/src/modules/backup/age/index.ts';
 import { setupInstance, startTestApp, type TestApp } from '../helpers/app.ts';
@@ -77,6 +78,9 @@ test.serial('the restore drill restores the newest snapshot into the scratch dat
   const { rows } = await scratch.query(`select count(*)::int as n from pg_tables where schemaname = 'public'`);
   await scratch.end();
   t.is(rows[0].n, 0, 'the scratch database is emptied again');
+  const drillAudit = await withScope(app.services.db, { organizationId: null, installation: true }, (trx) =>
+    trx('audit_log').whereNull('organization_id').where({ action: 'backup.drill', object_id: d.jobId }).first('outcome', 'details'));
+  t.deepEqual(drillAudit, { outcome: 'success', details: { targets: { nas: true } } }, 'the drill is in the installation audit chain');
 
   // A damaged dump fails the drill with a clear reason and a failure metric.
   const file = path.join(targetDir, dbPath(b.snapshotId));

@@ -1,7 +1,9 @@
 import test from 'ava';
 import { readFileSync } from 'node:fs';
 import { renderRolesDoc } from '../../app/api/src/core/roles-doc.ts';
-import { ROLE_PERMISSIONS, ROLES, can } from '../../app/api/src/core/permissions.ts';
+import {
+  INSTALLATION_PERMISSIONS, INSTALLATION_ROLE_PERMISSIONS, PERMISSIONS, ROLE_PERMISSIONS, ROLES, can, permits, scopeOf, type Permission,
+} from '../../app/api/src/core/permissions.ts';
 
 test('docs/roles.md is the rendering of the permission table (regenerate with node app/api/src/core/roles-doc.ts)', (t) => {
   t.is(readFileSync('docs/roles.md', 'utf8'), renderRolesDoc());
@@ -15,5 +17,32 @@ test('the table defines all six roles and keeps health data away from finance an
   t.false(can(['staff'], 'gdpr.erase'));
   t.true(can(['admin'], 'users.manage'));
   t.false(can(['admin'], 'organizations.manage'));
-  t.true(ROLE_PERMISSIONS.platform_owner.includes('organizations.manage'));
+  t.deepEqual(ROLE_PERMISSIONS.platform_owner, ['session.self'], 'the platform owner holds no organization permission, so no patient data');
+});
+
+test('every permission has one scope, and no role holds a permission of the other scope', (t) => {
+  for (const p of Object.keys(PERMISSIONS) as Permission[]) t.true(['installation', 'organization'].includes(scopeOf(p)), p);
+  for (const r of ROLES) for (const p of ROLE_PERMISSIONS[r]) t.is(scopeOf(p), 'organization', `${r} holds ${p}`);
+  for (const p of INSTALLATION_ROLE_PERMISSIONS.operator) t.is(scopeOf(p), 'installation', `operator holds ${p}`);
+});
+
+test('installation operations (seal, passphrase, backups, recovery kit, organizations) need the operator role, not an organization admin', (t) => {
+  for (const p of ['seal.unseal', 'seal.passphrase', 'backup.read', 'backup.run', 'backup.recovery_kit', 'organizations.manage', 'installation.operators', 'installation.audit'] as const) {
+    t.is(scopeOf(p), 'installation', p);
+    t.false(permits({ roles: [...ROLES] }, p), `every organization role together must not hold ${p}`);
+    t.true(permits({ roles: [], installationRoles: ['operator'] }, p), `operator holds ${p}`);
+  }
+  t.false(permits({ roles: ['platform_owner'], installationRoles: ['operator'] }, 'patients.read'), 'operator + platform_owner reach no patient data');
+  t.true(permits({ roles: ['admin'], installationRoles: ['operator'] }, 'patients.read'), 'the first admin of a single practice holds both');
+  t.true(INSTALLATION_PERMISSIONS.length >= 9);
+});
+
+test('authorize(), the service layer\'s wall, refuses an installation permission to an organization admin and grants it to an operator', async (t) => {
+  const { authorize } = await import('../../app/api/src/core/authorize.ts');
+  const { runWithContext, systemContext } = await import('../../app/api/src/core/context.ts');
+  const actor = (installationRoles: ('operator')[]) => ({ userId: 'u', organizationId: 'o', roles: ['admin' as const], installationRoles, sessionId: 's' });
+  const err = runWithContext(systemContext('test', actor([])), () => t.throws(() => authorize('backup.recovery_kit')));
+  t.is((err as { status?: number } | undefined)?.status, 403);
+  t.notThrows(() => runWithContext(systemContext('test', actor(['operator'])), () => authorize('backup.recovery_kit')));
+  t.notThrows(() => runWithContext(systemContext('test', actor([])), () => authorize('patients.read')));
 });

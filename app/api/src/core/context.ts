@@ -2,12 +2,14 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Logger } from 'pino';
 import { rootLogger } from './logger.ts';
-import type { Role } from './permissions.ts';
+import type { InstallationRole, Role } from './permissions.ts';
 
 export interface Actor {
   userId: string;
   organizationId: string;
   roles: Role[];
+  /** Installation roles (operator), read live from installation_operators on every request. */
+  installationRoles?: InstallationRole[];
   sessionId: string;
 }
 

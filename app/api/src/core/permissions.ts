@@ -7,7 +7,7 @@ export const PERMISSIONS = {
   'session.self': 'See and end one\'s own session, change own language',
   'users.read': 'List the users of the organization',
   'users.manage': 'Change roles, deactivate and reactivate users, create local accounts',
-  'organizations.manage': 'List and create organizations (platform operator)',
+  'organizations.manage': 'List and create organizations (installation operator)',
   'audit.read': 'Read the audit log of the organization',
   'audit.verify': 'Verify the audit hash chain',
   'seal.unseal': 'Unseal the server with the practice passphrase',
@@ -29,10 +29,29 @@ export const PERMISSIONS = {
   'backup.read': 'See backup status, targets and snapshots',
   'backup.run': 'Start a backup or a restore drill',
   'backup.recovery_kit': 'Create (or replace) the offline recovery kit, shown once',
+  'installation.operators': 'List, grant and revoke the installation operator role',
+  'installation.audit': 'Read the installation audit log (seal, passphrase, backups, recovery kit, restore, operators, organizations)',
 } as const;
 export type Permission = keyof typeof PERMISSIONS;
 
-const ALL = Object.keys(PERMISSIONS) as Permission[];
+// Two scopes of power. An installation permission acts on the whole server (every organization's
+// data and keys) and is held only through an installation role; an organization permission acts
+// inside the user's own organization and is held through the organization roles above.
+export type PermissionScope = 'installation' | 'organization';
+export const INSTALLATION_PERMISSIONS: readonly Permission[] = [
+  'organizations.manage', 'audit.verify', 'seal.unseal', 'seal.passphrase', 'backup.read', 'backup.run', 'backup.recovery_kit',
+  'installation.operators', 'installation.audit',
+];
+export const scopeOf = (p: Permission): PermissionScope => (INSTALLATION_PERMISSIONS.includes(p) ? 'installation' : 'organization');
+
+/** Installation roles, granted per user by an installation operator (table installation_operators). */
+export const INSTALLATION_ROLES = ['operator'] as const;
+export type InstallationRole = (typeof INSTALLATION_ROLES)[number];
+export const INSTALLATION_ROLE_PERMISSIONS: Record<InstallationRole, readonly Permission[]> = {
+  operator: INSTALLATION_PERMISSIONS,
+};
+
+const ALL = (Object.keys(PERMISSIONS) as Permission[]).filter((p) => scopeOf(p) === 'organization');
 
 const CLINICAL: readonly Permission[] = [
   'session.self', 'patients.read', 'patients.write', 'health.read', 'health.write',
@@ -40,12 +59,14 @@ const CLINICAL: readonly Permission[] = [
 ];
 
 export const ROLE_PERMISSIONS: Record<Role, readonly Permission[]> = {
-  admin: ALL.filter((p) => p !== 'organizations.manage'),
+  admin: ALL,
   coordinator: [...CLINICAL, 'gdpr.export', 'gdpr.restrict', 'patients.access_log'],
   doctor: [...CLINICAL, 'gdpr.export', 'gdpr.restrict', 'patients.access_log', 'questionnaires.manage'],
   // Finance sees master data and whether contact is allowed, never health data or photos.
   finance: ['session.self', 'patients.read', 'consent.read'],
-  platform_owner: ['session.self', 'organizations.manage'],
+  // The account of whoever runs a multi-organization installation: no organization permission, so
+  // never patient data; its installation powers come from the installation role operator alone.
+  platform_owner: ['session.self'],
   // Staff work the record but cannot hard-delete, export or restrict.
   staff: CLINICAL,
 };
@@ -54,6 +75,19 @@ export function isRole(value: unknown): value is Role {
   return typeof value === 'string' && (ROLES as readonly string[]).includes(value);
 }
 
+/** Organization permissions of organization roles (installation permissions are never held this way). */
 export function can(roles: readonly Role[], permission: Permission): boolean {
-  return roles.some((r) => ROLE_PERMISSIONS[r]?.includes(permission));
+  return scopeOf(permission) === 'organization' && roles.some((r) => ROLE_PERMISSIONS[r]?.includes(permission));
 }
+
+export interface PermissionHolder {
+  roles: readonly Role[];
+  installationRoles?: readonly InstallationRole[];
+}
+
+/** The one check: an installation permission through installation roles, else through organization roles. */
+export function permits(holder: PermissionHolder, permission: Permission): boolean {
+  if (scopeOf(permission) === 'organization') return can(holder.roles, permission);
+  return (holder.installationRoles ?? []).some((r) => INSTALLATION_ROLE_PERMISSIONS[r]?.includes(permission));
+}
+

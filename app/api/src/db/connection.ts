@@ -10,6 +10,8 @@ export interface Scope {
   organizationId: string | null;
   userId?: string | null;
   platform?: boolean;
+  /** Installation scope: operator grants and the installation audit chain (organization_id null). */
+  installation?: boolean;
   /**
    * For transactions whose only write is the read-audit entry: commit without waiting for the
    * WAL flush. The entry is lost only if PostgreSQL itself crashes within ~0.6 s (3 × wal_writer_delay).
@@ -30,8 +32,8 @@ export function createDb(connectionString: string, poolMax = 10): Db {
 export async function withScope<T>(db: Db, scope: Scope, fn: (trx: Tx) => Promise<T>): Promise<T> {
   return db.transaction(async (trx) => {
     await trx.raw(
-      "select set_config('app.org_id', ?, true), set_config('app.user_id', ?, true), set_config('app.platform', ?, true), set_config('synchronous_commit', ?, true)",
-      [scope.organizationId ?? '', scope.userId ?? '', scope.platform ? 'on' : '', scope.readOnly ? 'off' : 'on'],
+      "select set_config('app.org_id', ?, true), set_config('app.user_id', ?, true), set_config('app.platform', ?, true), set_config('synchronous_commit', ?, true), set_config('app.installation', ?, true)",
+      [scope.organizationId ?? '', scope.userId ?? '', scope.platform ? 'on' : '', scope.readOnly ? 'off' : 'on', scope.installation ? 'on' : ''],
     );
     return fn(trx);
   });

@@ -2,7 +2,7 @@
 // router, generates the OpenAPI document and lets the role-matrix test walk every route.
 import type { Context } from 'koa';
 import { z } from 'zod';
-import type { Permission } from '../core/permissions.ts';
+import { scopeOf, type Permission } from '../core/permissions.ts';
 import type { Services } from './services.ts';
 
 export type Access = Permission | 'public' | 'authenticated';
@@ -55,6 +55,7 @@ export function openApiDocument(routes: AnyRoute[], version: string): Record<str
       summary: r.summary,
       tags: r.tags,
       'x-permission': r.access,
+      'x-permission-scope': r.access === 'public' || r.access === 'authenticated' ? null : scopeOf(r.access),
       'x-while-sealed': Boolean(r.whileSealed),
       responses: {
         '200': { description: 'OK' },

@@ -3,7 +3,7 @@ import Router from '@koa/router';
 import type { Context } from 'koa';
 import { z } from 'zod';
 import { csrf, forbidden, sealed, unauthenticated, validationMany, type FieldIssue } from '../core/errors.ts';
-import { can } from '../core/permissions.ts';
+import { permits, scopeOf } from '../core/permissions.ts';
 import { assertCleanText } from '../core/text.ts';
 import { parseJsonBody } from './middleware/json-body.ts';
 import { auditStandalone } from '../modules/audit/audit.service.ts';
@@ -80,8 +80,10 @@ export function buildRouter(services: Services, routes: AnyRoute[]): Router {
       if (!SAFE.has(ctx.method) && !route.csrfExempt) checkCsrf(ctx, actor?.csrfToken);
       if (route.access !== 'public' && !actor) throw unauthenticated();
       if (!route.whileSealed && services.seal.isSealed) throw sealed();
-      if (route.access !== 'public' && route.access !== 'authenticated' && !can(actor!.roles, route.access)) {
-        await auditStandalone(services.db, { action: 'access.denied', outcome: 'denied', details: { permission: route.access, route: `${route.method.toUpperCase()} ${route.path}` } });
+      if (route.access !== 'public' && route.access !== 'authenticated' && !permits(actor!, route.access)) {
+        // A denied installation operation is an installation event: it goes to the installation chain.
+        const organizationId = scopeOf(route.access) === 'installation' ? null : undefined;
+        await auditStandalone(services.db, { action: 'access.denied', outcome: 'denied', organizationId, details: { permission: route.access, route: `${route.method.toUpperCase()} ${route.path}` } });
         throw forbidden();
       }
       const parsed = !route.rawBody && !SAFE.has(ctx.method) ? await parseJsonBody(ctx) : undefined;

@@ -6,8 +6,9 @@ import type { Locale } from './i18n/i18n.svelte.ts';
 import type { SetupInput as ApiSetupInput } from '../../../api/src/modules/setup/setup.service.ts';
 
 // The six roles come from the API's permission table (pure data), so UI and API cannot drift.
-export { ROLES, type Role } from '../../../api/src/core/permissions.ts';
-import type { Role } from '../../../api/src/core/permissions.ts';
+export { ROLES, type Role, type InstallationRole } from '../../../api/src/core/permissions.ts';
+import type { InstallationRole, Role } from '../../../api/src/core/permissions.ts';
+import type { PublicOperator } from '../../../api/src/modules/installation/operator.service.ts';
 
 export type SetupState = { initialized: true } | { initialized: false; totpSecret: string; otpauthUrl: string };
 
@@ -39,6 +40,8 @@ export interface SessionUser {
   displayName: string;
   username: string;
   roles: Role[];
+  /** Installation roles (operator): seal, backups, recovery kit, organizations, operators. */
+  installationRoles: InstallationRole[];
   locale: Locale | null;
   organizationId: string;
   /** Not part of the session contract yet; shown in the frame when the API provides it. */
@@ -501,6 +504,9 @@ export interface BackupStatus {
   lastDrill: BackupJob | null;
 }
 
+/** An installation operator as GET /installation/operators lists it (dates arrive as ISO strings). */
+export type InstallationOperator = Omit<PublicOperator, 'grantedAt'> & { grantedAt: string };
+
 export interface RecoveryKitInput {
   shares?: { threshold: number; count: number };
   replace?: boolean;
@@ -576,4 +582,9 @@ export const api = {
   startBackup: () => request<{ jobId: string; snapshotId?: string }>('POST', apiRoutes.backupRuns()),
   startDrill: () => request<{ jobId: string }>('POST', apiRoutes.backupDrills()),
   createRecoveryKit: (body: RecoveryKitInput) => request<RecoveryKit>('POST', apiRoutes.backupRecoveryKit(), { body }),
+
+  installationOperators: () => request<{ operators: InstallationOperator[] }>('GET', apiRoutes.installationOperators()),
+  grantOperator: (user: string) => request<{ operator: InstallationOperator }>('POST', apiRoutes.installationOperators(), { body: { user } }),
+  revokeOperator: (userId: string) => request<void>('DELETE', apiRoutes.installationOperator(userId)),
+  installationAudit: (query: { limit?: number; beforeSeq?: number } = {}) => request<{ entries: AuditEntry[] }>('GET', apiRoutes.installationAudit(query)),
 };

@@ -29,6 +29,7 @@ export const routes = {
   adminUsers: () => resolve('admin/users'),
   adminAudit: () => resolve('admin/audit'),
   adminBackup: () => resolve('admin/backup'),
+  adminInstallation: () => resolve('admin/installation'),
   /** The patient list; search text, sort and page live in the URL so they survive reloads. */
   patients: (query: { q?: string; sort?: string; order?: string; page?: number } = {}) =>
     withQuery(resolve('patients'), { q: query.q, sort: query.sort, order: query.order, page: query.page && query.page > 1 ? String(query.page) : undefined }),
@@ -85,4 +86,8 @@ export const apiRoutes = {
   backupRuns: () => `${API}/backup/runs`,
   backupDrills: () => `${API}/backup/drills`,
   backupRecoveryKit: () => `${API}/backup/recovery-kit`,
+  installationOperators: () => `${API}/installation/operators`,
+  installationOperator: (userId: string) => `${API}/installation/operators/${encodeURIComponent(userId)}`,
+  installationAudit: (query: { limit?: number; beforeSeq?: number } = {}) =>
+    withQuery(`${API}/installation/audit`, { limit: query.limit?.toString(), beforeSeq: query.beforeSeq?.toString() }),
 } as const;

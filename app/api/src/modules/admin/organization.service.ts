@@ -7,7 +7,7 @@ import { AppError } from '../../core/errors.ts';
 import { audit } from '../audit/audit.service.ts';
 import { insertUser } from '../users/user.repository.ts';
 import { isUsernameTaken, newLocalCredentials } from '../users/user-credentials.ts';
-import { insertOrganization, listOrganizations, switchOrganization, type OrganizationRow } from './organization.repository.ts';
+import { insertOrganization, listOrganizations, type OrganizationRow } from './organization.repository.ts';
 import type { CreateOrganizationInput } from './organization.schema.ts';
 
 export interface PlatformOperator {
@@ -20,7 +20,7 @@ const toPublic = (o: OrganizationRow) => ({ id: o.id, name: o.name, slug: o.slug
 export async function listAllOrganizations(services: Services, op: PlatformOperator) {
   return withScope(services.db, { organizationId: op.organizationId, userId: op.userId, platform: true }, async (trx) => {
     const rows = await listOrganizations(trx);
-    await audit(trx, { action: 'organization.list', objectType: 'organization', organizationId: op.organizationId, actorUserId: op.userId, details: { count: rows.length } });
+    await audit(trx, { action: 'organization.list', objectType: 'organization', organizationId: null, actorUserId: op.userId, details: { count: rows.length } });
     return rows.map(toPublic);
   });
 }
@@ -45,8 +45,7 @@ export async function createOrganization(services: Services, op: PlatformOperato
       });
       const details = { slug: input.slug, adminUserId: adminId };
       await audit(trx, { action: 'organization.created', objectType: 'organization', objectId: organizationId, organizationId, actorUserId: op.userId, details });
-      await switchOrganization(trx, op.organizationId);
-      await audit(trx, { action: 'organization.created', objectType: 'organization', objectId: organizationId, organizationId: op.organizationId, actorUserId: op.userId, details });
+      await audit(trx, { action: 'organization.created', objectType: 'organization', objectId: organizationId, organizationId: null, actorUserId: op.userId, details });
       return {
         organization: { id: organizationId, name: input.name, slug: input.slug },
         admin: { id: adminId, username: input.admin.username, ...creds.enrollment },

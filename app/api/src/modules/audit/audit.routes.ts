@@ -5,17 +5,20 @@ import { currentContext } from '../../core/context.ts';
 import { listAudit } from './audit.repository.ts';
 import { audit } from './audit.service.ts';
 
+/** The audit view's filters and paging; the installation audit view takes the same. */
+export const auditQuery = z.strictObject({
+  objectType: z.string().max(100).optional(),
+  objectId: z.string().max(200).optional(),
+  actorUserId: z.uuid().optional(),
+  limit: z.coerce.number().int().min(1).max(500).default(100),
+  beforeSeq: z.coerce.number().int().min(1).optional(),
+});
+
 export const auditRoutes = [
   defineRoute({
     method: 'get', path: '/audit', access: 'audit.read', tags: ['audit'],
     summary: 'Audit entries of the organization, newest first',
-    query: z.strictObject({
-      objectType: z.string().max(100).optional(),
-      objectId: z.string().max(200).optional(),
-      actorUserId: z.uuid().optional(),
-      limit: z.coerce.number().int().min(1).max(500).default(100),
-      beforeSeq: z.coerce.number().int().min(1).optional(),
-    }),
+    query: auditQuery,
     handler: async ({ services, query }) => {
       const actor = currentContext()!.actor!;
       return withScope(services.db, { organizationId: actor.organizationId, userId: actor.userId, readOnly: true }, async (trx) => {

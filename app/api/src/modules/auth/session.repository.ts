@@ -18,7 +18,7 @@ export async function findSessionByTokenHash(db: Db, tokenHash: Buffer) {
   return rows[0] as { id: string; organization_id: string; user_id: string } | undefined;
 }
 
-export type SessionActorRow = SessionRow & { user_active: boolean; user_roles: string[] };
+export type SessionActorRow = SessionRow & { user_active: boolean; user_roles: string[]; is_operator: boolean };
 
 export async function findSessionActor(db: Db, tokenHash: Buffer): Promise<SessionActorRow | undefined> {
   const { rows } = await db.raw('select * from auth_session_actor(?)', [tokenHash]);

@@ -20,7 +20,7 @@ export const sessionRoutes = [
       );
       return {
         user: user && {
-          id: user.id, displayName: user.display_name, username: user.username, roles: actor.roles, locale: user.locale,
+          id: user.id, displayName: user.display_name, username: user.username, roles: actor.roles, installationRoles: actor.installationRoles ?? [], locale: user.locale,
           organizationId: actor.organizationId, organizationName: org?.name ?? null,
         },
         sealed: services.seal.isSealed,

@@ -79,6 +79,7 @@ export async function authenticate(db: Db, config: Config, token: string | undef
     userId: s.user_id,
     organizationId: s.organization_id,
     roles: s.roles.filter(isRole),
+    installationRoles: s.is_operator ? ['operator'] : [],
     sessionId: s.id,
     csrfToken: s.csrf_token,
     method: s.auth_method,

@@ -4,6 +4,7 @@
 // manifest — and the scratch database is emptied again. A backup is proven, not assumed.
 import pg from 'pg';
 import { AppError } from '../../core/errors.ts';
+import { auditStandalone } from '../audit/audit.service.ts';
 import { drillIdentity } from './backup-keys.service.ts';
 import { closeTargets, reasonOf, withBackupLock, type BackupRuntime } from './backup-runtime.service.ts';
 import * as repo from './backup.repository.ts';
@@ -137,6 +138,11 @@ export async function runDrill(rt: BackupRuntime, opts: { trigger?: repo.JobTrig
     const ok = !error && reports.length > 0 && reports.every((r) => r.ok);
     error ??= reports.filter((r) => !r.ok).map((r) => `${r.target}: ${r.problems[0]}`).join('; ') || undefined;
     await repo.finishJob(db, jobId, { ok, error, details: { reports } });
+    // An installation event: the drill's outcome goes to the installation audit chain.
+    await auditStandalone(db, {
+      action: 'backup.drill', objectType: 'backup_job', objectId: jobId, outcome: ok ? 'success' : 'failure',
+      organizationId: null, details: { targets: Object.fromEntries(reports.map((r) => [r.target, r.ok])) },
+    }).catch(() => undefined);
     return { ok, jobId, reports, ...(error ? { error } : {}) };
   });
 }

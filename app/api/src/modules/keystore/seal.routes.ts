@@ -7,7 +7,7 @@ import type { Services } from '../../http/services.ts';
 
 export const UNSEAL_LIMIT = { maxFailures: 5, windowSeconds: 900, lockSeconds: 300 };
 
-/** Unseal with rate limiting and auditing; shared by the web page and the admin socket. */
+/** Unseal with rate limiting and auditing (installation chain); shared by the web page and the admin socket. */
 export async function unsealWithLimits(services: Services, passphrase: string, via: string): Promise<void> {
   const bucket = 'unseal';
   await assertNotLocked(services.db, bucket);
@@ -17,13 +17,13 @@ export async function unsealWithLimits(services: Services, passphrase: string, v
     if (err instanceof AppError && err.code === 'validation_failed') {
       await recordFailure(services.db, bucket, UNSEAL_LIMIT);
       services.metrics.logins.inc({ method: 'unseal', outcome: 'failure' });
-      await auditStandalone(services.db, { action: 'seal.unseal', outcome: 'failure', details: { via } });
+      await auditStandalone(services.db, { action: 'seal.unseal', outcome: 'failure', organizationId: null, details: { via } });
     }
     throw err;
   }
   await clearFailures(services.db, bucket);
   services.metrics.logins.inc({ method: 'unseal', outcome: 'success' });
-  await auditStandalone(services.db, { action: 'seal.unseal', outcome: 'success', details: { via } });
+  await auditStandalone(services.db, { action: 'seal.unseal', outcome: 'success', organizationId: null, details: { via } });
 }
 
 export const sealRoutes = [
@@ -52,10 +52,10 @@ export const sealRoutes = [
         await services.seal.changePassphrase(services.db, body.currentPassphrase, body.newPassphrase);
       } catch (err) {
         if (err instanceof AppError && err.code === 'validation_failed') await recordFailure(services.db, 'unseal', UNSEAL_LIMIT);
-        await auditStandalone(services.db, { action: 'seal.passphrase_changed', outcome: 'failure' });
+        await auditStandalone(services.db, { action: 'seal.passphrase_changed', outcome: 'failure', organizationId: null });
         throw err;
       }
-      await auditStandalone(services.db, { action: 'seal.passphrase_changed' });
+      await auditStandalone(services.db, { action: 'seal.passphrase_changed', organizationId: null });
       return { changed: true };
     },
   }),

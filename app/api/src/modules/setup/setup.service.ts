@@ -1,4 +1,5 @@
-// First-run setup: organization, first administrator (password + TOTP), practice passphrase.
+// First-run setup: organization, first administrator (password + TOTP, and installation operator),
+// practice passphrase.
 // The same function serves the web setup page and the unattended `praxiskern init`.
 import type { Services } from '../../http/services.ts';
 import { withScope } from '../../db/connection.ts';
@@ -8,6 +9,7 @@ import { hashPassword, MIN_PASSWORD_LENGTH } from '../auth/password.ts';
 import { hashRecoveryCode, newRecoveryCodes, verifyTotp } from '../auth/totp.ts';
 import { insertUser } from '../users/user.repository.ts';
 import { audit } from '../audit/audit.service.ts';
+import { grantFirstOperator } from '../installation/operator.service.ts';
 import { lockInstallation, markInitialized } from './setup.repository.ts';
 import { randomUUID } from 'node:crypto';
 
@@ -66,6 +68,7 @@ export async function runSetup(services: Services, input: SetupInput): Promise<S
     await services.seal.initialize(trx, input.passphrase);
     await markInitialized(trx);
     await audit(trx, { action: 'setup.completed', objectType: 'organization', objectId: organizationId, organizationId, actorUserId: userId });
+    await grantFirstOperator(trx, userId);
     return { organizationId, userId, installationId: inst.installationId, recoveryCodes };
   });
   } catch (err) {

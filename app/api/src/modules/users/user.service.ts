@@ -4,7 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Services } from '../../http/services.ts';
 import type { Actor } from '../../core/context.ts';
-import { can, type Role } from '../../core/permissions.ts';
+import { permits, type Role } from '../../core/permissions.ts';
 import { withScope, type Tx } from '../../db/connection.ts';
 import { AppError, conflict, forbidden, notFound } from '../../core/errors.ts';
 import { audit } from '../audit/audit.service.ts';
@@ -17,12 +17,12 @@ import type { CreateUserInput, UpdateUserInput } from './user.schema.ts';
 export interface Operator {
   organizationId: string;
   userId: string | null;
-  /** platform_owner can only be granted or taken by a platform owner or the CLI. */
+  /** platform_owner can only be granted or taken by an installation operator or the CLI. */
   mayManagePlatformRole: boolean;
 }
 
 export const operatorFrom = (actor: Actor): Operator => ({
-  organizationId: actor.organizationId, userId: actor.userId, mayManagePlatformRole: can(actor.roles, 'organizations.manage'),
+  organizationId: actor.organizationId, userId: actor.userId, mayManagePlatformRole: permits(actor, 'organizations.manage'),
 });
 
 export type PublicUser = ReturnType<typeof toPublicUser>;
@@ -38,7 +38,7 @@ const scopeOf = (op: Operator) => ({ organizationId: op.organizationId, userId: 
 
 function assertPlatformRoleChange(op: Operator, before: readonly Role[], after: readonly Role[]): void {
   if (before.includes('platform_owner') !== after.includes('platform_owner') && !op.mayManagePlatformRole) {
-    throw forbidden('Only a platform owner (or the praxiskern CLI) can grant or remove the platform_owner role');
+    throw forbidden('Only an installation operator (or the praxiskern CLI) can grant or remove the platform_owner role');
   }
 }
 

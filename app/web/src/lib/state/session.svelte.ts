@@ -18,10 +18,12 @@ export class SessionState {
 
   initialized = $derived(this.setup.initialized);
   isAdmin = $derived(this.user?.roles.includes('admin') ?? false);
+  /** An installation operator (seal, backups, recovery kit, organizations); may be no organization admin. */
+  isOperator = $derived(this.user?.installationRoles?.includes('operator') ?? false);
 
   /** Whether the signed-in user's roles grant a permission (controls are hidden otherwise). */
   can(permission: Permission): boolean {
-    return allowed(this.user?.roles, permission);
+    return allowed(this.user, permission);
   }
 
   async load(): Promise<void> {

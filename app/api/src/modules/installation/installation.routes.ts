@@ -1,0 +1,48 @@
+// Installation routes: operators and the installation audit view. Installation permissions are
+// held only through the installation role operator (core/permissions.ts).
+import { z } from 'zod';
+import { defineRoute } from '../../http/route.ts';
+import { authorize } from '../../core/authorize.ts';
+import { auditQuery } from '../audit/audit.routes.ts';
+import { grantOperator, listInstallationOperators, revokeOperator } from './operator.service.ts';
+import { readInstallationAudit } from './installation-audit.service.ts';
+
+const userKey = z.string().trim().min(1).max(64).regex(/^[A-Za-z0-9._-]+$/, 'a username or a user id');
+
+export const installationRoutes = [
+  defineRoute({
+    method: 'get', path: '/installation/operators', access: 'installation.operators', tags: ['installation'],
+    summary: 'The installation operators, with their organization',
+    handler: async ({ services }) => {
+      const actor = authorize('installation.operators');
+      return { operators: await listInstallationOperators(services, { userId: actor.userId }) };
+    },
+  }),
+  defineRoute({
+    method: 'post', path: '/installation/operators', access: 'installation.operators', tags: ['installation'],
+    body: z.strictObject({ user: userKey }),
+    summary: 'Grant the installation operator role to a user of any organization (by username or id); ends their sessions',
+    handler: async ({ ctx, services, body }) => {
+      const actor = authorize('installation.operators');
+      ctx.status = 201;
+      ctx.body = { operator: await grantOperator(services, { userId: actor.userId }, body.user) };
+    },
+  }),
+  defineRoute({
+    method: 'delete', path: '/installation/operators/:userId', access: 'installation.operators', tags: ['installation'],
+    params: z.strictObject({ userId: z.uuid() }),
+    summary: 'Revoke the installation operator role (not one\'s own, not the last active operator); ends their sessions',
+    handler: async ({ services, params }) => {
+      const actor = authorize('installation.operators');
+      await revokeOperator(services, { userId: actor.userId }, params.userId);
+    },
+  }),
+  defineRoute({
+    method: 'get', path: '/installation/audit', access: 'installation.audit', tags: ['installation'], query: auditQuery,
+    summary: 'Installation audit entries (seal, passphrase, backups, recovery kit, restore, operators, organizations), newest first',
+    handler: async ({ services, query }) => {
+      const actor = authorize('installation.audit');
+      return { entries: await readInstallationAudit(services, { userId: actor.userId }, query) };
+    },
+  }),
+];

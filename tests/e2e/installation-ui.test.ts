@@ -1,0 +1,99 @@
+// The installation page in headless Chromium against the real server (build first: `npm run
+// build`): the first administrator is the installation's operator, sees the installation
+// navigation, grants and revokes the operator role and reads the installation audit log; an
+// organization admin without the role sees no installation navigation and cannot open the page.
+// Every state is checked with axe-core and for Content-Security-Policy violations.
+import anyTest, { type TestFn } from 'ava';
+import type { Browser } from 'playwright-core';
+import { withScope } from '../../app/api/src/db/connection.ts';
+import { createSession } from '../../app/api/src/modules/auth/session.service.ts';
+import { ADMIN, startTestApp, type TestApp } from '../helpers/app.ts';
+import { axeViolations, launchBrowser, observedPage, screenshotOnFailure, seriousViolations } from '../helpers/browser.ts';
+import { ownerDb, stopApp } from '../integration/auth-fixtures.ts';
+import { completeSetup, confirmRecoveryCodes } from './ui-steps.ts';
+
+const test = anyTest as TestFn<{ app: TestApp; browser: Browser }>;
+
+test.before(async (t) => {
+  t.context = { app: await startTestApp(), browser: await launchBrowser() };
+});
+
+test.after.always(async (t) => {
+  await t.context.browser?.close();
+  await stopApp(t.context.app);
+});
+
+test('the operator manages operators and reads the installation audit log; an organization admin sees no installation pages', async (t) => {
+  const { app, browser } = t.context;
+  const o = await observedPage(browser, app.url);
+  const { page } = o;
+  const a11y: Record<string, string[]> = {};
+
+  await screenshotOnFailure(page, 'installation-ui', async () => {
+    await completeSetup(page);
+    await confirmRecoveryCodes(page);
+    const nav = page.getByRole('navigation', { name: 'Hauptnavigation' });
+    await nav.getByRole('link', { name: 'Installation' }).click();
+    await page.getByRole('heading', { level: 1, name: 'Installation' }).waitFor();
+
+    // The first administrator is the only operator; setup's grant is in the installation log.
+    const operators = page.getByRole('table', { name: 'Betreiber der Installation' });
+    await operators.getByRole('rowheader', { name: new RegExp(ADMIN.adminDisplayName) }).waitFor();
+    const log = page.getByRole('table', { name: 'Installationsprotokoll' });
+    await log.getByRole('cell', { name: 'installation.operator_granted', exact: true }).first().waitFor();
+    t.is(await log.getByRole('cell', { name: 'auth.login', exact: true }).count(), 0, 'organization events stay in the organization log');
+    a11y.page = seriousViolations(await axeViolations(page));
+
+    // A second organization's admin, created on the server.
+    const [org] = await ownerDb(app)('organizations').insert({ name: 'Praxis Süd', slug: 'praxis-sued' }).returning('id');
+    const [sued] = await ownerDb(app)('users').insert({ organization_id: org.id, username: 'sued-admin', display_name: 'Süd Admin', roles: ['admin'] }).returning('id');
+
+    // An unknown account is refused next to the form, in German.
+    const field = page.getByLabel('Benutzername oder Benutzer-ID');
+    await field.fill('nobody-here');
+    await page.getByRole('button', { name: 'Betreiberrolle vergeben' }).click();
+    await page.getByRole('alert').getByText('Es gibt kein Konto mit diesem Benutzernamen oder dieser ID.').waitFor();
+    a11y.error = seriousViolations(await axeViolations(page));
+
+    await field.fill('sued-admin');
+    await page.getByRole('button', { name: 'Betreiberrolle vergeben' }).click();
+    await page.getByText('Süd Admin ist jetzt Betreiber der Installation.').waitFor();
+    const row = operators.getByRole('row').filter({ has: page.getByRole('rowheader', { name: /Süd Admin/ }) });
+    t.regex((await row.textContent()) ?? '', /Praxis Süd/);
+    t.is(await ownerDb(app)('installation_operators').where({ user_id: sued.id }).count<{ count: string }[]>('* as count').then((r) => Number(r[0].count)), 1);
+
+    await row.getByRole('button', { name: /^Betreiberrolle entziehen/ }).click();
+    await page.getByText('Süd Admin ist kein Betreiber mehr.').waitFor();
+    await log.getByRole('cell', { name: 'installation.operator_revoked', exact: true }).waitFor();
+    t.is(await operators.getByRole('button', { name: new RegExp(ADMIN.adminDisplayName) }).count(), 0, 'nobody can revoke their own role from the page');
+    a11y.afterRevoke = seriousViolations(await axeViolations(page));
+
+    // English: the same page in the other language.
+    await page.getByRole('button', { name: 'English' }).click();
+    await page.getByRole('heading', { level: 2, name: 'Installation operators' }).waitFor();
+    await page.getByRole('table', { name: 'Installation audit log' }).waitFor();
+    a11y.english = seriousViolations(await axeViolations(page));
+
+    // The organization admin of the second organization: no installation navigation, no page.
+    const issued = await withScope(app.services.db, { organizationId: org.id, userId: sued.id }, (trx) =>
+      createSession(trx, app.config, { organizationId: org.id, userId: sued.id, roles: ['admin'], method: 'local' }));
+    const other = await observedPage(browser, app.url);
+    await other.context.addCookies([
+      { name: 'pk_session', value: issued.token, url: app.url },
+      { name: 'pk_csrf', value: issued.csrfToken, url: app.url },
+    ]);
+    await other.page.goto('/admin/installation');
+    await other.page.waitForURL((url) => url.pathname === '/');
+    const otherNav = other.page.getByRole('navigation', { name: 'Hauptnavigation' });
+    await otherNav.getByRole('link', { name: 'Benutzer' }).waitFor();
+    t.deepEqual(await otherNav.getByRole('link').allTextContents(), ['Übersicht', 'Patienten', 'Benutzer', 'Protokoll'], 'no backup or installation navigation');
+    await other.page.goto('/admin/backup');
+    await other.page.waitForURL((url) => url.pathname === '/');
+    await other.context.close();
+  }, t.log);
+
+  t.deepEqual(a11y, { page: [], error: [], afterRevoke: [], english: [] }, 'no serious or critical axe-core violations');
+  t.deepEqual(o.cspViolations(), [], 'no Content-Security-Policy violation on any page');
+  t.deepEqual(o.console.filter((l) => l.startsWith('pageerror')), [], 'no uncaught errors');
+  await o.context.close();
+});
