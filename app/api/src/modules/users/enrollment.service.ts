@@ -57,7 +57,9 @@ async function pendingEnrollment(services: Services, token: string, ip: string |
   const tokenHash = hashToken(token);
   const ref = await findEnrollmentRef(db, tokenHash);
   const found = ref && (await withScope(db, { organizationId: ref.organization_id, userId: ref.user_id }, async (trx) => {
-    const [enrollment, user, organization] = await Promise.all([findEnrollment(trx, tokenHash), findUser(trx, ref.user_id), organizationOf(trx, ref.organization_id)]);
+    const enrollment = await findEnrollment(trx, tokenHash);
+    const user = await findUser(trx, ref.user_id);
+    const organization = await organizationOf(trx, ref.organization_id);
     return enrollment && user?.active && organization ? { enrollment, user, organization } : undefined;
   }));
   if (!found) {
