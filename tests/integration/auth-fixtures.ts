@@ -38,6 +38,8 @@ export async function createAccount(admin: Client, roles: Role[], prefix = 'user
   const res = await admin.post('/api/v1/users', { username, displayName: `Test ${prefix}`, roles });
   if (res.status !== 201) throw new Error(`creating ${username} failed: ${res.status} ${res.text}`);
   const enrolled = await enroll(admin.base, res.body.enrollment.url, password);
+  // Enrollment signs the person in; the tests start from an account without sessions.
+  mustSucceed(await enrolled.client.post('/api/v1/auth/logout'), 'logout after enrollment');
   return { id: res.body.user.id, username, password, totpSecret: enrolled.totpSecret, recoveryCodes: enrolled.recoveryCodes };
 }
 
