@@ -12,7 +12,7 @@ Commands:
   status                   show seal and setup state of the running server
   migrate                  apply database migrations (DATABASE_OWNER_URL)
   db provision             create database roles and database (DATABASE_SUPERUSER_URL)
-  user list|add|set-roles|deactivate   manage users
+  user list|add|reset|set-roles|deactivate   manage users (new and reset accounts get enrollment links)
   operator list|grant|revoke   installation operators (seal, backups, recovery kit, organizations)
   audit verify             verify the audit hash chains; names the first bad entry
   demo-data --patients N   create N synthetic demo patients (no real people)

@@ -1,15 +1,15 @@
-// `praxiskern user list|add|set-roles|deactivate`: thin commands over the same user service the
-// API uses, acting as the operator on the server (audited with no user id, details via "cli").
-import { readFileSync } from 'node:fs';
+// `praxiskern user list|add|reset|set-roles|deactivate`: thin commands over the same user service
+// the API uses, acting as the operator on the server (audited with no user id, details via "cli").
+// New and reset local accounts get a one-time enrollment link: the person chooses password and TOTP.
 import { loadConfig } from '@praxiskern/api/core/config.ts';
 import { runWithContext, systemContext } from '@praxiskern/api/core/context.ts';
 import { zodIssues } from '@praxiskern/api/http/router.ts';
 import { resolveDatabase, migrate, buildServices } from '@praxiskern/api/server.ts';
 import { createDb, withScope } from '@praxiskern/api/db/connection.ts';
 import type { Services } from '@praxiskern/api/http/services.ts';
-import { changeUser, createLocalUser, listOrganizationUsers, type Operator } from '@praxiskern/api/modules/users/user.service.ts';
+import { changeUser, createLocalUser, listOrganizationUsers, resetLocalAccount, type Operator } from '@praxiskern/api/modules/users/user.service.ts';
 import { createUserBody, updateUserBody } from '@praxiskern/api/modules/users/user.schema.ts';
-import { findLocalUserRef, findUserByIdOrUsername } from '@praxiskern/api/modules/users/user.repository.ts';
+import { findUserByIdOrUsername, parseLoginName, resolveLogin } from '@praxiskern/api/modules/users/user.repository.ts';
 import { findOrganizationBySlug, listOrganizations } from '@praxiskern/api/modules/admin/organization.repository.ts';
 import { output, fail, type Command, type Values } from './command.ts';
 
@@ -46,14 +46,18 @@ function parse<T>(schema: { safeParse(v: unknown): { success: true; data: T } | 
 
 const rolesOf = (v: Values) => (typeof v.roles === 'string' ? v.roles.split(',').map((r) => r.trim()).filter(Boolean) : undefined);
 
-/** A user named by username (any organization) or by id (in --org or the only organization). */
+/** A user named by sign-in name ("name" or "name@org-slug") or by id, in --org or the only organization. */
 async function resolveUser(services: Services, key: string | undefined, org: unknown) {
   if (!key) fail('name the user: praxiskern user <command> USERNAME|ID');
-  const ref = await findLocalUserRef(services.db, key);
-  const orgId = ref?.organization_id ?? (await organizationId(services, org));
-  const user = await withScope(services.db, { organizationId: orgId }, (trx) => findUserByIdOrUsername(trx, key));
+  const ref = typeof org === 'string' ? undefined : await resolveLogin(services.db, key);
+  const orgId = ref?.organizationId ?? (await organizationId(services, org));
+  const name = key.includes('@') ? parseLoginName(key).username : key;
+  const user = await withScope(services.db, { organizationId: orgId }, (trx) => findUserByIdOrUsername(trx, name));
   return user ?? fail(`no user "${key}"`);
 }
+
+const handover = (e: { url: string; expiresAt: Date }) =>
+  `One-time enrollment link (valid until ${e.expiresAt.toISOString()}); hand it to the person only, who chooses password and TOTP:\n  ${e.url}`;
 
 const list: Command = {
   usage: 'praxiskern user list [--org SLUG] [--json]   users of the organization',
@@ -67,15 +71,25 @@ const list: Command = {
 };
 
 const add: Command = {
-  usage: `praxiskern user add --username NAME --display-name NAME --roles ROLE[,ROLE] --password-file FILE [--email MAIL] [--org SLUG] [--json]
-Creates a local account and prints its TOTP secret and recovery codes once.`,
-  options: { username: { type: 'string' }, 'display-name': { type: 'string' }, roles: { type: 'string' }, 'password-file': { type: 'string' }, email: { type: 'string' }, org: { type: 'string' } },
+  usage: `praxiskern user add --username NAME --display-name NAME --roles ROLE[,ROLE] [--email MAIL] [--org SLUG] [--json]
+Creates a local account and prints its one-time enrollment link.`,
+  options: { username: { type: 'string' }, 'display-name': { type: 'string' }, roles: { type: 'string' }, email: { type: 'string' }, org: { type: 'string' } },
   run: (v) => withServices(async (services) => {
-    if (typeof v['password-file'] !== 'string') fail('--password-file is required');
-    const password = readFileSync(v['password-file'], 'utf8').replace(/\r?\n$/, '');
-    const input = parse(createUserBody, { username: v.username, displayName: v['display-name'] ?? v.username, roles: rolesOf(v), password, ...(v.email ? { email: v.email } : {}) });
+    const input = parse(createUserBody, { username: v.username, displayName: v['display-name'] ?? v.username, roles: rolesOf(v), ...(v.email ? { email: v.email } : {}) });
     const created = await createLocalUser(services, operator(await organizationId(services, v.org)), input);
-    output(v, created, `Created ${created.user.username} (${created.user.id}) with roles ${created.user.roles.join(',')}.\nTOTP secret: ${created.totpSecret}\nRecovery codes (store them offline):\n  ${created.recoveryCodes.join('\n  ')}`);
+    output(v, created, `Created ${created.user.username} (${created.user.id}) with roles ${created.user.roles.join(',')}.\n${handover(created.enrollment)}`);
+    return 0;
+  }),
+};
+
+const reset: Command = {
+  usage: `praxiskern user reset USERNAME|ID [--org SLUG] [--json]
+Removes the account's password and TOTP, ends its sessions and prints a new one-time enrollment link.`,
+  options: { org: { type: 'string' } },
+  run: (v, positionals) => withServices(async (services) => {
+    const target = await resolveUser(services, positionals[0], v.org);
+    const done = await resetLocalAccount(services, operator(target.organization_id), target.id);
+    output(v, done, `${done.user.username} is reset; sessions ended.\n${handover(done.enrollment)}`);
     return 0;
   }),
 };
@@ -103,4 +117,4 @@ const deactivate: Command = {
   }),
 };
 
-export const userCommands: Record<string, Command> = { 'user list': list, 'user add': add, 'user set-roles': setRoles, 'user deactivate': deactivate };
+export const userCommands: Record<string, Command> = { 'user list': list, 'user add': add, 'user reset': reset, 'user set-roles': setRoles, 'user deactivate': deactivate };

@@ -3,6 +3,7 @@
 import anyTest, { type TestFn } from 'ava';
 import type { Browser, Page } from 'playwright-core';
 import { ADMIN, currentTotp, setupInstance, startTestApp, type TestApp } from '../helpers/app.ts';
+import { enroll } from '../integration/auth-fixtures.ts';
 import { axeViolations, launchBrowser, observedPage, screenshotOnFailure, seriousViolations } from '../helpers/browser.ts';
 
 interface Account {
@@ -17,9 +18,9 @@ test.before(async (t) => {
   const first = await startTestApp();
   const { client, totpSecret } = await setupInstance(first);
   const staff = { username: 'mfa.schulz', password: 'staff password for tests', totpSecret: '' };
-  const created = await client.post('/api/v1/users', { username: staff.username, displayName: 'Maria Schulz', roles: ['staff'], password: staff.password });
+  const created = await client.post('/api/v1/users', { username: staff.username, displayName: 'Maria Schulz', roles: ['staff'] });
   if (created.status !== 201) throw new Error(`creating the staff account failed: ${created.status} ${created.text}`);
-  staff.totpSecret = created.body.totpSecret;
+  staff.totpSecret = (await enroll(first.url, created.body.enrollment.url, staff.password)).totpSecret;
   await first.stop();
   // Same database and data directory: a restart, which leaves the key store sealed.
   const app = await startTestApp({}, { db: first.db, dataDir: first.dataDir });

@@ -1,9 +1,8 @@
 import anyTest, { type TestFn } from 'ava';
 import { execFile } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { startTestApp, setupInstance, type TestApp } from '../helpers/app.ts';
-import { auditRows, ownerDb, signIn, stopApp } from './auth-fixtures.ts';
+import { auditRows, enroll, ownerDb, signIn, stopApp } from './auth-fixtures.ts';
 
 const test = anyTest as TestFn<{ app: TestApp; adminId: string }>;
 const CLI = path.resolve('appliance/src/cli.ts');
@@ -34,26 +33,43 @@ function cli(app: TestApp, ...args: string[]): Promise<{ code: number; stdout: s
   });
 }
 
-test.serial('praxiskern user add creates a local account that can sign in; list shows it', async (t) => {
+test.serial('praxiskern user add prints a one-time enrollment link; the person enrolls and signs in; list shows the account', async (t) => {
   const { app } = t.context;
-  const pwFile = path.join(app.dataDir, 'pw.txt');
-  writeFileSync(pwFile, 'cli created password\n');
-  const res = await cli(app, 'user', 'add', '--username', 'Cli.User', '--display-name', 'Cli User', '--roles', 'doctor,staff', '--password-file', pwFile, '--json');
+  const res = await cli(app, 'user', 'add', '--username', 'Cli.User', '--display-name', 'Cli User', '--roles', 'doctor,staff', '--json');
   t.is(res.code, 0, res.stderr);
   t.true(res.json.ok);
   t.deepEqual(res.json.user.roles, ['doctor', 'staff']);
-  t.regex(res.json.totpSecret, /^[A-Z2-7]{32}$/);
-  cliTotpSecret = res.json.totpSecret;
-  const login = await signIn(app, { id: res.json.user.id, username: 'cli.user', password: 'cli created password', totpSecret: res.json.totpSecret, recoveryCodes: [] });
+  t.false('totpSecret' in res.json || 'recoveryCodes' in res.json, 'the operator never sees the second factor');
+  t.regex(res.json.enrollment.url, /\/enroll#[A-Za-z0-9_-]{43}$/);
+  const human = await cli(app, 'user', 'add', '--username', 'cli.other', '--roles', 'staff');
+  t.is(human.code, 0, human.stderr);
+  t.regex(human.stdout, /One-time enrollment link \(valid until .+\).*\n {2}http\S+\/enroll#[A-Za-z0-9_-]{43}\n/);
+  const enrolled = await enroll(app.url, res.json.enrollment.url, 'cli created password');
+  cliTotpSecret = enrolled.totpSecret;
+  const login = await signIn(app, { id: res.json.user.id, username: 'cli.user', password: 'cli created password', totpSecret: cliTotpSecret, recoveryCodes: [] });
   t.is(login.res.status, 200, login.res.text);
   const list = await cli(app, 'user', 'list', '--json');
   t.is(list.code, 0, list.stderr);
-  t.deepEqual(list.json.users.map((u: { username: string }) => u.username).sort(), ['admin', 'cli.user']);
-  const human = await cli(app, 'user', 'list');
-  t.regex(human.stdout, /cli\.user\s+active\s+doctor,staff/);
+  t.deepEqual(list.json.users.map((u: { username: string }) => u.username).sort(), ['admin', 'cli.other', 'cli.user']);
+  const lines = await cli(app, 'user', 'list');
+  t.regex(lines.stdout, /cli\.user\s+active\s+doctor,staff/);
   const created = await auditRows(app, { action: 'user.created', object_id: res.json.user.id });
   t.is(created[0].actor_user_id, null);
   t.is(created[0].user_agent, 'cli');
+});
+
+test.serial('praxiskern user reset ends the sessions and prints a new link; the old password and link stop working', async (t) => {
+  const { app } = t.context;
+  const user = await ownerDb(app)('users').where({ username: 'cli.other' }).first('id');
+  const first = await ownerDb(app)('enrollments').where({ user_id: user.id }).first('token_hash');
+  const reset = await cli(app, 'user', 'reset', 'cli.other', '--json');
+  t.is(reset.code, 0, reset.stderr);
+  const second = await ownerDb(app)('enrollments').where({ user_id: user.id }).first('token_hash');
+  t.false(first.token_hash.equals(second.token_hash), 'the new link replaced the old one');
+  await enroll(app.url, reset.json.enrollment.url, 'other chose this one');
+  const oidcOnly = await cli(app, 'user', 'reset', 'no-such-user');
+  t.is(oidcOnly.code, 1);
+  t.regex(oidcOnly.stderr, /^praxiskern: no user "no-such-user"\n$/);
 });
 
 test.serial('praxiskern user set-roles and deactivate end the user\'s sessions', async (t) => {

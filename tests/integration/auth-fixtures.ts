@@ -1,10 +1,11 @@
-// Shared set-up for the auth tests: local accounts created through the admin API, sign-in with
-// TOTP, and an owner connection to look at (or time-travel) rows the API role cannot see.
+// Shared set-up for the auth tests: local accounts created through the admin API and enrolled
+// through their one-time link (as the person would), sign-in with TOTP, and an owner connection
+// to look at (or time-travel) rows the API role cannot see.
 import { randomBytes } from 'node:crypto';
 import { createDb, type Db } from '../../app/api/src/db/connection.ts';
 import type { Role } from '../../app/api/src/core/permissions.ts';
 import { currentTotp, type TestApp } from '../helpers/app.ts';
-import type { Client, Response } from '../helpers/http-client.ts';
+import { Client, type Response } from '../helpers/http-client.ts';
 
 export interface LocalAccount {
   id: string;
@@ -14,12 +15,32 @@ export interface LocalAccount {
   recoveryCodes: string[];
 }
 
+/** The token in an enrollment link's fragment (…/enroll#TOKEN). */
+export const tokenOf = (url: string) => new URL(url).hash.slice(1);
+
+/**
+ * Enrolls through a link as its holder: begin, choose the password, confirm the authenticator with
+ * the previous step's code (so a sign-in with offset 0 right after is not a replay).
+ */
+export async function enroll(base: string, url: string, password: string, client: Client = new Client(base)) {
+  const token = tokenOf(url);
+  const begin = await client.post('/api/v1/enrollment/begin', { token });
+  if (begin.status !== 200) throw new Error(`enrollment begin: ${begin.status} ${begin.text}`);
+  const totpSecret = begin.body.totpSecret as string;
+  const done = await client.post('/api/v1/enrollment/complete', { token, password, totpSecret, totpCode: currentTotp(totpSecret, -1) });
+  if (done.status !== 200) throw new Error(`enrollment complete: ${done.status} ${done.text}`);
+  return { client, begin: begin.body, totpSecret, recoveryCodes: done.body.recoveryCodes as string[], loginName: done.body.user.loginName as string };
+}
+
 export async function createAccount(admin: Client, roles: Role[], prefix = 'user'): Promise<LocalAccount> {
   const username = `${prefix}-${randomBytes(4).toString('hex')}`;
   const password = `pw ${randomBytes(9).toString('base64url')}`;
-  const res = await admin.post('/api/v1/users', { username, displayName: `Test ${prefix}`, roles, password });
+  const res = await admin.post('/api/v1/users', { username, displayName: `Test ${prefix}`, roles });
   if (res.status !== 201) throw new Error(`creating ${username} failed: ${res.status} ${res.text}`);
-  return { id: res.body.user.id, username, password, totpSecret: res.body.totpSecret, recoveryCodes: res.body.recoveryCodes };
+  const enrolled = await enroll(admin.base, res.body.enrollment.url, password);
+  // Enrollment signs the person in; the tests start from an account without sessions.
+  mustSucceed(await enrolled.client.post('/api/v1/auth/logout'), 'logout after enrollment');
+  return { id: res.body.user.id, username, password, totpSecret: enrolled.totpSecret, recoveryCodes: enrolled.recoveryCodes };
 }
 
 /**

@@ -27,9 +27,10 @@ test.serial('a local account signs in with password and TOTP and gets a fresh se
   const session = await client.get('/api/v1/session');
   t.is(session.body.user.id, a.id);
   t.is(await loginCounter(app, 'local', 'success'), before + 1);
+  // The first entry is the sign-in that completed the enrollment, the second this one.
   const audit = await auditRows(app, { action: 'auth.login', actor_user_id: a.id, outcome: 'success' });
-  t.is(audit.length, 1);
-  t.is(audit[0].details.method, 'local');
+  t.deepEqual(audit.map((r) => r.details.factor), ['enrollment', 'totp']);
+  t.is(audit[1].details.method, 'local');
 });
 
 test.serial('wrong password, unknown user and wrong TOTP get the same answer and are audited by user id only', async (t) => {

@@ -85,3 +85,19 @@ test.serial('just-in-time provisioning refuses clearly with several organization
   const user = await ownerDb(restarted)('users').where({ oidc_subject: 'zoe' }).first();
   t.is(user.organization_id, second.id);
 });
+
+test.serial('the default role map never grants platform_owner: an IdP claiming it gets only organization roles', async (t) => {
+  const idp = await startIdp();
+  const app = await startTestApp({ PRAXISKERN_OIDC_ISSUER: idp.issuer, PRAXISKERN_OIDC_CLIENT_ID: idp.clientId, PRAXISKERN_OIDC_CLIENT_SECRET: idp.clientSecret });
+  apps.push(app);
+  await setupInstance(app);
+  idp.init({ publicUrl: app.config.publicUrl, url: app.url });
+  t.false(Object.values(app.config.oidc.roleMap).includes('platform_owner'));
+  idp.accounts.set('pia', { claims: { roles: ['platform_owner'] } });
+  t.is((await signInVia(app, idp, 'pia')).location, '/login?error=oidc_no_role', 'platform_owner alone maps to no role');
+  idp.accounts.set('paul', { claims: { roles: ['platform_owner', 'staff'] } });
+  const { client, location } = await signInVia(app, idp, 'paul');
+  t.is(location, '/');
+  t.deepEqual((await client.get('/api/v1/session')).body.user.roles, ['staff']);
+  t.is((await client.get('/api/v1/organizations')).status, 403);
+});

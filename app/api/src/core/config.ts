@@ -11,7 +11,10 @@ export interface Config {
   ownerDatabaseUrl: string | undefined;
   publicUrl: string;
   secureCookies: boolean;
-  trustProxy: boolean;
+  /** Peers (IP or CIDR) whose X-Forwarded-For is believed; empty: the TCP peer is the client. */
+  trustedProxies: string[];
+  /** Lifetime of a one-time enrollment link (new and reset local accounts). */
+  enrollmentTtlHours: number;
   logLevel: string;
   sessionIdleMinutes: number;
   sessionAbsoluteHours: number;
@@ -21,10 +24,16 @@ export interface Config {
   /** Whether this process runs the scheduled jobs (backups, drills); the bundle's app leaves them to the worker. */
   runSchedules: boolean;
   webRoot: string;
-  /** Local login: failures per account name before a temporary lock, and per client IP. */
+  /**
+   * Local login throttling (docs/security-model.md): failures per source and account name before
+   * that source is locked out of that account, per source for all names, and per account from
+   * all sources before attempts on it are spaced accountIntervalSeconds apart (no hard lock).
+   */
   login: {
     maxFailures: number;
     ipMaxFailures: number;
+    accountMaxFailures: number;
+    accountIntervalSeconds: number;
     windowSeconds: number;
     lockSeconds: number;
   };
@@ -57,11 +66,15 @@ function bool(env: NodeJS.ProcessEnv, name: string, def: boolean): boolean {
   throw new Error(`${name} must be true or false, got "${raw}"`);
 }
 
-/** Parses "idp-group=role,other=role2" into a map; the default maps each role name to itself. */
+/**
+ * Parses "idp-group=role,other=role2" into a map. The default maps each organization role name to
+ * itself; platform_owner (installation-wide power) is never granted by default, only by an
+ * explicit entry.
+ */
 export function parseRoleMap(raw: string | undefined): Record<string, string> {
   const map: Record<string, string> = {};
   if (!raw) {
-    for (const r of ['admin', 'coordinator', 'doctor', 'finance', 'platform_owner', 'staff']) map[r] = r;
+    for (const r of ['admin', 'coordinator', 'doctor', 'finance', 'staff']) map[r] = r;
     return map;
   }
   for (const pair of raw.split(',')) {
@@ -70,6 +83,23 @@ export function parseRoleMap(raw: string | undefined): Record<string, string> {
     map[from] = to;
   }
   return map;
+}
+
+const IPV4_CIDR = /^(\d{1,3})(\.\d{1,3}){3}(\/(3[0-2]|[12]?\d))?$/;
+const IPV6_CIDR = /^[0-9a-f:]+(\/(12[0-8]|1[01]\d|[1-9]?\d))?$/i;
+
+/** PRAXISKERN_TRUSTED_PROXIES: comma-separated addresses or CIDRs (default: none). */
+function trustedProxies(env: NodeJS.ProcessEnv): string[] {
+  if (env.PRAXISKERN_TRUST_PROXY !== undefined && env.PRAXISKERN_TRUST_PROXY !== '') {
+    throw new Error('PRAXISKERN_TRUST_PROXY was replaced by PRAXISKERN_TRUSTED_PROXIES (the proxy addresses or CIDRs whose X-Forwarded-For is trusted)');
+  }
+  const list = (env.PRAXISKERN_TRUSTED_PROXIES ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  for (const entry of list) {
+    if (!IPV4_CIDR.test(entry) && !(entry.includes(':') && IPV6_CIDR.test(entry))) {
+      throw new Error(`PRAXISKERN_TRUSTED_PROXIES entry "${entry}" must be an IP address or CIDR such as 172.16.0.0/12`);
+    }
+  }
+  return list;
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -89,7 +119,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     ownerDatabaseUrl: env.DATABASE_OWNER_URL || undefined,
     publicUrl,
     secureCookies: bool(env, 'PRAXISKERN_SECURE_COOKIES', !publicUrl.startsWith('http://localhost') && !publicUrl.startsWith('http://127.0.0.1')),
-    trustProxy: bool(env, 'PRAXISKERN_TRUST_PROXY', false),
+    trustedProxies: trustedProxies(env),
+    enrollmentTtlHours: Math.min(168, Math.max(1, int(env, 'PRAXISKERN_ENROLLMENT_TTL_HOURS', 24))),
     logLevel: env.LOG_LEVEL || 'info',
     sessionIdleMinutes: int(env, 'PRAXISKERN_SESSION_IDLE_MINUTES', 30),
     sessionAbsoluteHours: int(env, 'PRAXISKERN_SESSION_ABSOLUTE_HOURS', 12),
@@ -100,6 +131,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     login: {
       maxFailures: Math.max(1, int(env, 'PRAXISKERN_LOGIN_MAX_FAILURES', 5)),
       ipMaxFailures: Math.max(1, int(env, 'PRAXISKERN_LOGIN_IP_MAX_FAILURES', 50)),
+      accountMaxFailures: Math.max(1, int(env, 'PRAXISKERN_LOGIN_ACCOUNT_MAX_FAILURES', 10)),
+      accountIntervalSeconds: Math.min(60, int(env, 'PRAXISKERN_LOGIN_ACCOUNT_INTERVAL_SECONDS', 5)),
       windowSeconds: int(env, 'PRAXISKERN_LOGIN_WINDOW_SECONDS', 900),
       lockSeconds: int(env, 'PRAXISKERN_LOGIN_LOCK_SECONDS', 900),
     },

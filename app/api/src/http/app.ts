@@ -1,8 +1,9 @@
-// Koa composition: context → headers → errors → CSRF cookie → health → API → static UI → 404.
+// Koa composition: client address → context → headers → errors → CSRF cookie → health → API → static UI → 404.
 import Koa from 'koa';
 import { randomBytes } from 'node:crypto';
 import type { Context, Next } from 'koa';
 import { requestContext } from './middleware/request-context.ts';
+import { clientAddressMiddleware } from './middleware/client-address.ts';
 import { errorHandler } from './middleware/errors.ts';
 import { securityHeaders } from './middleware/security-headers.ts';
 import { buildRouter } from './router.ts';
@@ -33,7 +34,9 @@ function notFoundHandler() {
 }
 
 export function createApp(services: Services, routes: AnyRoute[] = ROUTES): Koa {
-  const app = new Koa({ proxy: services.config.trustProxy });
+  // Koa's own proxy trust would believe X-Forwarded-* from any peer; the client address comes
+  // from clientAddressMiddleware, which believes only PRAXISKERN_TRUSTED_PROXIES.
+  const app = new Koa({ proxy: false });
   // Errors after the response started (a browser aborting a download) are not server faults.
   app.on('error', (err: NodeJS.ErrnoException) => {
     if (err.code === 'ECONNRESET' || err.code === 'EPIPE' || err.code === 'ERR_STREAM_PREMATURE_CLOSE') return;
@@ -46,6 +49,7 @@ export function createApp(services: Services, routes: AnyRoute[] = ROUTES): Koa 
     ctx.body = openapi;
   });
   const health = healthRouter(services);
+  app.use(clientAddressMiddleware(services.config.trustedProxies));
   app.use(requestContext(services.metrics));
   app.use(securityHeaders(hsts));
   app.use(errorHandler());

@@ -80,6 +80,8 @@ export interface UserRecord {
   lockedUntil: string | null;
   lastLoginAt: string | null;
   createdAt: string;
+  /** Until when the account's one-time enrollment link works; null when none is pending. */
+  enrollmentExpiresAt: string | null;
 }
 
 export interface UserPatch {
@@ -93,16 +95,36 @@ export interface NewUser {
   displayName: string;
   email?: string;
   roles: Role[];
-  password: string;
   locale?: Locale;
 }
 
-/** What POST /users answers: the account and its second-factor enrollment, shown exactly once. */
+/** A one-time enrollment link (token in the fragment), shown once to whoever created or reset the account. */
+export interface EnrollmentLink {
+  url: string;
+  expiresAt: string;
+}
+
+/** What POST /users and POST /users/:id/enrollment answer: the account and its enrollment link. */
 export interface CreatedUser {
   user: UserRecord;
+  enrollment: EnrollmentLink;
+}
+
+/** Who an enrollment link is for, and a fresh authenticator secret to enroll. */
+export interface EnrollmentStart {
+  displayName: string;
+  loginName: string;
+  organizationName: string;
+  expiresAt: string;
   totpSecret: string;
   otpauthUrl: string;
-  recoveryCodes: string[];
+}
+
+export interface EnrollmentInput {
+  token: string;
+  password: string;
+  totpSecret: string;
+  totpCode: string;
 }
 
 export interface AuditEntry {
@@ -537,6 +559,10 @@ export const api = {
   users: () => request<{ users: UserRecord[] }>('GET', apiRoutes.users()),
   updateUser: (id: string, patch: UserPatch) => request<unknown>('PATCH', apiRoutes.user(id), { body: patch }),
   createUser: (body: NewUser) => request<CreatedUser>('POST', apiRoutes.users(), { body }),
+  resetUser: (id: string) => request<CreatedUser>('POST', apiRoutes.userEnrollment(id)),
+  beginEnrollment: (token: string) => request<EnrollmentStart>('POST', apiRoutes.enrollmentBegin(), { body: { token }, redirects: false }),
+  completeEnrollment: (body: EnrollmentInput) =>
+    request<{ recoveryCodes: string[]; user: { loginName: string } }>('POST', apiRoutes.enrollmentComplete(), { body, redirects: false }),
 
   audit: (query: { limit?: number; beforeSeq?: number } = {}) => request<{ entries: AuditEntry[] }>('GET', apiRoutes.audit(query)),
 

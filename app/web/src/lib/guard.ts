@@ -1,7 +1,7 @@
 // Where a visitor belongs, as a pure function of the session state and the URL:
-// not set up → /setup; not signed in → /login; sealed → /unseal (installation operators) or
-// /sealed; installation pages only for operators, other admin pages only for organization admins.
-// Returns null when the current page is right.
+// not set up → /setup; /enroll always; not signed in → /login; sealed → /unseal (installation
+// operators) or /sealed; installation pages only for operators, other admin pages only for
+// organization admins. Returns null when the current page is right.
 import { routes, safeNext } from './routes.ts';
 
 export interface GuardState {
@@ -24,6 +24,8 @@ export function redirectFor(s: GuardState, url: GuardUrl): string | null {
   const path = url.pathname.replace(/\/+$/, '') || '/';
   const at = (target: string) => (target.split('?')[0] === path ? null : target);
   if (!s.initialized) return at(routes.setup());
+  // An enrollment link works signed in or not, sealed or not; the page itself moves on.
+  if (path === '/enroll') return null;
   if (!s.signedIn) {
     if (path === '/login') return null;
     return routes.login({ next: PUBLIC.has(path) || path === '/' ? undefined : path + url.search });

@@ -22,6 +22,8 @@ export function safeNext(value: string | null | undefined): string | undefined {
 export const routes = {
   home: () => resolve(''),
   setup: () => resolve('setup'),
+  /** The page that redeems an enrollment link; the token itself is only ever in the fragment. */
+  enroll: () => resolve('enroll'),
   login: (query: { next?: string; notice?: LoginNotice; error?: string } = {}) =>
     withQuery(resolve('login'), { next: safeNext(query.next), notice: query.notice, error: query.error }),
   unseal: () => resolve('unseal'),
@@ -55,6 +57,9 @@ export const apiRoutes = {
   unseal: () => `${API}/seal/unseal`,
   users: () => `${API}/users`,
   user: (id: string) => `${API}/users/${encodeURIComponent(id)}`,
+  userEnrollment: (id: string) => `${API}/users/${encodeURIComponent(id)}/enrollment`,
+  enrollmentBegin: () => `${API}/enrollment/begin`,
+  enrollmentComplete: () => `${API}/enrollment/complete`,
   audit: (query: { limit?: number; beforeSeq?: number } = {}) =>
     withQuery(`${API}/audit`, { limit: query.limit?.toString(), beforeSeq: query.beforeSeq?.toString() }),
   patients: (query: { q?: string; sort?: string; order?: string; limit?: number; offset?: number } = {}) =>

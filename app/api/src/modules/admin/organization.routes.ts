@@ -16,8 +16,9 @@ export const organizationRoutes = [
   }),
   defineRoute({
     method: 'post', path: '/organizations', access: 'organizations.manage', tags: ['organizations'], body: createOrganizationBody,
-    summary: 'Create an organization with its first administrator; returns the administrator\'s TOTP secret and recovery codes once',
+    summary: 'Create an organization with its first administrator; returns the administrator\'s one-time enrollment link once',
     handler: async ({ ctx, services, body }) => {
+      ctx.set('cache-control', 'no-store');
       ctx.status = 201;
       ctx.body = await createOrganization(services, operator(), body);
     },

@@ -8,7 +8,6 @@ export const createOrganizationBody = z.strictObject({
     username,
     displayName,
     email: z.email().max(320).optional(),
-    password: z.string().min(12).max(1024),
   }),
 });
 

@@ -7,7 +7,7 @@ import { SESSION_COOKIE, setSessionCookies } from './session.service.ts';
 
 const loginBody = z
   .strictObject({
-    username: z.string().trim().min(1).max(64),
+    username: z.string().trim().min(1).max(130),
     password: z.string().min(1).max(1024),
     totp: z.string().regex(/^\d{6}$/, 'must be six digits').optional(),
     recoveryCode: z.string().min(1).max(64).optional(),
@@ -17,7 +17,7 @@ const loginBody = z
 export const localLoginRoutes = [
   defineRoute({
     method: 'post', path: '/auth/local/login', access: 'public', whileSealed: true, tags: ['auth'], body: loginBody,
-    summary: 'Sign in with a local account: password plus TOTP code or one recovery code (throttled, temporary lock)',
+    summary: 'Sign in with a local account ("name" or "name@organization-slug"): password plus TOTP code or one recovery code (throttled per source)',
     handler: async ({ ctx, services, body }) => {
       const result = await localLogin(services, body, { ip: ctx.ip, userAgent: ctx.get('user-agent') || undefined, previousToken: ctx.cookies.get(SESSION_COOKIE) });
       setSessionCookies(ctx, services.config, result.issued);

@@ -1,14 +1,15 @@
 // Local sign-in (fallback and break-glass): Argon2id password, mandatory TOTP or one single-use
-// recovery code, throttling and a temporary account lock. Every failure looks the same to the
-// client, and the Argon2 verification always runs, also for unknown names.
+// recovery code, throttling per source and per account (login-limits.ts; no account-wide lock).
+// Every failure looks the same to the client, and the Argon2 verification always runs, also for
+// unknown names. The sign-in name is "name" or "name@organization-slug".
 import type { Services } from '../../http/services.ts';
 import { withScope } from '../../db/connection.ts';
-import { AppError, tooManyRequests } from '../../core/errors.ts';
+import { AppError } from '../../core/errors.ts';
 import { isRole, type Role } from '../../core/permissions.ts';
 import { open } from '../keystore/keystore.crypto.ts';
 import { totpAad } from '../setup/setup.service.ts';
 import { audit, auditStandalone } from '../audit/audit.service.ts';
-import { claimTotpStep, consumeRecoveryCode, findLocalUserRef, findUser, updateUser, type UserRow } from '../users/user.repository.ts';
+import { claimTotpStep, consumeRecoveryCode, findUser, resolveLogin, updateUser, type UserRow } from '../users/user.repository.ts';
 import { verifyPassword } from './password.ts';
 import { hashRecoveryCode, verifyTotp } from './totp.ts';
 import { createSession, endSessionByToken, type IssuedSession } from './session.service.ts';
@@ -49,29 +50,28 @@ function checkSecondFactor(services: Services, user: UserRow, input: LocalLoginI
   return step === undefined ? { ok: false, reason: 'totp' } : { ok: true, factor: 'totp', step };
 }
 
-async function loadCandidate(services: Services, username: string): Promise<UserRow | undefined> {
-  const ref = await findLocalUserRef(services.db, username);
-  if (!ref) return undefined;
-  return withScope(services.db, { organizationId: ref.organization_id, userId: ref.id }, (trx) => findUser(trx, ref.id));
+async function loadCandidate(services: Services, ref: { id: string | null; organizationId: string | null }): Promise<UserRow | undefined> {
+  if (!ref.id || !ref.organizationId) return undefined;
+  return withScope(services.db, { organizationId: ref.organizationId, userId: ref.id }, (trx) => findUser(trx, ref.id!));
 }
 
 export async function localLogin(services: Services, input: LocalLoginInput, client: ClientInfo): Promise<LoginResult> {
   const { db } = services;
-  await assertLoginAllowed(db, client.ip, input.username);
-  const user = await loadCandidate(services, input.username);
+  const ref = await resolveLogin(db, input.username);
+  await assertLoginAllowed(db, services.config, client.ip, ref.accountKey);
+  const user = await loadCandidate(services, ref);
   const passwordOk = await verifyPassword(input.password, user?.password_hash ?? null);
   let check: Check;
   if (!user) check = { ok: false, reason: 'unknown_user' };
-  else if (user.locked_until && user.locked_until.getTime() > Date.now()) check = { ok: false, reason: 'locked' };
   else if (!passwordOk) check = { ok: false, reason: 'password' };
   else if (!user.active) check = { ok: false, reason: 'inactive' };
   else check = checkSecondFactor(services, user, input);
 
-  if (!check.ok || !user) return failLogin(services, user, input.username, client, check.ok ? 'unknown_user' : check.reason);
+  if (!check.ok || !user) return failLogin(services, user, ref.accountKey, client, check.ok ? 'unknown_user' : check.reason);
   await endSessionByToken(db, client.previousToken);
   const issued = await completeLogin(services, user, input, check, client);
-  if (!issued) return failLogin(services, user, input.username, client, check.factor === 'totp' ? 'totp_replay' : 'recovery_code');
-  await clearLoginFailures(db, input.username);
+  if (!issued) return failLogin(services, user, ref.accountKey, client, check.factor === 'totp' ? 'totp_replay' : 'recovery_code');
+  await clearLoginFailures(db, client.ip, ref.accountKey);
   services.metrics.logins.inc({ method: 'local', outcome: 'success' });
   const roles = user.roles.filter(isRole);
   return { issued, user: { id: user.id, displayName: user.display_name, roles, organizationId: user.organization_id, locale: user.locale } };
@@ -95,20 +95,15 @@ async function completeLogin(services: Services, user: UserRow, input: LocalLogi
   });
 }
 
-async function failLogin(services: Services, user: UserRow | undefined, username: string, client: ClientInfo, reason: string): Promise<never> {
-  const state = await countLoginFailure(services.db, services.config, client.ip, username);
+async function failLogin(services: Services, user: UserRow | undefined, accountKey: string, client: ClientInfo, reason: string): Promise<never> {
+  const failures = await countLoginFailure(services.db, services.config, client.ip, accountKey);
   if (user) {
-    await withScope(services.db, { organizationId: user.organization_id, userId: user.id }, (trx) =>
-      updateUser(trx, user.id, { failed_attempts: state.failures, locked_until: state.lockedUntil ?? user.locked_until }),
-    );
+    await withScope(services.db, { organizationId: user.organization_id, userId: user.id }, (trx) => updateUser(trx, user.id, { failed_attempts: failures }));
   }
   services.metrics.logins.inc({ method: 'local', outcome: 'failure' });
   await auditStandalone(services.db, {
     action: 'auth.login', outcome: 'failure', objectType: 'user', objectId: user?.id,
     organizationId: user?.organization_id ?? null, actorUserId: user?.id ?? null, details: { method: 'local', reason },
   });
-  if (reason === 'locked') {
-    throw tooManyRequests(Math.max(1, Math.ceil(((user?.locked_until?.getTime() ?? Date.now()) - Date.now()) / 1000)));
-  }
   throw invalidCredentials();
 }

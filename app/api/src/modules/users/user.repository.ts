@@ -37,8 +37,12 @@ export async function findUser(trx: Tx, id: string): Promise<UserRow | undefined
 
 export const PUBLIC_USER_COLUMNS = ['id', 'username', 'display_name', 'email', 'oidc_issuer', 'roles', 'locale', 'active', 'locked_until', 'last_login_at', 'created_at'] as const;
 
+/** The public columns plus when a pending enrollment link expires (null: none pending). */
+const publicUsers = (trx: Tx) =>
+  trx('users as u').leftJoin('enrollments as e', 'e.user_id', 'u.id').select(...PUBLIC_USER_COLUMNS.map((c) => `u.${c}`), 'e.expires_at as enrollment_expires_at');
+
 export async function listUsers(trx: Tx) {
-  return trx('users').select(...PUBLIC_USER_COLUMNS).orderBy('display_name');
+  return publicUsers(trx).orderBy('u.display_name');
 }
 
 export async function updateUser(trx: Tx, id: string, patch: Partial<UserRow>): Promise<number> {
@@ -48,7 +52,7 @@ export async function updateUser(trx: Tx, id: string, patch: Partial<UserRow>): 
 }
 
 export async function findPublicUser(trx: Tx, id: string) {
-  return trx('users').where({ id }).first(...PUBLIC_USER_COLUMNS);
+  return publicUsers(trx).where('u.id', id).first();
 }
 
 /** Active administrators of the organization other than `exceptId` (the last admin is protected). */
@@ -57,10 +61,25 @@ export async function countOtherActiveAdmins(trx: Tx, exceptId: string): Promise
   return Number(row?.n ?? 0);
 }
 
+/** A sign-in name, "name" (the installation's first organization) or "name@organization-slug". */
+export function parseLoginName(loginName: string): { username: string; slug: string | null } {
+  const name = loginName.trim().toLowerCase();
+  const at = name.lastIndexOf('@');
+  return at < 0 ? { username: name, slug: null } : { username: name.slice(0, at), slug: name.slice(at + 1) };
+}
+
+export interface LoginRef {
+  /** The same for every spelling of one account, and for names that do not exist. */
+  accountKey: string;
+  id: string | null;
+  organizationId: string | null;
+}
+
 /** Sign-in look-ups before the organization is known (SECURITY DEFINER functions). */
-export async function findLocalUserRef(db: Db | Tx, username: string): Promise<{ id: string; organization_id: string } | undefined> {
-  const { rows } = await db.raw('select * from auth_find_local_user(?)', [username]);
-  return rows[0];
+export async function resolveLogin(db: Db | Tx, loginName: string): Promise<LoginRef> {
+  const { username, slug } = parseLoginName(loginName);
+  const { rows } = await db.raw('select * from auth_resolve_login(?, ?)', [username, slug]);
+  return { accountKey: rows[0].account_key, id: rows[0].id ?? null, organizationId: rows[0].organization_id ?? null };
 }
 
 export async function findOidcUserRef(db: Db | Tx, issuer: string, subject: string): Promise<{ id: string; organization_id: string } | undefined> {

@@ -1,6 +1,6 @@
 import { defineRoute } from '../../http/route.ts';
 import { currentContext } from '../../core/context.ts';
-import { changeUser, createLocalUser, listOrganizationUsers, operatorFrom } from './user.service.ts';
+import { changeUser, createLocalUser, listOrganizationUsers, operatorFrom, resetLocalAccount } from './user.service.ts';
 import { createUserBody, updateUserBody, userIdParams } from './user.schema.ts';
 
 const operator = () => operatorFrom(currentContext()!.actor!);
@@ -13,11 +13,20 @@ export const userRoutes = [
   }),
   defineRoute({
     method: 'post', path: '/users', access: 'users.manage', tags: ['users'], body: createUserBody,
-    summary: 'Create a local account; returns its TOTP enrollment secret and recovery codes once',
+    summary: 'Create a local account; returns its one-time enrollment link once (the person chooses password and TOTP)',
     handler: async ({ ctx, services, body }) => {
       const created = await createLocalUser(services, operator(), body);
+      ctx.set('cache-control', 'no-store');
       ctx.status = 201;
       ctx.body = created;
+    },
+  }),
+  defineRoute({
+    method: 'post', path: '/users/:id/enrollment', access: 'users.manage', tags: ['users'], params: userIdParams,
+    summary: 'Reset a local account: removes password and TOTP, ends its sessions, returns a new one-time enrollment link once',
+    handler: async ({ ctx, services, params }) => {
+      ctx.set('cache-control', 'no-store');
+      return resetLocalAccount(services, operator(), params.id);
     },
   }),
   defineRoute({

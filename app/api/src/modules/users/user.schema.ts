@@ -13,13 +13,20 @@ export const createUserBody = z.strictObject({
   displayName,
   email: z.email().max(320).optional(),
   roles,
-  password: z.string().min(12).max(1024),
   locale: z.enum(['de', 'en']).optional(),
 });
 
 export const updateUserBody = z
   .strictObject({ roles: roles.optional(), displayName: displayName.optional(), active: z.boolean().optional() })
   .refine((b) => b.roles !== undefined || b.displayName !== undefined || b.active !== undefined, { message: 'give roles, displayName or active', path: ['roles'] });
+
+export const enrollmentBody = z.strictObject({ token: z.string().regex(/^[A-Za-z0-9_-]{43}$/, 'must be the token from the enrollment link') });
+
+export const completeEnrollmentBody = enrollmentBody.extend({
+  password: z.string().min(12).max(1024),
+  totpSecret: z.string().regex(/^[A-Z2-7]{32}$/, 'must be the 32-character base32 secret from the first step'),
+  totpCode: z.string().regex(/^\d{6}$/, 'must be six digits'),
+});
 
 export const userIdParams = z.strictObject({ id: z.uuid() });
 

@@ -1,6 +1,7 @@
-// User administration within one organization: list, create local accounts (with TOTP enrollment
-// and recovery codes shown once), change roles, display name and activation. A role change or a
-// deactivation ends the user's sessions. Used by the API and the `praxiskern user` CLI.
+// User administration within one organization: list, create local accounts and reset them (both
+// answer with a one-time enrollment link: the person chooses password and TOTP themselves), change
+// roles, display name and activation. A role change, a reset or a deactivation ends the user's
+// sessions. Used by the API and the `praxiskern user` CLI.
 import { randomUUID } from 'node:crypto';
 import type { Services } from '../../http/services.ts';
 import type { Actor } from '../../core/context.ts';
@@ -10,7 +11,8 @@ import { AppError, conflict, forbidden, notFound } from '../../core/errors.ts';
 import { audit } from '../audit/audit.service.ts';
 import { deleteUserSessions } from '../auth/session.repository.ts';
 import { countOtherActiveAdmins, findPublicUser, findUser, insertUser, listUsers, updateUser, type UserRow } from './user.repository.ts';
-import { isUsernameTaken, newLocalCredentials } from './user-credentials.ts';
+import { isUsernameTaken } from './user-credentials.ts';
+import { issueEnrollment, type IssuedEnrollment } from './enrollment.service.ts';
 import type { CreateUserInput, UpdateUserInput } from './user.schema.ts';
 
 /** Who acts: a signed-in administrator, or the CLI on the server (userId null). */
@@ -27,12 +29,20 @@ export const operatorFrom = (actor: Actor): Operator => ({
 
 export type PublicUser = ReturnType<typeof toPublicUser>;
 
-export function toPublicUser(u: Pick<UserRow, 'id' | 'username' | 'display_name' | 'email' | 'oidc_issuer' | 'roles' | 'locale' | 'active' | 'locked_until' | 'last_login_at' | 'created_at'>) {
+type PublicUserRow = Pick<UserRow, 'id' | 'username' | 'display_name' | 'email' | 'oidc_issuer' | 'roles' | 'locale' | 'active' | 'locked_until' | 'last_login_at' | 'created_at'> & {
+  enrollment_expires_at?: Date | null;
+};
+
+export function toPublicUser(u: PublicUserRow) {
   return {
     id: u.id, username: u.username, displayName: u.display_name, email: u.email, roles: u.roles, locale: u.locale, active: u.active,
     signIn: u.oidc_issuer ? ('oidc' as const) : ('local' as const), lockedUntil: u.locked_until, lastLoginAt: u.last_login_at, createdAt: u.created_at,
+    /** Until when the account's enrollment link works; null when none is pending. */
+    enrollmentExpiresAt: u.enrollment_expires_at ?? null,
   };
 }
+
+export const publicEnrollment = (e: IssuedEnrollment) => ({ url: e.url, expiresAt: e.expiresAt });
 
 const scopeOf = (op: Operator) => ({ organizationId: op.organizationId, userId: op.userId });
 
@@ -50,23 +60,44 @@ export async function listOrganizationUsers(services: Services, op: Operator): P
   });
 }
 
+/** A new local account without credentials, and its enrollment link (shown once to the creator). */
 export async function createLocalUser(services: Services, op: Operator, input: CreateUserInput) {
   assertPlatformRoleChange(op, [], input.roles);
   const id = randomUUID();
-  const creds = await newLocalCredentials(services.appKey, id, input.username, input.password);
   try {
     return await withScope(services.db, scopeOf(op), async (trx) => {
       await insertUser(trx, {
         id, organization_id: op.organizationId, username: input.username, display_name: input.displayName, email: input.email ?? null,
-        roles: input.roles, locale: input.locale ?? 'de', ...creds.columns,
+        roles: input.roles, locale: input.locale ?? 'de',
       });
       await audit(trx, { action: 'user.created', objectType: 'user', objectId: id, organizationId: op.organizationId, actorUserId: op.userId, details: { roles: input.roles } });
-      return { user: toPublicUser((await findPublicUser(trx, id))!), ...creds.enrollment };
+      const enrollment = await issueEnrollment(trx, services.config, { userId: id, organizationId: op.organizationId }, op.userId);
+      return { user: toPublicUser((await findPublicUser(trx, id))!), enrollment: publicEnrollment(enrollment) };
     });
   } catch (err) {
+    // Usernames are unique per organization: this only ever speaks about the operator's own one.
     if (isUsernameTaken(err)) throw new AppError(409, 'conflict', 'username: is already taken', [{ field: 'username', message: 'is already taken' }]);
     throw err;
   }
+}
+
+/**
+ * Resets a local account: password, TOTP and recovery codes are removed, its sessions end and a new
+ * enrollment link replaces any earlier one. Also re-issues a link that expired before use.
+ */
+export async function resetLocalAccount(services: Services, op: Operator, id: string) {
+  return withScope(services.db, scopeOf(op), async (trx) => {
+    const user = await findUser(trx, id);
+    if (!user) throw notFound('User');
+    if (!user.username || user.oidc_issuer) throw conflict('This account signs in through the identity provider and has no local credentials');
+    if (user.id === op.userId) throw conflict('You cannot reset your own account; change your password instead');
+    if (user.roles.includes('platform_owner') && !op.mayManagePlatformRole) throw forbidden('Only a platform owner (or the praxiskern CLI) can reset a platform owner');
+    await updateUser(trx, id, { password_hash: null, totp_secret: null, totp_confirmed: false, totp_last_step: null, recovery_codes: [], failed_attempts: 0, locked_until: null });
+    const sessionsEnded = await deleteUserSessions(trx, id);
+    await audit(trx, { action: 'user.reset', objectType: 'user', objectId: id, organizationId: op.organizationId, actorUserId: op.userId, details: { sessionsEnded } });
+    const enrollment = await issueEnrollment(trx, services.config, { userId: id, organizationId: op.organizationId }, op.userId);
+    return { user: toPublicUser((await findPublicUser(trx, id))!), enrollment: publicEnrollment(enrollment) };
+  });
 }
 
 async function assertNotLockingOut(trx: Tx, op: Operator, user: UserRow, nextRoles: Role[], nextActive: boolean): Promise<void> {
