@@ -275,7 +275,6 @@ export interface Patient extends MasterData {
 }
 
 export interface PatientQuery {
-  q?: string;
   sort?: PatientSort;
   order?: SortOrder;
   limit?: number;
@@ -531,6 +530,8 @@ export const api = {
   audit: (query: { limit?: number; beforeSeq?: number } = {}) => request<{ entries: AuditEntry[] }>('GET', apiRoutes.audit(query)),
 
   patients: (query: PatientQuery = {}) => request<PatientPage>('GET', apiRoutes.patients(query)),
+  /** Name, birth date, phone and e-mail go in the body: a URL would leave them in access logs. */
+  searchPatients: (body: PatientQuery & { q: string }) => request<PatientPage>('POST', apiRoutes.patientSearch(), { body }),
   createPatient: (body: MasterData & { allowDuplicate?: boolean }) => request<{ patient: Patient }>('POST', apiRoutes.patients(), { body }),
   patient: (id: string) => request<{ patient: Patient }>('GET', apiRoutes.patient(id)),
   updatePatient: (id: string, body: { changes: MasterDataChanges; reason?: string; expectedVersion?: number }) =>

@@ -29,9 +29,9 @@ export const routes = {
   adminUsers: () => resolve('admin/users'),
   adminAudit: () => resolve('admin/audit'),
   adminBackup: () => resolve('admin/backup'),
-  /** The patient list; search text, sort and page live in the URL so they survive reloads. */
-  patients: (query: { q?: string; sort?: string; order?: string; page?: number } = {}) =>
-    withQuery(resolve('patients'), { q: query.q, sort: query.sort, order: query.order, page: query.page && query.page > 1 ? String(query.page) : undefined }),
+  /** The patient list; sort and page live in the URL. Search text never does (it identifies a patient). */
+  patients: (query: { sort?: string; order?: string; page?: number } = {}) =>
+    withQuery(resolve('patients'), { sort: query.sort, order: query.order, page: query.page && query.page > 1 ? String(query.page) : undefined }),
   newPatient: () => resolve('patients/new'),
   patient: (id: string) => resolve('/(app)/patients/[id]', { id }),
 } as const;
@@ -56,8 +56,10 @@ export const apiRoutes = {
   user: (id: string) => `${API}/users/${encodeURIComponent(id)}`,
   audit: (query: { limit?: number; beforeSeq?: number } = {}) =>
     withQuery(`${API}/audit`, { limit: query.limit?.toString(), beforeSeq: query.beforeSeq?.toString() }),
-  patients: (query: { q?: string; sort?: string; order?: string; limit?: number; offset?: number } = {}) =>
-    withQuery(`${API}/patients`, { q: query.q, sort: query.sort, order: query.order, limit: query.limit?.toString(), offset: query.offset?.toString() }),
+  patients: (query: { sort?: string; order?: string; limit?: number; offset?: number } = {}) =>
+    withQuery(`${API}/patients`, { sort: query.sort, order: query.order, limit: query.limit?.toString(), offset: query.offset?.toString() }),
+  /** Search terms travel in the POST body of this route, never in a URL. */
+  patientSearch: () => `${API}/patients/search`,
   patient: patientPath,
   patientHistory: (id: string) => `${patientPath(id)}/history`,
   record: (id: string) => `${patientPath(id)}/record`,
