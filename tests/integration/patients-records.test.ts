@@ -102,8 +102,8 @@ test('rectification (Art. 16) changes the data and keeps the previous version wi
   t.is(history.body.versions.length, 1);
   t.is(history.body.versions[0].data.familyName, 'Vorherig');
   t.is(history.body.versions[0].reason, 'Heirat');
-  t.deepEqual(await ids('q=vorherig'), [], 'the search index follows the current version');
-  t.deepEqual(await ids('q=nachherig'), [p.id]);
+  t.deepEqual(await ids({ q: 'vorherig' }), [], 'the search index follows the current version');
+  t.deepEqual(await ids({ q: 'nachherig' }), [p.id]);
 });
 
 const answers = { smoker: true, cigarettes_per_day: 30, blood_thinners: false, hair_status: 'norwood_4', conditions: ['Hypertonie'], medication: ['Ramipril'] };

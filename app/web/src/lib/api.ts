@@ -423,8 +423,16 @@ export interface PatientDocument {
   metadataRemoved: string[];
   createdBy: string | null;
   createdAt: string;
+  /** Set while the document is removed (hidden); only roles with documents.removed see these. */
+  removedAt: string | null;
+  removedBy: string | null;
   /** Served by the API with the session cookie; usable as <img src>. */
   contentUrl: string;
+}
+
+/** A removed document with who removed or restored it, when and why. */
+export interface RemovedDocument extends PatientDocument {
+  history: { action: 'removed' | 'restored'; at: string; by: string | null; reason: string | null }[];
 }
 
 export interface AccessLogEntry {
@@ -558,7 +566,12 @@ export const api = {
     body.set('file', input.file, input.file.name);
     return request<{ document: PatientDocument }>('POST', apiRoutes.documents(id), { body });
   },
-  deleteDocument: (id: string, documentId: string) => request<void>('DELETE', apiRoutes.document(id, documentId)),
+  /** Hides the document (it stays stored and can be restored); the reason is required. */
+  removeDocument: (id: string, documentId: string, reason: string) =>
+    request<{ document: PatientDocument }>('DELETE', apiRoutes.document(id, documentId), { body: { reason } }),
+  removedDocuments: (id: string) => request<{ documents: RemovedDocument[] }>('GET', apiRoutes.removedDocuments(id)),
+  restoreDocument: (id: string, documentId: string, reason?: string) =>
+    request<{ document: PatientDocument }>('POST', apiRoutes.restoreDocument(id, documentId), { body: reason ? { reason } : {} }),
 
   setRestriction: (id: string, body: { restricted: boolean; reason?: string }) => request<{ restricted: boolean; restrictedAt: string | null }>('POST', apiRoutes.restriction(id), { body }),
   setObjection: (id: string, objected: boolean) =>

@@ -72,6 +72,8 @@ export const apiRoutes = {
   consents: (id: string) => `${patientPath(id)}/consents`,
   documents: (id: string) => `${patientPath(id)}/documents`,
   document: (id: string, documentId: string) => documentPath(id, documentId),
+  removedDocuments: (id: string) => `${patientPath(id)}/documents/removed`,
+  restoreDocument: (id: string, documentId: string) => `${documentPath(id, documentId)}/restore`,
   /** The decrypted file: inline for the viewer, or as an attachment. */
   documentContent: (id: string, documentId: string, download = false) =>
     withQuery(`${documentPath(id, documentId)}/content`, { download: download ? '1' : undefined }),
