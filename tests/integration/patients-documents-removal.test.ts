@@ -38,7 +38,7 @@ async function patientWithPhoto(client: Client) {
   return { patientId: p.body.patient.id as string, doc: up.body.document as { id: string; contentUrl: string } };
 }
 
-async function ownerQuery(sql: string, params: unknown[] = []) {
+async function ownerQuery(sql: string, params: string[] = []) {
   const owner = createDb(app.db.ownerUrl, 1);
   try {
     return (await owner.raw(sql, params)).rows;

@@ -445,9 +445,15 @@ export interface AccessLogEntry {
   requestId: string | null;
 }
 
+/** Why a record inside its retention period is erased anyway (kept in clear in the audit log). */
+export { REASON_CATEGORIES as ERASURE_REASON_CATEGORIES, type ReasonCategory as ErasureReasonCategory } from '../../../api/src/modules/gdpr/erasure-reason.schema.ts';
+import type { ReasonCategory } from '../../../api/src/modules/gdpr/erasure-reason.schema.ts';
+
 export interface ErasureInput {
   confirm: true;
   override?: boolean;
+  reasonCategory?: ReasonCategory;
+  /** Free text: stored only encrypted under a key of its own, which can be destroyed later. */
   reason?: string;
 }
 
