@@ -14,7 +14,7 @@ import { scope } from '../patients/patient.service.ts';
 import { deleteBlob, newBlobId, readBlob, writeBlob } from './blob.repository.ts';
 import * as repo from './document.repository.ts';
 import { ALLOWED, describe, detectType, extensionOf } from './file-type.ts';
-import { MalformedImage, stripMetadata } from './metadata-strip.ts';
+import { EmptyImage, MalformedImage, stripMetadata } from './metadata-strip.ts';
 
 export interface Upload {
   filename: string | undefined;
@@ -49,6 +49,7 @@ function sniff(data: Buffer) {
     return { type, ...stripMetadata(type, data) };
   } catch (err) {
     if (err instanceof MalformedImage) throw new AppError(415, 'unsupported_media_type', `file: ${err.message}`, [{ field: 'file', message: err.message }]);
+    if (err instanceof EmptyImage) throw validation('file', err.message);
     throw err;
   }
 }
