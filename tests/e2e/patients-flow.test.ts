@@ -202,6 +202,25 @@ test('a patient is created, documented, exported and erased for good through the
     t.false(bytes.includes(Buffer.from([0xff, 0xe1])), 'no APP1 segment left');
     t.is(bytes.length, photo.length - (photo.readUInt16BE(4) + 2), 'exactly the APP1 segment was removed');
 
+    // Removing a photo hides it with a reason; it stays stored, and the admin sees and restores it.
+    await docs.getByRole('button', { name: /Vorderansicht/ }).click();
+    await viewer.getByRole('button', { name: 'Entfernen' }).click();
+    await viewer.getByRole('button', { name: 'Entfernen' }).click();
+    await viewer.locator('#remove-reason-' + contentUrl.split('/').at(-2) + '-error').getByText('Bitte einen Grund angeben.').waitFor();
+    await viewer.getByLabel('Grund', { exact: true }).fill('Falscher Patient');
+    await viewer.getByRole('button', { name: 'Entfernen' }).click();
+    await viewer.waitFor({ state: 'hidden' });
+    await docs.getByRole('status').getByText('Aus der Akte ausgeblendet. Das Dokument bleibt gespeichert.').waitFor();
+    t.is(await docs.locator('.gallery img').count(), 0, 'the photo left the gallery');
+    await docs.getByRole('button', { name: 'Entfernte Dokumente anzeigen' }).click();
+    const removedList = docs.locator('#removed-documents-list');
+    await removedList.getByText(/Entfernt am .* Grund: Falscher Patient/).waitFor();
+    await shot(page, '4b-removed-documents');
+    await removedList.getByRole('button', { name: /^Wiederherstellen/ }).click();
+    await docs.getByRole('status').getByText('„kopf-gps.jpg“ ist wieder in der Akte.').waitFor();
+    await docs.locator('.gallery img').first().waitFor();
+    await removedList.getByText('Keine entfernten Dokumente.').waitFor();
+
     // Consent for health data, with text version and channel, in the state and the log.
     const consents = page.locator('#consents');
     const healthRow = consents.locator('tr[data-purpose="health_data"]');
@@ -313,6 +332,7 @@ test('a patient is created, documented, exported and erased for good through the
     await erase.getByRole('button', { name: 'Endgültig löschen' }).click();
     await erase.getByRole('alert').getByText(/gesetzlichen Aufbewahrungsfrist \(bis \d{2}\.\d{2}\.\d{4}/).waitFor();
     await erase.getByLabel('Aufbewahrungsfrist bewusst übergehen').check();
+    await erase.getByLabel('Grund (Kategorie)').selectOption('data_subject_request');
     await erase.getByLabel(/^Begründung/).fill('Widerruf, Behandlung nicht erfolgt');
     await shot(page, '7-erase-override');
     await erase.getByRole('button', { name: 'Endgültig löschen' }).click();
