@@ -61,7 +61,7 @@ async function sqlOpen(id: string) {
 }
 const clients = await Promise.all(Array.from({ length: SESSIONS }, () => clientAs(app, organizationId, ['doctor'])));
 async function apiSearch(i: number, q: string) {
-  const r = await clients[i].get(`/api/v1/patients?q=${encodeURIComponent(q)}&limit=25`);
+  const r = await clients[i].post('/api/v1/patients/search', { q, limit: 25 });
   if (r.status !== 200) throw new Error(`search ${r.status} ${r.text}`);
 }
 async function apiOpen(i: number, id: string) {

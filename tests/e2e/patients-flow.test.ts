@@ -82,10 +82,14 @@ interface ImageDocument {
   querySelector(selector: string): { complete: boolean; naturalWidth: number } | null;
 }
 
+/** Searches through the form; the terms go in a POST body and never into the page's or any request's URL. */
 async function searchFor(page: Page, text: string): Promise<void> {
   await page.getByLabel('Name, Geburtsdatum oder Telefon').fill(text);
+  const response = page.waitForResponse((r) => r.url().endsWith('/api/v1/patients/search') && r.request().method() === 'POST');
   await page.getByRole('button', { name: 'Suchen', exact: true }).click();
-  await page.waitForURL((u) => u.searchParams.get('q') === text);
+  const sent = (await response).request();
+  if (sent.postDataJSON()?.q !== text) throw new Error('the search text was not sent in the POST body');
+  if (decodeURIComponent(page.url()).includes(text)) throw new Error(`the search text is in the page URL: ${page.url()}`);
 }
 
 test('a patient is created, documented, exported and erased for good through the browser', async (t) => {
@@ -198,6 +202,25 @@ test('a patient is created, documented, exported and erased for good through the
     t.false(bytes.includes(Buffer.from([0xff, 0xe1])), 'no APP1 segment left');
     t.is(bytes.length, photo.length - (photo.readUInt16BE(4) + 2), 'exactly the APP1 segment was removed');
 
+    // Removing a photo hides it with a reason; it stays stored, and the admin sees and restores it.
+    await docs.getByRole('button', { name: /Vorderansicht/ }).click();
+    await viewer.getByRole('button', { name: 'Entfernen' }).click();
+    await viewer.getByRole('button', { name: 'Entfernen' }).click();
+    await viewer.locator('#remove-reason-' + contentUrl.split('/').at(-2) + '-error').getByText('Bitte einen Grund angeben.').waitFor();
+    await viewer.getByLabel('Grund', { exact: true }).fill('Falscher Patient');
+    await viewer.getByRole('button', { name: 'Entfernen' }).click();
+    await viewer.waitFor({ state: 'hidden' });
+    await docs.getByRole('status').getByText('Aus der Akte ausgeblendet. Das Dokument bleibt gespeichert.').waitFor();
+    t.is(await docs.locator('.gallery img').count(), 0, 'the photo left the gallery');
+    await docs.getByRole('button', { name: 'Entfernte Dokumente anzeigen' }).click();
+    const removedList = docs.locator('#removed-documents-list');
+    await removedList.getByText(/Entfernt am .* Grund: Falscher Patient/).waitFor();
+    await shot(page, '4b-removed-documents');
+    await removedList.getByRole('button', { name: /^Wiederherstellen/ }).click();
+    await docs.getByRole('status').getByText('„kopf-gps.jpg“ ist wieder in der Akte.').waitFor();
+    await docs.locator('.gallery img').first().waitFor();
+    await removedList.getByText('Keine entfernten Dokumente.').waitFor();
+
     // Consent for health data, with text version and channel, in the state and the log.
     const consents = page.locator('#consents');
     const healthRow = consents.locator('tr[data-purpose="health_data"]');
@@ -309,6 +332,7 @@ test('a patient is created, documented, exported and erased for good through the
     await erase.getByRole('button', { name: 'Endgültig löschen' }).click();
     await erase.getByRole('alert').getByText(/gesetzlichen Aufbewahrungsfrist \(bis \d{2}\.\d{2}\.\d{4}/).waitFor();
     await erase.getByLabel('Aufbewahrungsfrist bewusst übergehen').check();
+    await erase.getByLabel('Grund (Kategorie)').selectOption('data_subject_request');
     await erase.getByLabel(/^Begründung/).fill('Widerruf, Behandlung nicht erfolgt');
     await shot(page, '7-erase-override');
     await erase.getByRole('button', { name: 'Endgültig löschen' }).click();
@@ -324,7 +348,7 @@ test('a patient is created, documented, exported and erased for good through the
     await page.getByText('Keine Patienten gefunden.').waitFor();
     await searchFor(page, '14.03.1984');
     await page.getByText('Keine Patienten gefunden.').waitFor();
-    const api = await page.request.get(`/api/v1/patients?q=${encodeURIComponent(PATIENT.familyName)}`);
+    const api = await page.request.post('/api/v1/patients/search', { data: { q: PATIENT.familyName }, headers: { 'x-csrf-token': (await page.context().cookies()).find((c) => c.name === 'pk_csrf')?.value ?? '' } });
     t.is((await api.json()).total, 0, 'the API finds nobody either');
     t.is((await page.request.get(recordUrl.replace(/.*\/patients\//, '/api/v1/patients/'))).status(), 404, 'the record is gone');
     a11y.list = seriousViolations(await axeViolations(page));

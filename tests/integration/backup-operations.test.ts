@@ -105,14 +105,13 @@ test.serial('retention prunes older snapshots and the blobs only they held; unkn
   const rt = runtimeFor(app.services, app.db.ownerUrl, env);
   const before = await runBackup(rt);
   t.true(before.ok);
-  // A document deleted since: its blob is held only by the older snapshot.
+  // A patient erased since (Art. 17; removing a document only hides it): the blob of its one
+  // document is held only by the older snapshot.
   const { body } = await admin.get('/api/v1/patients?limit=1');
   const pid = body.items[0].id;
-  const docs = await admin.get(`/api/v1/patients/${pid}/documents`);
-  const doc = docs.body.items?.[0] ?? docs.body.documents?.[0];
   const blobId = (await app.services.db('backup_blobs').where({ target: 'nas' }).select('blob_id')).map((r) => r.blob_id);
-  const del = await admin.delete(`/api/v1/patients/${pid}/documents/${doc.id}`);
-  t.true([200, 204].includes(del.status), del.text);
+  const del = await admin.post(`/api/v1/patients/${pid}/erasure`, { confirm: true });
+  t.is(del.status, 200, del.text);
 
   const after = await runBackup(rt);
   t.true(after.ok, after.error);

@@ -76,7 +76,7 @@ test('a user of another organization can neither see nor change the patient', as
   t.is((await other.post(`${base}/diagnoses`, { code: 'L64.9', text: 'x' })).status, 404);
   t.is((await other.post(`${base}/erasure`, { confirm: true })).status, 404);
   t.is((await other.get(`${base}/export`)).status, 404);
-  t.is((await other.get('/api/v1/patients?q=Rollenmatrix')).body.total, 0);
+  t.is((await other.post('/api/v1/patients/search', { q: 'Rollenmatrix' })).body.total, 0);
   t.is((await other.get('/api/v1/patients')).body.total, 0);
   t.is((await admin.get(base)).body.patient.givenName, 'Rollenmatrix');
 });

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { createDb } from '../../app/api/src/db/connection.ts';
 import { migrateLatest } from '../../app/api/src/db/migrate.ts';
 import { replayErasureLedger } from '../../app/api/src/modules/gdpr/erasure.service.ts';
+import { verifyAuditChains } from '../../app/api/src/modules/audit/audit.verify.ts';
 import { runScheduledRetention, SYSTEM_USER_ID } from '../../app/api/src/modules/retention/retention.scheduler.ts';
 import { startTestApp, setupInstance, type TestApp } from '../helpers/app.ts';
 import { createTestDatabase } from '../helpers/pg.ts';
@@ -24,21 +25,58 @@ test.after.always(async () => {
   await app?.db.drop();
 });
 
-test('inside the retention period a hard delete needs override and a reason, recorded in the audit log', async (t) => {
+const OVERRIDE_REASON = 'Schreiben von Frau Gerlinde Pfaffenhuber vom 3. Mai, Rechtsabteilung geprüft';
+
+test('inside the retention period a hard delete needs override, a reason category and a reason; the audit log holds the category in clear and the reason only encrypted', async (t) => {
   const { id } = await fullPatient(admin);
   await admin.post(`/api/v1/patients/${id}/treatments`, { performedOn: new Date().toISOString().slice(0, 10), type: 'FUE', description: 'OP' });
   const plain = await admin.post(`/api/v1/patients/${id}/erasure`, { confirm: true });
   t.is(plain.status, 409);
   t.is(plain.body.error, 'retention_period');
-  const noReason = await admin.post(`/api/v1/patients/${id}/erasure`, { confirm: true, override: true });
+  const noCategory = await admin.post(`/api/v1/patients/${id}/erasure`, { confirm: true, override: true, reason: OVERRIDE_REASON });
+  t.is(noCategory.status, 400);
+  t.is(noCategory.body.details[0].field, 'body.reasonCategory');
+  const noReason = await admin.post(`/api/v1/patients/${id}/erasure`, { confirm: true, override: true, reasonCategory: 'data_subject_request' });
   t.is(noReason.status, 400);
   t.is(noReason.body.details[0].field, 'body.reason');
   t.is((await admin.get(`/api/v1/patients/${id}`)).status, 200, 'nothing was deleted');
-  const ok = await admin.post(`/api/v1/patients/${id}/erasure`, { confirm: true, override: true, reason: 'Widerruf, Rechtsabteilung geprüft' });
+  const ok = await admin.post(`/api/v1/patients/${id}/erasure`, { confirm: true, override: true, reasonCategory: 'data_subject_request', reason: OVERRIDE_REASON });
   t.is(ok.status, 200, ok.text);
-  const [entry] = await ownerQuery<{ details: { override: boolean; reason: string } }>(app.db.ownerUrl, `select details from audit_log where action = 'patient.erase' and object_id = ?`, [id]);
+  const [entry] = await ownerQuery<{ details: Record<string, unknown>; text: string }>(app.db.ownerUrl, `select details, details::text as text from audit_log where action = 'patient.erase' and object_id = ?`, [id]);
   t.true(entry.details.override);
-  t.is(entry.details.reason, 'Widerruf, Rechtsabteilung geprüft');
+  t.is(entry.details.reasonCategory, 'data_subject_request');
+  t.false(entry.text.includes('Pfaffenhuber'), 'no plaintext reason in the append-only audit log');
+  t.false('reason' in entry.details);
+  const record = await admin.get(`/api/v1/patients/${id}/erasure`);
+  t.is(record.status, 200);
+  t.like(record.body, { patientId: id, override: true, reasonCategory: 'data_subject_request', reason: OVERRIDE_REASON, reasonErased: false });
+});
+
+test('the override reason can be erased for good: its key is destroyed, the audit chain stays intact, and a ledger replay after a restore destroys the key again', async (t) => {
+  const { id } = await fullPatient(admin);
+  await admin.post(`/api/v1/patients/${id}/treatments`, { performedOn: new Date().toISOString().slice(0, 10), type: 'FUE', description: 'OP' });
+  const ok = await admin.post(`/api/v1/patients/${id}/erasure`, { confirm: true, override: true, reasonCategory: 'other', reason: OVERRIDE_REASON });
+  t.is(ok.status, 200, ok.text);
+  const [key] = await ownerQuery<{ wrapped_key: Buffer }>(app.db.ownerUrl, `select wrapped_key from data_keys where scope = 'erasure_reason' and scope_id = ?`, [id]);
+  t.truthy(key.wrapped_key);
+  const erased = await admin.delete(`/api/v1/patients/${id}/erasure/reason`);
+  t.is(erased.status, 200, erased.text);
+  const record = await admin.get(`/api/v1/patients/${id}/erasure`);
+  t.like(record.body, { reasonCategory: 'other', reason: null, reasonErased: true });
+  t.is((await admin.delete(`/api/v1/patients/${id}/erasure/reason`)).status, 200, 'erasing again is harmless');
+  // A restore of a backup taken before the reason was erased brings its key back: the replay
+  // (ledger file) destroys it again.
+  const owner = createDb(app.db.ownerUrl, 1);
+  try {
+    t.true((await verifyAuditChains(owner)).ok, 'the hash chain is untouched');
+    await owner('data_keys').where({ scope: 'erasure_reason', scope_id: id }).update({ wrapped_key: key.wrapped_key, destroyed_at: null });
+    await replayErasureLedger(owner, { dataDir: app.dataDir });
+    const [after] = await owner('data_keys').where({ scope: 'erasure_reason', scope_id: id }).select('wrapped_key', 'destroyed_at');
+    t.is(after.wrapped_key, null);
+    t.truthy(after.destroyed_at);
+  } finally {
+    await owner.destroy();
+  }
 });
 
 test('after a hard delete neither a database dump nor the blob store holds anything of the patient, and a restore plus ledger replay removes it again', async (t) => {

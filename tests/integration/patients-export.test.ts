@@ -25,9 +25,13 @@ test.after.always(async () => {
 test('the JSON export holds every column of every patient table, decrypted, plus documents and access trail', async (t) => {
   const { id, input } = await fullPatient(admin);
   await admin.post(`/api/v1/patients/${id}/treatments`, { performedOn: '2020-02-02', type: 'PRP', description: 'Sitzung 1' });
+  const [doc] = (await admin.get(`/api/v1/patients/${id}/documents`)).body.documents;
+  t.is((await admin.request('DELETE', `/api/v1/patients/${id}/documents/${doc.id}`, { reason: 'falsch zugeordnet?' })).status, 200);
+  t.is((await admin.post(`/api/v1/patients/${id}/documents/${doc.id}/restore`, { reason: 'Zuordnung geprüft' })).status, 200);
   const res = await admin.get(`/api/v1/patients/${id}/export`);
   t.is(res.status, 200);
   const x = res.body;
+  t.deepEqual(x.documentEvents.map((e: { action: string; reason: string }) => [e.action, e.reason]), [['removed', 'falsch zugeordnet?'], ['restored', 'Zuordnung geprüft']]);
   // The field list comes from the schema: every table with a patient_id column (and patients).
   const cols = await ownerQuery<{ table_name: string; column_name: string }>(app.db.ownerUrl,
     `select table_name, column_name from information_schema.columns where table_schema = 'public'

@@ -63,6 +63,28 @@ export function multipart(fields: Record<string, string>, file?: { name?: string
 const seg = (marker: number, payload: Buffer) => Buffer.concat([Buffer.from([0xff, marker]), Buffer.from([(payload.length + 2) >> 8, (payload.length + 2) & 255]), payload]);
 
 /** A JPEG-structured file with EXIF (GPS text), XMP, IPTC and a comment around a scan. */
+/** An EXIF APP1 segment whose TIFF body carries a GPS position and the given marker text. */
+export function exifGpsSegment(marker: string): Buffer {
+  return seg(0xe1, Buffer.concat([Buffer.from('Exif\0\0II*\0\x08\0\0\0', 'latin1'), Buffer.from(`GPSLatitude=48.1372;GPSLongitude=11.5756;${marker}`, 'latin1')]));
+}
+
+/** A real, decodable 8×8 grey baseline JPEG, with the given segments after SOI. */
+export function realJpeg(segments: Buffer[] = []): Buffer {
+  return Buffer.concat([
+    Buffer.from([0xff, 0xd8]),
+    ...segments,
+    seg(0xdb, Buffer.from([0x00, ...new Array(64).fill(1)])),
+    seg(0xc0, Buffer.from([8, 0, 8, 0, 8, 1, 1, 0x11, 0])),
+    seg(0xc4, Buffer.from([0x00, 1, ...new Array(15).fill(0), 0x00])),
+    seg(0xc4, Buffer.from([0x10, 1, ...new Array(15).fill(0), 0x00])),
+    seg(0xda, Buffer.from([1, 1, 0x00, 0, 63, 0])),
+    Buffer.from([0x3f, 0xff, 0xd9]),
+  ]);
+}
+
+/** A JPEG segment (marker, length, payload). */
+export const jpegSegment = seg;
+
 export function jpegWithMetadata(secret: string): Buffer {
   return Buffer.concat([
     Buffer.from([0xff, 0xd8]),
@@ -72,6 +94,7 @@ export function jpegWithMetadata(secret: string): Buffer {
     seg(0xed, Buffer.from(`Photoshop 3.0\0${secret}`, 'latin1')),
     seg(0xfe, Buffer.from(`comment ${secret}`, 'latin1')),
     seg(0xdb, Buffer.alloc(65, 1)),
+    seg(0xc0, Buffer.from([8, 0, 1, 0, 1, 1, 1, 0x11, 0])),
     seg(0xda, Buffer.from([1, 1, 0, 0, 63, 0])),
     Buffer.from('PIXELDATA-0123456789', 'latin1'),
     Buffer.from([0xff, 0xd9]),

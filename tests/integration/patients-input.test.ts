@@ -6,7 +6,7 @@ import path from 'node:path';
 import { createDb } from '../../app/api/src/db/connection.ts';
 import { startTestApp, setupInstance, type TestApp } from '../helpers/app.ts';
 import type { Client } from '../helpers/http-client.ts';
-import { jpegWithMetadata, multipart, pngWithMetadata, samplePatient } from './patients-fixtures.ts';
+import { exifGpsSegment, jpegWithMetadata, multipart, pngWithMetadata, realJpeg, samplePatient } from './patients-fixtures.ts';
 
 const LIMIT = 100_000;
 let app: TestApp;
@@ -169,7 +169,33 @@ test.serial('photos lose EXIF/GPS, XMP, IPTC and text chunks; blobs are encrypte
   t.is(await count(`select count(*) as n from audit_log where object_id = '${id}' and action = 'document.download'`), 1);
   const list = await admin.get(`/api/v1/patients/${id}/documents`);
   t.deepEqual(list.body.documents.map((d: { filename: string }) => d.filename), ['IMG_0001.jpg', 'scan.png']);
-  const del = await admin.delete(`/api/v1/patients/${id}/documents/${png.body.document.id}`);
-  t.is(del.status, 204);
-  t.is((await admin.get(png.body.document.contentUrl)).status, 404);
+  const del = await admin.request('DELETE', `/api/v1/patients/${id}/documents/${png.body.document.id}`, { reason: 'falscher Patient' });
+  t.is(del.status, 200);
+  t.deepEqual((await admin.get(`/api/v1/patients/${id}/documents`)).body.documents.map((d: { filename: string }) => d.filename), ['IMG_0001.jpg'], 'a removed document leaves the list');
+});
+
+test.serial('a JPEG with a second image carrying GPS appended is stored without it; empty image containers are 400 on file', async (t) => {
+  const id = await newPatient();
+  const multi = Buffer.concat([realJpeg([exifGpsSegment('FIRST-GPS')]), realJpeg([exifGpsSegment('SECOND-GPS-52.5200N')])]);
+  const res = await upload(id, multipart({ category: 'close_up' }, { filename: 'PXL_MP.jpg', data: multi }));
+  t.is(res.status, 201, res.text);
+  t.deepEqual(res.body.document.metadataRemoved.sort(), ['APP1', 'trailing data']);
+  const stored = Buffer.from(await (await fetch(app.url + res.body.document.contentUrl, { headers: { cookie: admin.cookieHeader() } })).arrayBuffer());
+  t.false(stored.toString('latin1').includes('GPS'), 'no GPS from either image');
+  t.deepEqual(stored, realJpeg());
+
+  const blobsBefore = await count(`select count(*) as n from documents where patient_id = '${id}'`);
+  const empty = {
+    jpeg: Buffer.concat([Buffer.from([0xff, 0xd8]), exifGpsSegment('x'), Buffer.from([0xff, 0xd9])]),
+    // signature + IHDR + IEND of a real PNG, without any IDAT
+    png: Buffer.concat([pngWithMetadata('x').subarray(0, 33), pngWithMetadata('x').subarray(-12)]),
+    webp: Buffer.from('RIFF\x04\x00\x00\x00WEBP', 'latin1'),
+  };
+  for (const [kind, data] of Object.entries(empty)) {
+    const r = await upload(id, multipart({ category: 'front' }, { filename: `empty.${kind}`, data }));
+    t.is(r.status, 400, `${kind}: ${r.text}`);
+    t.is(r.body.details?.[0]?.field, 'file', kind);
+    t.regex(r.body.details?.[0]?.message ?? '', /no image data/, kind);
+  }
+  t.is(await count(`select count(*) as n from documents where patient_id = '${id}'`), blobsBefore, 'nothing stored');
 });

@@ -24,7 +24,7 @@ async function create(overrides: Record<string, unknown> = {}) {
   if (res.status !== 201) throw new Error(`create failed: ${res.status} ${res.text}`);
   return res.body.patient;
 }
-const ids = async (query: string) => (await admin.get(`/api/v1/patients?${query}`)).body.items.map((i: { id: string }) => i.id).sort();
+const ids = async (body: Record<string, string>) => (await admin.post('/api/v1/patients/search', body)).body.items.map((i: { id: string }) => i.id).sort();
 
 test('a created patient reads back with normalized phone numbers and lower-case e-mail', async (t) => {
   const p = await create({ email: 'Mixed.Case@Example.ORG', phone: '0049 (171) 123-4567' });
@@ -38,18 +38,18 @@ test('a created patient reads back with normalized phone numbers and lower-case 
 
 test('search finds by name prefix in either umlaut spelling, birth date and phone in national format', async (t) => {
   const p = await create({ givenName: 'Ottilie', familyName: 'Wäldersberg', birthDate: '1971-02-03', phone: '+49 151 9876543' });
-  t.deepEqual(await ids('q=wäld'), [p.id]);
-  t.deepEqual(await ids('q=Waeldersberg'), [p.id]);
-  t.deepEqual(await ids('q=otti%20wald'), [p.id]);
-  t.deepEqual(await ids('q=Ottilie%2003.02.1971'), [p.id]);
-  t.deepEqual(await ids('birthDate=1971-02-03'), [p.id]);
-  t.deepEqual(await ids('q=0151%209876543'), [p.id]);
-  t.deepEqual(await ids('phone=%2B491519876543'), [p.id]);
-  t.deepEqual(await ids('q=Ottilie%2004.02.1971'), [], 'all words must match');
-  t.deepEqual(await ids('q=ldersberg'), [], 'no substring search (documented)');
-  const short = await admin.get('/api/v1/patients?q=ot');
+  t.deepEqual(await ids({ q: 'wäld' }), [p.id]);
+  t.deepEqual(await ids({ q: 'Waeldersberg' }), [p.id]);
+  t.deepEqual(await ids({ q: 'otti wald' }), [p.id]);
+  t.deepEqual(await ids({ q: 'Ottilie 03.02.1971' }), [p.id]);
+  t.deepEqual(await ids({ birthDate: '1971-02-03' }), [p.id]);
+  t.deepEqual(await ids({ q: '0151 9876543' }), [p.id]);
+  t.deepEqual(await ids({ phone: '+491519876543' }), [p.id]);
+  t.deepEqual(await ids({ q: 'Ottilie 04.02.1971' }), [], 'all words must match');
+  t.deepEqual(await ids({ q: 'ldersberg' }), [], 'no substring search (documented)');
+  const short = await admin.post('/api/v1/patients/search', { q: 'ot' });
   t.is(short.status, 400);
-  t.is(short.body.details[0].field, 'query.q');
+  t.is(short.body.details[0].field, 'body.q');
 });
 
 test('the database holds no plaintext name, phone or e-mail of a patient', async (t) => {
@@ -102,8 +102,8 @@ test('rectification (Art. 16) changes the data and keeps the previous version wi
   t.is(history.body.versions.length, 1);
   t.is(history.body.versions[0].data.familyName, 'Vorherig');
   t.is(history.body.versions[0].reason, 'Heirat');
-  t.deepEqual(await ids('q=vorherig'), [], 'the search index follows the current version');
-  t.deepEqual(await ids('q=nachherig'), [p.id]);
+  t.deepEqual(await ids({ q: 'vorherig' }), [], 'the search index follows the current version');
+  t.deepEqual(await ids({ q: 'nachherig' }), [p.id]);
 });
 
 const answers = { smoker: true, cigarettes_per_day: 30, blood_thinners: false, hair_status: 'norwood_4', conditions: ['Hypertonie'], medication: ['Ramipril'] };

@@ -20,6 +20,7 @@ import { startAdminSocket } from './admin-socket.ts';
 import { VERSION } from './version.ts';
 import { startBackupScheduler } from './modules/backup/scheduler.ts';
 import { startRetentionScheduler } from './modules/retention/retention.scheduler.ts';
+import { startErasureVacuumScheduler } from './modules/gdpr/erasure-vacuum.ts';
 
 export interface DatabaseUrls {
   appUrl: string;
@@ -85,6 +86,7 @@ export async function startServer(config: Config = loadConfig(), opts: { kdf?: K
   }
   const backups = config.runSchedules ? startBackupScheduler(services, { ownerUrl: dbUrls.ownerUrl }) : undefined;
   const retention = config.runSchedules ? startRetentionScheduler(services) : undefined;
+  const erasureVacuum = config.runSchedules ? startErasureVacuumScheduler(dbUrls.ownerUrl) : undefined;
   const app = createApp(services);
   const httpServer = http.createServer(app.callback());
   httpServer.requestTimeout = 120_000;
@@ -113,6 +115,7 @@ export async function startServer(config: Config = loadConfig(), opts: { kdf?: K
       httpServer.closeAllConnections();
       await backups?.stop();
       retention?.stop();
+      await erasureVacuum?.stop();
       await db.destroy();
       await dbUrls.embedded?.stop();
     },

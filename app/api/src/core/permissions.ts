@@ -22,7 +22,8 @@ export const PERMISSIONS = {
   'consent.read': 'Read a patient\'s consent log',
   'consent.write': 'Record a consent being granted or withdrawn',
   'documents.read': 'View and download a patient\'s documents and photos',
-  'documents.write': 'Upload and remove a patient\'s documents and photos',
+  'documents.write': 'Upload a patient\'s documents and photos, and remove (hide) one with a reason',
+  'documents.removed': 'See removed documents and photos with who, when and why, and restore them',
   'questionnaires.manage': 'Publish a new version of an anamnesis questionnaire',
   'gdpr.restrict': 'Restrict processing (Art. 18) or record an objection (Art. 21)',
   'retention.run': 'List and anonymize records past their retention period',
@@ -60,8 +61,8 @@ const CLINICAL: readonly Permission[] = [
 
 export const ROLE_PERMISSIONS: Record<Role, readonly Permission[]> = {
   admin: ALL,
-  coordinator: [...CLINICAL, 'gdpr.export', 'gdpr.restrict', 'patients.access_log'],
-  doctor: [...CLINICAL, 'gdpr.export', 'gdpr.restrict', 'patients.access_log', 'questionnaires.manage'],
+  coordinator: [...CLINICAL, 'gdpr.export', 'gdpr.restrict', 'patients.access_log', 'documents.removed'],
+  doctor: [...CLINICAL, 'gdpr.export', 'gdpr.restrict', 'patients.access_log', 'questionnaires.manage', 'documents.removed'],
   // Finance sees master data and whether contact is allowed, never health data or photos.
   finance: ['session.self', 'patients.read', 'consent.read'],
   // The account of whoever runs a multi-organization installation: no organization permission, so

@@ -304,7 +304,6 @@ export interface Patient extends MasterData {
 }
 
 export interface PatientQuery {
-  q?: string;
   sort?: PatientSort;
   order?: SortOrder;
   limit?: number;
@@ -453,8 +452,16 @@ export interface PatientDocument {
   metadataRemoved: string[];
   createdBy: string | null;
   createdAt: string;
+  /** Set while the document is removed (hidden); only roles with documents.removed see these. */
+  removedAt: string | null;
+  removedBy: string | null;
   /** Served by the API with the session cookie; usable as <img src>. */
   contentUrl: string;
+}
+
+/** A removed document with who removed or restored it, when and why. */
+export interface RemovedDocument extends PatientDocument {
+  history: { action: 'removed' | 'restored'; at: string; by: string | null; reason: string | null }[];
 }
 
 export interface AccessLogEntry {
@@ -467,9 +474,15 @@ export interface AccessLogEntry {
   requestId: string | null;
 }
 
+/** Why a record inside its retention period is erased anyway (kept in clear in the audit log). */
+export { REASON_CATEGORIES as ERASURE_REASON_CATEGORIES, type ReasonCategory as ErasureReasonCategory } from '../../../api/src/modules/gdpr/erasure-reason.schema.ts';
+import type { ReasonCategory } from '../../../api/src/modules/gdpr/erasure-reason.schema.ts';
+
 export interface ErasureInput {
   confirm: true;
   override?: boolean;
+  reasonCategory?: ReasonCategory;
+  /** Free text: stored only encrypted under a key of its own, which can be destroyed later. */
   reason?: string;
 }
 
@@ -567,6 +580,8 @@ export const api = {
   audit: (query: { limit?: number; beforeSeq?: number } = {}) => request<{ entries: AuditEntry[] }>('GET', apiRoutes.audit(query)),
 
   patients: (query: PatientQuery = {}) => request<PatientPage>('GET', apiRoutes.patients(query)),
+  /** Name, birth date, phone and e-mail go in the body: a URL would leave them in access logs. */
+  searchPatients: (body: PatientQuery & { q: string }) => request<PatientPage>('POST', apiRoutes.patientSearch(), { body }),
   createPatient: (body: MasterData & { allowDuplicate?: boolean }) => request<{ patient: Patient }>('POST', apiRoutes.patients(), { body }),
   patient: (id: string) => request<{ patient: Patient }>('GET', apiRoutes.patient(id)),
   updatePatient: (id: string, body: { changes: MasterDataChanges; reason?: string; expectedVersion?: number }) =>
@@ -593,7 +608,12 @@ export const api = {
     body.set('file', input.file, input.file.name);
     return request<{ document: PatientDocument }>('POST', apiRoutes.documents(id), { body });
   },
-  deleteDocument: (id: string, documentId: string) => request<void>('DELETE', apiRoutes.document(id, documentId)),
+  /** Hides the document (it stays stored and can be restored); the reason is required. */
+  removeDocument: (id: string, documentId: string, reason: string) =>
+    request<{ document: PatientDocument }>('DELETE', apiRoutes.document(id, documentId), { body: { reason } }),
+  removedDocuments: (id: string) => request<{ documents: RemovedDocument[] }>('GET', apiRoutes.removedDocuments(id)),
+  restoreDocument: (id: string, documentId: string, reason?: string) =>
+    request<{ document: PatientDocument }>('POST', apiRoutes.restoreDocument(id, documentId), { body: reason ? { reason } : {} }),
 
   setRestriction: (id: string, body: { restricted: boolean; reason?: string }) => request<{ restricted: boolean; restrictedAt: string | null }>('POST', apiRoutes.restriction(id), { body }),
   setObjection: (id: string, objected: boolean) =>

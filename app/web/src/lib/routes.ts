@@ -32,9 +32,9 @@ export const routes = {
   adminAudit: () => resolve('admin/audit'),
   adminBackup: () => resolve('admin/backup'),
   adminInstallation: () => resolve('admin/installation'),
-  /** The patient list; search text, sort and page live in the URL so they survive reloads. */
-  patients: (query: { q?: string; sort?: string; order?: string; page?: number } = {}) =>
-    withQuery(resolve('patients'), { q: query.q, sort: query.sort, order: query.order, page: query.page && query.page > 1 ? String(query.page) : undefined }),
+  /** The patient list; sort and page live in the URL. Search text never does (it identifies a patient). */
+  patients: (query: { sort?: string; order?: string; page?: number } = {}) =>
+    withQuery(resolve('patients'), { sort: query.sort, order: query.order, page: query.page && query.page > 1 ? String(query.page) : undefined }),
   newPatient: () => resolve('patients/new'),
   patient: (id: string) => resolve('/(app)/patients/[id]', { id }),
 } as const;
@@ -62,8 +62,10 @@ export const apiRoutes = {
   enrollmentComplete: () => `${API}/enrollment/complete`,
   audit: (query: { limit?: number; beforeSeq?: number } = {}) =>
     withQuery(`${API}/audit`, { limit: query.limit?.toString(), beforeSeq: query.beforeSeq?.toString() }),
-  patients: (query: { q?: string; sort?: string; order?: string; limit?: number; offset?: number } = {}) =>
-    withQuery(`${API}/patients`, { q: query.q, sort: query.sort, order: query.order, limit: query.limit?.toString(), offset: query.offset?.toString() }),
+  patients: (query: { sort?: string; order?: string; limit?: number; offset?: number } = {}) =>
+    withQuery(`${API}/patients`, { sort: query.sort, order: query.order, limit: query.limit?.toString(), offset: query.offset?.toString() }),
+  /** Search terms travel in the POST body of this route, never in a URL. */
+  patientSearch: () => `${API}/patients/search`,
   patient: patientPath,
   patientHistory: (id: string) => `${patientPath(id)}/history`,
   record: (id: string) => `${patientPath(id)}/record`,
@@ -76,6 +78,8 @@ export const apiRoutes = {
   consents: (id: string) => `${patientPath(id)}/consents`,
   documents: (id: string) => `${patientPath(id)}/documents`,
   document: (id: string, documentId: string) => documentPath(id, documentId),
+  removedDocuments: (id: string) => `${patientPath(id)}/documents/removed`,
+  restoreDocument: (id: string, documentId: string) => `${documentPath(id, documentId)}/restore`,
   /** The decrypted file: inline for the viewer, or as an attachment. */
   documentContent: (id: string, documentId: string, download = false) =>
     withQuery(`${documentPath(id, documentId)}/content`, { download: download ? '1' : undefined }),

@@ -49,7 +49,9 @@ export async function recordConsent(services: Services, patientId: string, input
       id, organization_id: actor.organizationId, patient_id: patientId, purpose: input.purpose, action: input.action,
       text_version: input.textVersion, channel: input.channel, note, recorded_by: actor.userId,
     } as repo.ConsentRow);
-    await audit(trx, { action: `consent.${input.action}`, objectType: 'patient', objectId: patientId, details: { purpose: input.purpose, consentId: id, textVersion: input.textVersion } });
+    // Ids and the fixed purpose only: textVersion is typed by a user (free text), so it stays in the
+    // consent row, which an Art. 17 erasure removes, and never enters the append-only audit log.
+    await audit(trx, { action: `consent.${input.action}`, objectType: 'patient', objectId: patientId, details: { purpose: input.purpose, consentId: id } });
     return consentView(services, trx, row);
   });
 }

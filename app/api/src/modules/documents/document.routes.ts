@@ -6,7 +6,8 @@ import { readRaw } from '../../http/middleware/json-body.ts';
 import { zodIssues } from '../../http/router.ts';
 import { idParams } from '../patients/patient.schema.ts';
 import { CATEGORIES } from './document.repository.ts';
-import { deleteDocument, listDocuments, readDocument, uploadDocument } from './document.service.ts';
+import { listDocuments, readDocument, uploadDocument } from './document.service.ts';
+import { listRemovedDocuments, removeDocument, restoreDocument } from './document-removal.service.ts';
 import { boundaryOf, parseMultipart } from './multipart.ts';
 
 /** PRAXISKERN_UPLOAD_MAX_BYTES (default 20 MiB): the largest document or photo accepted. */
@@ -20,6 +21,8 @@ const fields = z.strictObject({
   note: z.string().trim().max(2000).optional(),
 });
 const docParams = z.strictObject({ id: z.uuid(), documentId: z.uuid() });
+const removeBody = z.strictObject({ reason: z.string().trim().min(1).max(500) });
+const restoreBody = z.strictObject({ reason: z.string().trim().min(1).max(500).optional() });
 
 export const documentRoutes = [
   defineRoute({
@@ -72,10 +75,18 @@ export const documentRoutes = [
     },
   }),
   defineRoute({
-    method: 'delete', path: '/patients/:id/documents/:documentId', access: 'documents.write', tags: ['documents'], params: docParams,
-    summary: 'Remove a document or photo (row and encrypted blob)',
-    handler: async ({ services, params }) => {
-      await deleteDocument(services, params.id, params.documentId);
-    },
+    method: 'get', path: '/patients/:id/documents/removed', access: 'documents.removed', tags: ['documents'], params: idParams,
+    summary: 'Removed (hidden) documents and photos with their history: who removed or restored them, when and why',
+    handler: ({ services, params }) => listRemovedDocuments(services, params.id),
+  }),
+  defineRoute({
+    method: 'delete', path: '/patients/:id/documents/:documentId', access: 'documents.write', tags: ['documents'], params: docParams, body: removeBody,
+    summary: 'Remove a document or photo from the record view with a reason; row and encrypted blob are kept (§ 630f BGB) and can be restored. Only the Art. 17 erasure destroys them',
+    handler: ({ services, params, body }) => removeDocument(services, params.id, params.documentId, body.reason),
+  }),
+  defineRoute({
+    method: 'post', path: '/patients/:id/documents/:documentId/restore', access: 'documents.removed', tags: ['documents'], params: docParams, body: restoreBody,
+    summary: 'Show a removed document or photo again; the restoration is kept with who, when and why',
+    handler: ({ services, params, body }) => restoreDocument(services, params.id, params.documentId, body.reason),
   }),
 ];

@@ -3,6 +3,7 @@
 import { randomUUID } from 'node:crypto';
 import { withScope, type Tx } from '../../db/connection.ts';
 import { authorize } from '../../core/authorize.ts';
+import { can } from '../../core/permissions.ts';
 import { AppError, notFound, validation } from '../../core/errors.ts';
 import type { Services } from '../../http/services.ts';
 import { audit, auditRead } from '../audit/audit.service.ts';
@@ -13,7 +14,7 @@ import { scope } from '../patients/patient.service.ts';
 import { deleteBlob, newBlobId, readBlob, writeBlob } from './blob.repository.ts';
 import * as repo from './document.repository.ts';
 import { ALLOWED, describe, detectType, extensionOf } from './file-type.ts';
-import { MalformedImage, stripMetadata } from './metadata-strip.ts';
+import { EmptyImage, MalformedImage, stripMetadata } from './metadata-strip.ts';
 
 export interface Upload {
   filename: string | undefined;
@@ -25,6 +26,8 @@ export interface Upload {
 export const blobAad = (r: { organization_id: string; patient_id: string; blob_id: string }) => `praxiskern:blob:v1:${r.organization_id}:${r.patient_id}:${r.blob_id}`;
 const filenameField = (id: string) => `document_filename:${id}`;
 const noteField = (id: string) => `document_note:${id}`;
+/** The reason of a removal or restoration, encrypted with the patient's key (erased with the patient). */
+export const documentEventReasonField = (eventId: string) => `document_event_reason:${eventId}`;
 
 export async function documentView(services: Services, trx: Tx, r: repo.DocumentRow) {
   const ref = patientKey(r.organization_id, r.patient_id);
@@ -33,6 +36,7 @@ export async function documentView(services: Services, trx: Tx, r: repo.Document
     filename: await openText(services.keys, trx, ref, filenameField(r.id), r.filename),
     note: await openText(services.keys, trx, ref, noteField(r.id), r.note),
     metadataRemoved: r.metadata_removed, createdBy: r.created_by, createdAt: r.created_at,
+    removedAt: r.removed_at, removedBy: r.removed_by,
     contentUrl: `/api/v1/patients/${r.patient_id}/documents/${r.id}/content`,
   };
 }
@@ -45,6 +49,7 @@ function sniff(data: Buffer) {
     return { type, ...stripMetadata(type, data) };
   } catch (err) {
     if (err instanceof MalformedImage) throw new AppError(415, 'unsupported_media_type', `file: ${err.message}`, [{ field: 'file', message: err.message }]);
+    if (err instanceof EmptyImage) throw validation('file', err.message);
     throw err;
   }
 }
@@ -88,29 +93,19 @@ export async function listDocuments(services: Services, patientId: string) {
   });
 }
 
-/** Decrypts a document for the viewer or a download; both are audited. */
+/**
+ * Decrypts a document for the viewer or a download; both are audited. A removed document is
+ * there only for roles with documents.removed; to everyone else it does not exist.
+ */
 export async function readDocument(services: Services, patientId: string, documentId: string, mode: 'view' | 'download') {
   const actor = authorize('documents.read');
   return withScope(services.db, scope(actor), async (trx) => {
     await requirePatient(trx, patientId);
     const r = await repo.findDocument(trx, patientId, documentId);
-    if (!r) throw notFound('Document');
+    if (!r || (r.removed_at && !can(actor.roles, 'documents.removed'))) throw notFound('Document');
     const key = await services.keys.blobKey(trx, patientKey(r.organization_id, patientId));
     const data = open(key, await readBlob(services.config.dataDir, r.blob_id), blobAad(r));
     await audit(trx, { action: `document.${mode}`, objectType: 'patient', objectId: patientId, details: { documentId } });
     return { data, contentType: r.content_type, downloadName: `${r.category}-${r.id.slice(0, 8)}.${extensionOf[r.content_type as keyof typeof extensionOf]}` };
   });
-}
-
-export async function deleteDocument(services: Services, patientId: string, documentId: string) {
-  const actor = authorize('documents.write');
-  const blobId = await withScope(services.db, scope(actor), async (trx) => {
-    await requireWritable(trx, patientId);
-    const r = await repo.findDocument(trx, patientId, documentId);
-    if (!r) throw notFound('Document');
-    await repo.deleteDocumentRow(trx, r.id);
-    await audit(trx, { action: 'document.delete', objectType: 'patient', objectId: patientId, details: { documentId } });
-    return r.blob_id;
-  });
-  await deleteBlob(services.config.dataDir, blobId);
 }

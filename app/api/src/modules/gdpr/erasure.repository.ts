@@ -23,9 +23,18 @@ export async function allLedgerEntries(db: Db): Promise<{ organization_id: strin
 
 /** Owner-side crypto-shredding for replay (the KeyStore needs the master key; this does not). */
 export async function destroyPatientKey(db: Tx | Db, organizationId: string, patientId: string): Promise<void> {
+  await destroyKey(db, { organizationId, scope: 'patient', scopeId: patientId });
+}
+
+export async function destroyKey(db: Tx | Db, ref: { organizationId: string; scope: string; scopeId: string }): Promise<void> {
   await db('data_keys')
-    .where({ organization_id: organizationId, scope: 'patient', scope_id: patientId })
+    .where({ organization_id: ref.organizationId, scope: ref.scope, scope_id: ref.scopeId })
     .update({ wrapped_key: null, destroyed_at: db.raw('coalesce(destroyed_at, now())') });
+}
+
+/** The audit entry of a patient's erasure (ids, flags, the reason category, the sealed reason). */
+export async function erasureAuditEntry(trx: Tx, patientId: string): Promise<{ created_at: Date; details: Record<string, unknown> } | undefined> {
+  return trx('audit_log').where({ action: 'patient.erase', object_id: patientId }).first('created_at', 'details');
 }
 
 export async function referencedBlobIds(db: Db): Promise<Set<string>> {

@@ -1,6 +1,8 @@
 // Art. 17 hard delete: rows (cascade), blobs and the patient's data key (crypto-shredding), an
 // erasure-ledger entry (ids and time) in the database and in the ledger file. Inside the
-// statutory retention period it needs override + reason, which the audit log records.
+// statutory retention period it needs override + a reason category (in the audit log in clear)
+// and a free-text reason (in the audit log only encrypted under a key of its own, erasable:
+// erasure-reason.ts).
 import type { Db } from '../../db/connection.ts';
 import { withScope } from '../../db/connection.ts';
 import { authorize } from '../../core/authorize.ts';
@@ -15,11 +17,13 @@ import { blobDir, deleteBlob } from '../documents/blob.repository.ts';
 import { retentionEndsOn, withinRetention } from '../retention/retention.policy.ts';
 import * as repo from './erasure.repository.ts';
 import { appendLedgerFile, readLedgerFile } from './ledger-file.ts';
+import { reasonKey, sealReason, type ReasonCategory } from './erasure-reason.ts';
 import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 
 export interface EraseInput {
   override?: boolean;
+  reasonCategory?: ReasonCategory;
   reason?: string;
 }
 
@@ -33,14 +37,19 @@ export async function erasePatient(services: Services, patientId: string, input:
     if (inRetention && !input.override) {
       throw new AppError(409, 'retention_period', `The record is inside its statutory retention period until ${endsOn}; send override: true with a reason to delete anyway`, { retentionEndsOn: endsOn });
     }
+    if (inRetention && !input.reasonCategory) throw validation('body.reasonCategory', 'is required when overriding the retention period');
     if (inRetention && !input.reason) throw validation('body.reason', 'is required when overriding the retention period');
+    const overridden = Boolean(inRetention && input.override);
     const blobIds = await repo.documentBlobIds(trx, patientId);
     await repo.deletePatientRows(trx, patientId);
     await services.keys.destroy(trx, patientKey(actor.organizationId, patientId));
     await repo.insertLedger(trx, actor.organizationId, patientId);
     await audit(trx, {
       action: 'patient.erase', objectType: 'patient', objectId: patientId,
-      details: { override: Boolean(inRetention && input.override), retentionEndsOn: endsOn, ...(input.reason ? { reason: input.reason } : {}), documents: blobIds.length },
+      details: {
+        override: overridden, retentionEndsOn: endsOn, documents: blobIds.length,
+        ...(overridden ? { reasonCategory: input.reasonCategory, reasonSealed: await sealReason(services.keys, trx, actor.organizationId, patientId, input.reason!) } : {}),
+      },
     });
     return { blobIds, erasedAt: new Date().toISOString() };
   });
@@ -61,9 +70,11 @@ export interface ReplayResult {
  * row references any more (older than graceMs, so uploads in flight are safe).
  */
 export async function replayErasureLedger(owner: Db, opts: { dataDir: string; graceMs?: number }): Promise<ReplayResult> {
-  const entries = new Map<string, { organizationId: string; patientId: string; erasedAt?: string }>();
-  for (const e of await readLedgerFile(opts.dataDir)) entries.set(e.patientId, e);
-  for (const r of await repo.allLedgerEntries(owner)) entries.set(r.patient_id, { organizationId: r.organization_id, patientId: r.patient_id, erasedAt: r.erased_at.toISOString() });
+  const entries = new Map<string, { organizationId: string; patientId: string; erasedAt?: string; reasonErasedAt?: string }>();
+  for (const e of await readLedgerFile(opts.dataDir)) entries.set(e.patientId, { ...entries.get(e.patientId), ...e });
+  for (const r of await repo.allLedgerEntries(owner)) {
+    entries.set(r.patient_id, { ...entries.get(r.patient_id), organizationId: r.organization_id, patientId: r.patient_id, erasedAt: r.erased_at.toISOString() });
+  }
   const again: string[] = [];
   let blobsDeleted = 0;
   for (const e of entries.values()) {
@@ -71,6 +82,7 @@ export async function replayErasureLedger(owner: Db, opts: { dataDir: string; gr
       const ids = await repo.documentBlobIds(trx, e.patientId);
       if (await repo.deletePatientRows(trx, e.patientId)) again.push(e.patientId);
       await repo.destroyPatientKey(trx, e.organizationId, e.patientId);
+      if (e.reasonErasedAt) await repo.destroyKey(trx, reasonKey(e.organizationId, e.patientId));
       await repo.insertLedger(trx, e.organizationId, e.patientId, e.erasedAt);
       return ids;
     });

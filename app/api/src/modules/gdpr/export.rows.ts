@@ -23,6 +23,7 @@ export const EXPORT_SECTIONS: Record<string, string> = {
   record_entries: 'recordEntries',
   consents: 'consents',
   documents: 'documents',
+  document_events: 'documentEvents',
   audit_log: 'auditTrail',
 };
 

@@ -9,7 +9,7 @@ import { openJson, openText, patientKey } from '../patients/patient.crypto.ts';
 import { requirePatient } from '../patients/patient.guard.ts';
 import { scope } from '../patients/patient.service.ts';
 import { readBlob } from '../documents/blob.repository.ts';
-import { blobAad } from '../documents/document.service.ts';
+import { blobAad, documentEventReasonField } from '../documents/document.service.ts';
 import { consentNoteField } from '../consent/consent.service.ts';
 import { entryField } from '../records/record.service.ts';
 import { exportRow } from './export.rows.ts';
@@ -42,6 +42,7 @@ async function buildExport(services: Services, trx: Tx, organizationId: string, 
     questionnaires: await map(await questionnairesById(trx, [...new Set(rows.entries.map((e) => e.questionnaire_id as string).filter(Boolean))]), {}),
     consents: await map(rows.consents, { note: text((r) => consentNoteField(String(r.id))) }),
     documents,
+    documentEvents: await map(rows.documentEvents, { reason: text((r) => documentEventReasonField(String(r.id))) }),
     auditTrail: await map(await patientAudit(trx, patientId), {}),
   };
 }

@@ -95,7 +95,7 @@ export function toFhirBundle(x: PatientExport): R {
   }
   for (const d of x.documents as R[]) {
     resources.push({
-      resourceType: 'DocumentReference', id: d.id, status: 'current', subject, date: d.createdAt,
+      resourceType: 'DocumentReference', id: d.id, status: d.removedAt ? 'entered-in-error' : 'current', subject, date: d.createdAt,
       type: { coding: [{ system: 'urn:praxiskern:document-category', code: d.category }] },
       content: [{ attachment: { contentType: d.contentType, size: d.sizeBytes, data: d.contentBase64, ...(d.filename ? { title: d.filename } : {}) } }],
     });

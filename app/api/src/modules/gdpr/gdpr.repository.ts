@@ -12,6 +12,7 @@ export async function patientRows(trx: Tx, patientId: string) {
     entries: await by('record_entries', 'created_at'),
     consents: await by('consents', 'recorded_at'),
     documents: await by('documents', 'created_at'),
+    documentEvents: await by('document_events', 'at'),
   };
 }
 

@@ -3,6 +3,8 @@ import { defineRoute } from '../../http/route.ts';
 import { idParams } from '../patients/patient.schema.ts';
 import { accessLog, exportPatient } from './export.service.ts';
 import { erasePatient } from './erasure.service.ts';
+import { REASON_CATEGORIES } from './erasure-reason.schema.ts';
+import { eraseErasureReason, erasureRecord } from './erasure-record.service.ts';
 import { setObjection, setRestriction } from './restriction.service.ts';
 
 export const gdprRoutes = [
@@ -32,9 +34,21 @@ export const gdprRoutes = [
   }),
   defineRoute({
     method: 'post', path: '/patients/:id/erasure', access: 'gdpr.erase', tags: ['gdpr'], params: idParams,
-    body: z.strictObject({ override: z.boolean().optional(), reason: z.string().trim().min(1).max(500).optional(), confirm: z.literal(true) }),
-    summary: 'Art. 17 hard delete (rows, blobs, data key; erasure ledger). Inside the retention period: override + reason',
+    body: z.strictObject({
+      override: z.boolean().optional(), reasonCategory: z.enum(REASON_CATEGORIES).optional(), reason: z.string().trim().min(1).max(500).optional(), confirm: z.literal(true),
+    }),
+    summary: 'Art. 17 hard delete (rows, blobs, data key; erasure ledger). Inside the retention period: override + reasonCategory + reason (the reason is stored encrypted, erasable)',
     handler: ({ services, params, body }) => erasePatient(services, params.id, body),
+  }),
+  defineRoute({
+    method: 'get', path: '/patients/:id/erasure', access: 'gdpr.erase', tags: ['gdpr'], params: idParams,
+    summary: 'What is kept about an erasure: time, override, reason category, and the reason unless it was erased',
+    handler: ({ services, params }) => erasureRecord(services, params.id),
+  }),
+  defineRoute({
+    method: 'delete', path: '/patients/:id/erasure/reason', access: 'gdpr.erase', tags: ['gdpr'], params: idParams,
+    summary: 'Erase the free-text override reason for good (its key is destroyed; the category stays in the audit log)',
+    handler: ({ services, params }) => eraseErasureReason(services, params.id),
   }),
   defineRoute({
     method: 'get', path: '/patients/:id/access-log', access: 'patients.access_log', tags: ['gdpr'], params: idParams,

@@ -8,6 +8,8 @@ export interface LedgerEntry {
   organizationId: string;
   patientId: string;
   erasedAt: string;
+  /** Set on the line written when the override reason's key was destroyed (re-applied on replay). */
+  reasonErasedAt?: string;
 }
 
 export const ledgerFile = (dataDir: string) => path.join(dataDir, 'ledger', 'erasure-ledger.jsonl');

@@ -1,12 +1,17 @@
 import { defineRoute } from '../../http/route.ts';
-import { createPatientBody, idParams, listQuery, updatePatientBody } from './patient.schema.ts';
+import { createPatientBody, idParams, listQuery, searchBody, updatePatientBody } from './patient.schema.ts';
 import { createPatient, getPatient, listPatients, patientHistory, rectifyPatient } from './patient.service.ts';
 
 export const patientRoutes = [
   defineRoute({
     method: 'get', path: '/patients', access: 'patients.read', tags: ['patients'], query: listQuery,
-    summary: 'List or search patients (name prefixes, birth date, phone, e-mail through blind indexes); paginated',
+    summary: 'List patients, paginated (no search terms: those go to POST /patients/search so no URL carries them)',
     handler: ({ services, query }) => listPatients(services, query),
+  }),
+  defineRoute({
+    method: 'post', path: '/patients/search', access: 'patients.read', tags: ['patients'], body: searchBody,
+    summary: 'Search patients (name prefixes, birth date, phone, e-mail through blind indexes); terms in the body, never in the URL; paginated',
+    handler: ({ services, body }) => listPatients(services, body),
   }),
   defineRoute({
     method: 'post', path: '/patients', access: 'patients.write', tags: ['patients'], body: createPatientBody,

@@ -87,16 +87,28 @@ export const updatePatientBody = z.strictObject({
 
 export const SORTS = ['created_at', 'updated_at', 'last_treatment_on'] as const;
 
-export const listQuery = z.strictObject({
-  q: z.string().trim().max(200).optional(),
-  birthDate: isoDate.optional(),
-  phone: z.string().max(32).optional(),
-  email: z.string().max(254).optional(),
+/** Paging and order of the patient list: nothing that identifies a patient, so it may sit in a URL. */
+const paging = {
   sort: z.enum(SORTS).default('created_at'),
   order: z.enum(['asc', 'desc']).default('desc'),
   limit: z.coerce.number().int().min(1).max(100).default(25),
   offset: z.coerce.number().int().min(0).max(100_000).default(0),
+};
+
+/** GET /patients: the plain list (search terms are refused here; they travel in a POST body). */
+export const listQuery = z.strictObject(paging);
+
+/**
+ * POST /patients/search: the search terms identify a patient (name, birth date, phone, e-mail),
+ * so they never go into a URL, where proxies and access logs would keep them.
+ */
+export const searchBody = z.strictObject({
+  q: z.string().trim().max(200).optional(),
+  birthDate: isoDate.optional(),
+  phone: z.string().max(32).optional(),
+  email: z.string().max(254).optional(),
+  ...paging,
 });
-export type ListQuery = z.infer<typeof listQuery>;
+export type ListQuery = z.infer<typeof searchBody>;
 
 export const idParams = z.strictObject({ id: z.uuid('must be a patient id (UUID)') });

@@ -82,13 +82,13 @@ export async function listPatients(services: Services, q: ListQuery) {
   const terms: IndexTerm[] = [];
   if (q.q) {
     const parsed = parseSearch(q.q);
-    if ('error' in parsed) throw validation('query.q', parsed.error);
+    if ('error' in parsed) throw validation('body.q', parsed.error);
     terms.push(...parsed);
   }
   if (q.birthDate) terms.push({ kind: 'dob', value: q.birthDate });
   if (q.phone) {
     const p = parseSearch(q.phone);
-    if ('error' in p || p[0]?.kind !== 'phone') throw validation('query.phone', 'is not a phone number');
+    if ('error' in p || p[0]?.kind !== 'phone') throw validation('body.phone', 'is not a phone number');
     terms.push(p[0]);
   }
   if (q.email) terms.push({ kind: 'email', value: q.email.trim().toLowerCase() });
