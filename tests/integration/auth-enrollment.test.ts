@@ -81,12 +81,15 @@ test('a reset removes password and TOTP, ends the sessions and replaces the old 
   t.is((await auditRows(app, { action: 'user.enrolled', object_id: acc.id })).length, 2);
 });
 
-test('a reset is refused for oneself and, for an organization admin, for a platform owner', async (t) => {
+test('a reset is refused for oneself and, for an organization admin who is no installation operator, for a platform owner', async (t) => {
   const { app, admin, adminId, orgId } = t.context;
   const self = await admin.post(`/api/v1/users/${adminId}/enrollment`);
   t.is(self.status, 409);
+  const plain = await createAccount(admin, ['admin'], 'plain-admin');
+  const { client: plainAdmin, res: login } = await signIn(app, plain);
+  t.is(login.status, 200, login.text);
   const [po] = await ownerDb(app)('users').insert({ organization_id: orgId, username: 'po-reset', display_name: 'PO', roles: ['platform_owner'] }).returning('id');
-  t.is((await admin.post(`/api/v1/users/${po.id}/enrollment`)).status, 403);
+  t.is((await plainAdmin.post(`/api/v1/users/${po.id}/enrollment`)).status, 403);
 });
 
 test('enrollment refuses a short password and a wrong authenticator code, naming the field; the link stays usable', async (t) => {
@@ -165,7 +168,9 @@ test.serial('the platform owner creates an organization but cannot sign in as it
   t.is((await auditRows(app, { action: 'organization.created', organization_id: nordOrg })).length, 1);
   t.is((await auditRows(app, { action: 'organization.created', organization_id: null, object_id: nordOrg })).length, 1, 'and in the installation chain');
   t.is((await auditRows(app, { action: 'user.enrollment_issued', organization_id: nordOrg, actor_user_id: po.id })).length, 1);
-  t.is((await admin.get('/api/v1/organizations')).status, 403, 'a clinic admin cannot list organizations');
+  const plain = await createAccount(admin, ['admin'], 'clinic-admin');
+  const { client: clinicAdmin } = await signIn(app, plain);
+  t.is((await clinicAdmin.get('/api/v1/organizations')).status, 403, 'a clinic admin who is no installation operator cannot list organizations');
 });
 
 test.serial('an organization admin cannot learn whether a username exists in another organization', async (t) => {

@@ -1,5 +1,5 @@
 // Bad text never reaches the database: walks the served OpenAPI document and, for every route, as
-// a user holding every role, sends a NUL byte in each path parameter, each query parameter and
+// a user holding every role (organization roles and the installation operator), sends a NUL byte in each path parameter, each query parameter and
 // each string field of the JSON body (nested objects, arrays and free JSON documents included),
 // and a JSON `null` body. Every answer is a 4xx that names the field; none is a 500.
 import anyTest, { type TestFn } from 'ava';
@@ -26,6 +26,8 @@ test.before(async (t) => {
   const [row] = await ownerDb(app)('users')
     .insert({ organization_id: organizationId, username: 'every-role', display_name: 'Every Role', roles: [...ROLES] })
     .returning('id');
+  // …and the installation role, so the installation routes are walked past their permission check too.
+  await ownerDb(app)('installation_operators').insert({ user_id: row.id });
   const doc = (await app.client().get('/api/v1/openapi.json')).body as OpenApi;
   t.context = { app, orgId: organizationId, userId: row.id, doc };
 });

@@ -91,7 +91,7 @@ export async function resetLocalAccount(services: Services, op: Operator, id: st
     if (!user) throw notFound('User');
     if (!user.username || user.oidc_issuer) throw conflict('This account signs in through the identity provider and has no local credentials');
     if (user.id === op.userId) throw conflict('You cannot reset your own account; change your password instead');
-    if (user.roles.includes('platform_owner') && !op.mayManagePlatformRole) throw forbidden('Only a platform owner (or the praxiskern CLI) can reset a platform owner');
+    if (user.roles.includes('platform_owner') && !op.mayManagePlatformRole) throw forbidden('Only an installation operator (or the praxiskern CLI) can reset a platform owner');
     await updateUser(trx, id, { password_hash: null, totp_secret: null, totp_confirmed: false, totp_last_step: null, recovery_codes: [], failed_attempts: 0, locked_until: null });
     const sessionsEnded = await deleteUserSessions(trx, id);
     await audit(trx, { action: 'user.reset', objectType: 'user', objectId: id, organizationId: op.organizationId, actorUserId: op.userId, details: { sessionsEnded } });
