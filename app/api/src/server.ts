@@ -57,6 +57,7 @@ export function buildServices(config: Config, db: Db, kdf: KdfParams = PASSPHRAS
 
 export interface RunningServer {
   services: Services;
+  auditAnchors: AuditAnchorWriter;
   url: string;
   metricsUrl: string;
   close(): Promise<void>;
@@ -106,6 +107,7 @@ export async function startServer(config: Config = loadConfig(), opts: { kdf?: K
   const url = `http://${config.host === '0.0.0.0' ? 'localhost' : config.host}:${port}`;
   return {
     services,
+    auditAnchors: anchors,
     url,
     metricsUrl: `http://${config.metricsHost}:${metricsPort}/metrics`,
     async close() {

@@ -6,7 +6,9 @@
 import { Gauge, type Registry } from 'prom-client';
 import { rootLogger } from '../../core/logger.ts';
 import type { Db } from '../../db/connection.ts';
-import { anchorFilePath, chainKey, emptyAnchorFile, readAnchorFile, writeAnchorFile, type AnchorFile } from './anchor-file.repository.ts';
+import {
+  AnchorFileError, anchorFilePath, chainKey, emptyAnchorFile, readAnchorFile, retireAnchorFile, writeAnchorFile, type AnchorFile,
+} from './anchor-file.repository.ts';
 import { chainHeads, type ChainHead } from './audit.repository.ts';
 import { auditCommitListeners } from './audit.service.ts';
 
@@ -74,6 +76,8 @@ export class AuditAnchorWriter {
   #running: Promise<void> | undefined;
   #again = false;
   #reported = new Set<string>();
+  /** What this process last wrote: a deleted or replaced file does not make it forget its anchors. */
+  #known: AnchorFile = emptyAnchorFile();
   readonly #listener = () => this.schedule();
 
   constructor(db: Db, dataDir: string, registry: Registry, opts: { debounceMs?: number } = {}) {
@@ -117,7 +121,7 @@ export class AuditAnchorWriter {
   }
 
   async #flushOnce(): Promise<void> {
-    const file = (await readAnchorFile(this.file)) ?? emptyAnchorFile();
+    const file = merge(this.#known, await this.#readOrRetire());
     const heads = await chainHeads(this.#db, Object.values(file.chains));
     const r = advanceAnchors(file, heads, new Date());
     for (const h of heads) this.metrics.chainLength.set({ organization_id: chainKey(h.organizationId) }, h.headSeq ?? 0);
@@ -129,8 +133,23 @@ export class AuditAnchorWriter {
       this.#reported.add(key);
       rootLogger.error({ organizationId: m.organizationId, anchoredSeq: m.anchoredSeq, headSeq: m.headSeq }, 'audit chain no longer holds the entry its anchor recorded: entries were deleted or rewritten; run "praxiskern audit verify"');
     }
-    if (r.changed) await writeAnchorFile(this.file, merge(r.next, await readAnchorFile(this.file).catch(() => undefined)));
+    const onDisk = await this.#readOrRetire();
+    const next = merge(r.next, onDisk);
+    if (r.changed || JSON.stringify(onDisk?.chains) !== JSON.stringify(next.chains)) await writeAnchorFile(this.file, next);
+    this.#known = next;
     this.metrics.written.set(Date.now() / 1000);
+  }
+
+  /** A damaged file is kept aside as evidence (never silently overwritten); the anchors in memory carry on. */
+  async #readOrRetire(): Promise<AnchorFile | undefined> {
+    try {
+      return await readAnchorFile(this.file);
+    } catch (err) {
+      if (!(err instanceof AnchorFileError)) throw err;
+      const kept = await retireAnchorFile(this.file, `damaged-${Date.now()}`);
+      rootLogger.error({ err: err.message, keptAs: kept }, 'the audit anchor file was damaged; kept it aside and rewrote it from memory');
+      return undefined;
+    }
   }
 
   async stop(): Promise<void> {
