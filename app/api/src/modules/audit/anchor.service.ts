@@ -3,7 +3,7 @@
 // Prometheus gauge carries each chain's length. An anchor only ever moves forward along the same
 // chain: if the entry it recorded is gone or changed, the writer keeps the old anchor, logs it and
 // raises praxiskern_audit_anchor_mismatch, so `praxiskern audit verify` still sees the evidence.
-import { Gauge, type Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
 import { rootLogger } from '../../core/logger.ts';
 import type { Db } from '../../db/connection.ts';
 import {
@@ -11,28 +11,7 @@ import {
 } from './anchor-file.repository.ts';
 import { chainHeads, type ChainHead } from './audit.repository.ts';
 import { auditCommitListeners } from './audit.service.ts';
-
-export interface AnchorMetrics {
-  chainLength: Gauge<'organization_id'>;
-  mismatch: Gauge<'organization_id'>;
-  written: Gauge;
-}
-
-function anchorMetrics(registry: Registry): AnchorMetrics {
-  const existing = registry.getSingleMetric('praxiskern_audit_chain_length') as Gauge<'organization_id'> | undefined;
-  if (existing) {
-    return {
-      chainLength: existing,
-      mismatch: registry.getSingleMetric('praxiskern_audit_anchor_mismatch') as Gauge<'organization_id'>,
-      written: registry.getSingleMetric('praxiskern_audit_anchor_written_timestamp_seconds') as Gauge,
-    };
-  }
-  return {
-    chainLength: new Gauge({ name: 'praxiskern_audit_chain_length', help: 'Entries in each audit hash chain (organization id; "system" for installation events)', labelNames: ['organization_id'], registers: [registry] }),
-    mismatch: new Gauge({ name: 'praxiskern_audit_anchor_mismatch', help: '1 when a chain no longer contains the entry its anchor recorded (tail deleted or rewritten)', labelNames: ['organization_id'], registers: [registry] }),
-    written: new Gauge({ name: 'praxiskern_audit_anchor_written_timestamp_seconds', help: 'When the audit anchor file was last confirmed against the database', registers: [registry] }),
-  };
-}
+import { anchorMetrics, type AnchorMetrics } from './metrics.ts';
 
 export interface AnchorFlushResult {
   changed: boolean;
