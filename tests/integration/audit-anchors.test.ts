@@ -3,13 +3,13 @@
 // compares the chains with them — a truncated tail or a chain recomputed in SQL fails.
 import test from 'ava';
 import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
 import { createDb, type Db } from '../../app/api/src/db/connection.ts';
-import { anchorFilePath, readAnchorFile } from '../../app/api/src/modules/audit/anchor-file.repository.ts';
+import { anchorFilePath, readAnchorFile, readRestoreRecords, recordRestore, supersededByRestore, writeAnchorFile } from '../../app/api/src/modules/audit/anchor-file.repository.ts';
 import { verifyAuditChains } from '../../app/api/src/modules/audit/audit.verify.ts';
 import { runBackup } from '../../app/api/src/modules/backup/snapshot.service.ts';
 import { setupInstance, startTestApp, type TestApp } from '../helpers/app.ts';
@@ -146,6 +146,10 @@ test.serial('deleting the newest entries as the owner fails audit verify: it nam
   await app.auditAnchors.flush();
   t.is(await anchoredSeq(), newest);
   t.is(await metricValue(app.services, 'praxiskern_audit_anchor_mismatch', { organization_id: orgId }), 1);
+  // Deleting the file as well does not make the running writer forget: it writes the old anchor again.
+  rmSync(anchorFilePath(app.dataDir));
+  await app.auditAnchors.flush();
+  t.is(await anchoredSeq(), newest);
 });
 
 test.serial('with no anchor file, the anchors of a backup manifest alone reveal the truncation', async (t) => {
@@ -159,4 +163,20 @@ test.serial('with no anchor file, the anchors of a backup manifest alone reveal 
   const without = await cliVerify();
   t.is(without.code, 0, 'without the backup key the manifests cannot be read');
   t.regex(without.stdout, /no anchor file at .*\n.*backup manifests not read/s);
+});
+
+test.serial('after a restore the old anchor file is set aside and later snapshots taken before the restore are no longer compared', async (t) => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'pk-audit-restore-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  mkdirSync(path.join(dir, 'audit'));
+  await writeAnchorFile(anchorFilePath(dir), { format: 'praxiskern-audit-anchors/1', chains: {} });
+  await recordRestore(dir, { snapshotId: '20270101T020000Z-0001ab', restoredAt: '2027-01-05T10:00:00.000Z' });
+  t.false(existsSync(anchorFilePath(dir)));
+  t.true(readdirSync(path.join(dir, 'audit')).some((f) => /^anchors\.retired-.*\.json$/.test(f)));
+  const restores = await readRestoreRecords(dir);
+  t.deepEqual(restores, [{ snapshotId: '20270101T020000Z-0001ab', restoredAt: '2027-01-05T10:00:00.000Z' }]);
+  t.true(supersededByRestore('20270103T020000Z-0002cd', '2027-01-03T02:01:00.000Z', restores), 'taken after the restored snapshot, before the restore');
+  t.false(supersededByRestore('20270101T020000Z-0001ab', '2027-01-01T02:01:00.000Z', restores), 'the restored snapshot itself still counts');
+  t.false(supersededByRestore('20261230T020000Z-0003ef', '2026-12-30T02:01:00.000Z', restores), 'older snapshots still count');
+  t.false(supersededByRestore('20270106T020000Z-0004ab', '2027-01-06T02:01:00.000Z', restores), 'snapshots after the restore count');
 });
