@@ -17,7 +17,6 @@ export function describeError(err: unknown): string {
   if (err.code === 'csrf_failed') return t('error.csrf');
   if (err.status === 403) return t('error.forbidden');
   if (err.code === 'sealed') return t('error.sealed');
-  if (err.code === 'seal_kdf_rejected') return t('error.sealKdfRejected');
   if (err.status === 423) return t('error.restricted');
   if (err.status === 404) return t('error.notFound');
   if (err.status === 410) return t('error.gone');
