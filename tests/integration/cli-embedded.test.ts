@@ -32,7 +32,7 @@ function envFor(dataDir: string, pgPort: number): NodeJS.ProcessEnv {
 }
 
 const cli = (args: string[], env: NodeJS.ProcessEnv) =>
-  run(NODE, [CLI, ...args], { env, timeout: 120_000 }).then((r) => ({ code: 0, ...r }), (e) => e as { code: number; stdout: string; stderr: string });
+  run(NODE, [CLI, ...args], { env, timeout: 240_000 }).then((r) => ({ code: 0, ...r }), (e) => e as { code: number; stdout: string; stderr: string });
 
 /** Starts `praxiskern start` and resolves with its first lines once it says it is running. */
 function startServer(env: NodeJS.ProcessEnv): Promise<{ child: ChildProcess; output: () => string }> {
@@ -41,7 +41,7 @@ function startServer(env: NodeJS.ProcessEnv): Promise<{ child: ChildProcess; out
   child.stdout!.on('data', (c) => (out += c));
   child.stderr!.on('data', (c) => (out += c));
   return new Promise((resolve, reject) => {
-    const deadline = setTimeout(() => reject(new Error(`server did not start: ${out}`)), 90_000);
+    const deadline = setTimeout(() => reject(new Error(`server did not start: ${out}`)), 180_000);
     const check = () => {
       if (/is running at/.test(out) && /\n.*\n/.test(out)) {
         clearTimeout(deadline);
