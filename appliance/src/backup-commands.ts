@@ -1,15 +1,15 @@
 // `praxiskern backup run|list|verify|drill`, `restore`, `recovery-kit [combine]`: thin commands over
 // the backup services. Long work shows progress (bytes, rate, ETA) on stderr; --json prints one
 // JSON object on stdout; a failure exits non-zero with a one-line reason.
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { loadConfig, type Config } from '@praxiskern/api/core/config.ts';
 import { runWithContext, systemContext } from '@praxiskern/api/core/context.ts';
 import { createDb, type Db } from '@praxiskern/api/db/connection.ts';
-import { withCredentials, withDatabase, OWNER_ROLE, APP_ROLE } from '@praxiskern/api/db/provision.ts';
-import { buildServices, resolveDatabase } from '@praxiskern/api/server.ts';
+import { buildServices } from '@praxiskern/api/server.ts';
 import type { Services } from '@praxiskern/api/http/services.ts';
 import { readIdentityFile } from '@praxiskern/api/modules/backup/age/index.ts';
+import { recordRestore } from '@praxiskern/api/modules/audit/anchor-file.repository.ts';
 import { drillIdentity } from '@praxiskern/api/modules/backup/backup-keys.service.ts';
 import { registerBackup, type BackupRuntime, type Progress } from '@praxiskern/api/modules/backup/backup-runtime.service.ts';
 import { listSnapshots } from '@praxiskern/api/modules/backup/backup.repository.ts';
@@ -21,6 +21,7 @@ import { completeSnapshots, verifyBackups } from '@praxiskern/api/modules/backup
 import { unsealWithLimits } from '@praxiskern/api/modules/keystore/seal.routes.ts';
 import { readSecret } from './read-secret.ts';
 import { fail, output, type Command, type Values } from './command.ts';
+import { cliDatabase } from './database.ts';
 
 // ---- progress -----------------------------------------------------------------------------------
 
@@ -63,22 +64,9 @@ export function progressPrinter(enabled: boolean): ((p: Progress) => void) & { e
 
 // ---- database and runtime -----------------------------------------------------------------------
 
-/** Connection URLs: DATABASE_URL, a running embedded cluster (npm start), or a newly started one. */
-async function databaseUrls(config: Config) {
-  const pidFile = path.join(config.dataDir, 'pg', 'postmaster.pid');
-  if (!config.databaseUrl && existsSync(pidFile)) {
-    const secret = (f: string) => readFileSync(path.join(config.dataDir, 'secrets', f), 'utf8').trim();
-    const port = Number(process.env.PRAXISKERN_EMBEDDED_PG_PORT || 54329);
-    const base = withDatabase(`postgres://x@127.0.0.1:${port}/postgres`, 'praxiskern');
-    return { appUrl: withCredentials(base, APP_ROLE, secret('pg-app.password')), ownerUrl: withCredentials(base, OWNER_ROLE, secret('pg-owner.password')), stop: async () => {} };
-  }
-  const urls = await resolveDatabase(config);
-  return { ...urls, stop: async () => urls.embedded?.stop() };
-}
-
-async function withRuntime<T>(v: Values, fn: (rt: BackupRuntime, services: Services, db: Db) => Promise<T>): Promise<T> {
+export async function withRuntime<T>(v: Values, fn: (rt: BackupRuntime, services: Services, db: Db) => Promise<T>): Promise<T> {
   const config = loadConfig();
-  const urls = await databaseUrls(config);
+  const urls = await cliDatabase(config);
   const db = createDb(urls.appUrl, 4);
   const progress = progressPrinter(!v.json);
   try {
@@ -92,7 +80,7 @@ async function withRuntime<T>(v: Values, fn: (rt: BackupRuntime, services: Servi
   }
 }
 
-async function identities(v: Values, rt: BackupRuntime, services: Services): Promise<string[]> {
+export async function identities(v: Values, rt: BackupRuntime, services: Services): Promise<string[]> {
   if (typeof v['identity-file'] === 'string') return readIdentityFile(v['identity-file']);
   if (v['passphrase-file'] !== undefined || process.stdin.isTTY) {
     // The drill key: unseal this process with the practice passphrase.
@@ -204,6 +192,8 @@ Afterwards start the app and unseal it with the practice passphrase.`,
     if (typeof v['identity-file'] !== 'string') fail('--identity-file is required (the recovery kit identity; see praxiskern recovery-kit combine for shares)');
     return withRuntime(v, async (rt) => {
       const r = await restoreLocked(rt, { identities: await readIdentityFile(String(v['identity-file'])), target: v.target as string | undefined, snapshotId: v.snapshot as string | undefined, force: Boolean(v.force) });
+      // The audit chains now continue from the snapshot: later anchors describe history given up on purpose.
+      await recordRestore(rt.settings.dataDir, { snapshotId: r.snapshotId, restoredAt: new Date().toISOString() });
       output(
         v,
         { ...r },

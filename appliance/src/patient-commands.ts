@@ -3,10 +3,11 @@
 import { loadConfig } from '@praxiskern/api/core/config.ts';
 import { runWithContext, systemContext } from '@praxiskern/api/core/context.ts';
 import { createDb, withScope } from '@praxiskern/api/db/connection.ts';
-import { buildServices, migrate, resolveDatabase } from '@praxiskern/api/server.ts';
+import { buildServices, migrate } from '@praxiskern/api/server.ts';
 import { generateDemoPatients } from '@praxiskern/api/modules/patients/demo-data.service.ts';
 import { readSecret } from './read-secret.ts';
 import { fail, output, type Command } from './command.ts';
+import { cliDatabase } from './database.ts';
 
 const demoData: Command = {
   usage: `praxiskern demo-data --patients N [--organization SLUG] [--passphrase-file FILE] [--json]
@@ -17,7 +18,7 @@ anamnesis each, in the organization SLUG (default: the only one). Needs the prac
     const n = Number(v.patients);
     if (!Number.isInteger(n) || n < 1 || n > 10_000_000) fail('--patients must be a whole number between 1 and 10000000');
     const config = loadConfig();
-    const urls = await resolveDatabase(config);
+    const urls = await cliDatabase(config);
     const db = createDb(urls.appUrl, 4);
     try {
       await migrate(urls.ownerUrl);
@@ -40,7 +41,7 @@ anamnesis each, in the organization SLUG (default: the only one). Needs the prac
       return 0;
     } finally {
       await db.destroy();
-      await urls.embedded?.stop();
+      await urls.stop();
     }
   },
 };

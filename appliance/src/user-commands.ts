@@ -4,7 +4,7 @@
 import { loadConfig } from '@praxiskern/api/core/config.ts';
 import { runWithContext, systemContext } from '@praxiskern/api/core/context.ts';
 import { zodIssues } from '@praxiskern/api/http/router.ts';
-import { resolveDatabase, migrate, buildServices } from '@praxiskern/api/server.ts';
+import { migrate, buildServices } from '@praxiskern/api/server.ts';
 import { createDb, withScope } from '@praxiskern/api/db/connection.ts';
 import type { Services } from '@praxiskern/api/http/services.ts';
 import { changeUser, createLocalUser, listOrganizationUsers, resetLocalAccount, type Operator } from '@praxiskern/api/modules/users/user.service.ts';
@@ -12,17 +12,18 @@ import { createUserBody, updateUserBody } from '@praxiskern/api/modules/users/us
 import { findUserByIdOrUsername, parseLoginName, resolveLogin } from '@praxiskern/api/modules/users/user.repository.ts';
 import { findOrganizationBySlug, listOrganizations } from '@praxiskern/api/modules/admin/organization.repository.ts';
 import { output, fail, type Command, type Values } from './command.ts';
+import { cliDatabase } from './database.ts';
 
 export async function withServices<T>(fn: (services: Services) => Promise<T>): Promise<T> {
   const config = loadConfig();
-  const urls = await resolveDatabase(config);
+  const urls = await cliDatabase(config);
   const db = createDb(urls.appUrl, 2);
   try {
     await migrate(urls.ownerUrl);
     return await runWithContext(systemContext('cli'), () => fn(buildServices(config, db)));
   } finally {
     await db.destroy();
-    await urls.embedded?.stop();
+    await urls.stop();
   }
 }
 

@@ -21,6 +21,7 @@ import { VERSION } from './version.ts';
 import { startBackupScheduler } from './modules/backup/scheduler.ts';
 import { startRetentionScheduler } from './modules/retention/retention.scheduler.ts';
 import { startErasureVacuumScheduler } from './modules/gdpr/erasure-vacuum.ts';
+import { AuditAnchorWriter } from './modules/audit/anchor.service.ts';
 
 export interface DatabaseUrls {
   appUrl: string;
@@ -56,6 +57,7 @@ export function buildServices(config: Config, db: Db, kdf: KdfParams = PASSPHRAS
 
 export interface RunningServer {
   services: Services;
+  auditAnchors: AuditAnchorWriter;
   url: string;
   metricsUrl: string;
   close(): Promise<void>;
@@ -84,6 +86,7 @@ export async function startServer(config: Config = loadConfig(), opts: { kdf?: K
       rootLogger.error({ err: (err as Error).message }, 'auto-unseal failed; the server stays sealed');
     }
   }
+  const anchors = new AuditAnchorWriter(db, config.dataDir, services.metrics.registry).start();
   const backups = config.runSchedules ? startBackupScheduler(services, { ownerUrl: dbUrls.ownerUrl }) : undefined;
   const retention = config.runSchedules ? startRetentionScheduler(services) : undefined;
   const erasureVacuum = config.runSchedules ? startErasureVacuumScheduler(dbUrls.ownerUrl) : undefined;
@@ -104,6 +107,7 @@ export async function startServer(config: Config = loadConfig(), opts: { kdf?: K
   const url = `http://${config.host === '0.0.0.0' ? 'localhost' : config.host}:${port}`;
   return {
     services,
+    auditAnchors: anchors,
     url,
     metricsUrl: `http://${config.metricsHost}:${metricsPort}/metrics`,
     async close() {
@@ -116,6 +120,7 @@ export async function startServer(config: Config = loadConfig(), opts: { kdf?: K
       await backups?.stop();
       retention?.stop();
       await erasureVacuum?.stop();
+      await anchors.stop();
       await db.destroy();
       await dbUrls.embedded?.stop();
     },

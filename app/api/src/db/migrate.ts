@@ -6,6 +6,7 @@ import * as m0003 from './migrations/20261123_0003_patients.ts';
 import * as m0010 from './migrations/20261123_0010_backup.ts';
 import * as m0100 from './migrations/20261201_0100_installation_scope.ts';
 import * as m0110 from './migrations/20261201_0110_enrollment.ts';
+import * as m0120 from './migrations/20261201_0120_audit_chain_heads.ts';
 import * as m0150 from './migrations/20261201_0150_document_removal.ts';
 
 export interface MigrationModule {
@@ -20,6 +21,7 @@ export const MIGRATIONS: Record<string, MigrationModule> = {
   '20261123_0010_backup': m0010,
   '20261201_0100_installation_scope': m0100,
   '20261201_0110_enrollment': m0110,
+  '20261201_0120_audit_chain_heads': m0120,
   '20261201_0150_document_removal': m0150,
 };
 

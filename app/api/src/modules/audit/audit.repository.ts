@@ -66,3 +66,31 @@ export async function chainOrganizations(db: Db): Promise<(string | null)[]> {
   const rows = await db('audit_log').distinct('organization_id');
   return rows.map((r: { organization_id: string | null }) => r.organization_id);
 }
+
+export interface ChainHead {
+  organizationId: string | null;
+  /** Newest entry of the chain (null when the chain has no entries at all). */
+  headSeq: number | null;
+  headHash: string | null;
+  /** The seq the caller anchored last, and the hash the chain holds there now (null: no such entry). */
+  anchoredSeq: number | null;
+  anchoredHash: string | null;
+}
+
+/** One round trip: every chain's head, and the current hash at each anchored seq (API role, no content). */
+export async function chainHeads(db: Db, anchored: { organizationId: string | null; seq: number }[]): Promise<ChainHead[]> {
+  // Array literals (uuids and integers need no quoting): knex would expand a JS array into a list.
+  const literal = (xs: (string | number | null)[]) => `{${xs.map((x) => (x === null ? 'NULL' : String(x))).join(',')}}`;
+  const { rows } = await db.raw('select * from audit_chain_heads(?::uuid[], ?::bigint[])', [
+    literal(anchored.map((a) => a.organizationId)),
+    literal(anchored.map((a) => a.seq)),
+  ]);
+  const num = (v: string | number | null) => (v === null ? null : Number(v));
+  return rows.map((r: Record<string, string | null>) => ({
+    organizationId: r.organization_id,
+    headSeq: num(r.head_seq),
+    headHash: r.head_hash,
+    anchoredSeq: num(r.anchored_seq),
+    anchoredHash: r.anchored_hash,
+  }));
+}

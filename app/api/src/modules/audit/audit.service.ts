@@ -31,9 +31,17 @@ function toRow(e: AuditEvent): AuditRow {
   };
 }
 
+/** Called after a transaction that wrote audit entries has committed (the anchor writer listens). */
+export const auditCommitListeners = new Set<() => void>();
+
+function notifyCommitted(): void {
+  for (const l of auditCommitListeners) l();
+}
+
 /** Records an event inside the caller's transaction (it commits or rolls back with the change). */
 export async function audit(trx: Tx, event: AuditEvent): Promise<void> {
   await insertAudit(trx, toRow(event));
+  trx.executionPromise?.then(notifyCommitted, () => undefined);
 }
 
 /** The read hook: every module that shows patient data calls this with what was read. */
@@ -49,6 +57,7 @@ export async function auditStandalone(db: Db, event: AuditEvent): Promise<void> 
       await trx.raw("select set_config('app.org_id', ?, true)", [row.organization_id ?? '']);
       await insertAudit(trx, row);
     });
+    notifyCommitted();
   } catch (err) {
     log().error({ err, action: event.action }, 'audit write failed');
     throw err;

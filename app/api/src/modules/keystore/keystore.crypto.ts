@@ -13,6 +13,42 @@ export interface KdfParams {
 /** Unseal parameters: ~64 MiB, 3 passes; stored with the wrapped key so they can be raised later. */
 export const PASSPHRASE_KDF: KdfParams = { algorithm: 'argon2id', memoryKiB: 65536, passes: 3, parallelism: 4 };
 
+/** Bounds for parameters read back from the database (OWASP minimum; maxima against memory/CPU exhaustion). */
+export interface KdfBounds {
+  min: Omit<KdfParams, 'algorithm'>;
+  max: Omit<KdfParams, 'algorithm'>;
+}
+
+export const KDF_BOUNDS: KdfBounds = {
+  min: { memoryKiB: 19456, passes: 2, parallelism: 1 },
+  max: { memoryKiB: 2 * 1024 * 1024, passes: 16, parallelism: 16 },
+};
+
+/** The bounds a process built with `kdf` accepts: never below what it would write itself. */
+export function boundsFor(kdf: KdfParams, base: KdfBounds = KDF_BOUNDS): KdfBounds {
+  return {
+    min: {
+      memoryKiB: Math.min(base.min.memoryKiB, kdf.memoryKiB),
+      passes: Math.min(base.min.passes, kdf.passes),
+      parallelism: Math.min(base.min.parallelism, kdf.parallelism),
+    },
+    max: base.max,
+  };
+}
+
+/** Why stored parameters are unacceptable, or undefined when they are within bounds. */
+export function kdfProblem(p: unknown, bounds: KdfBounds): string | undefined {
+  const k = p as Partial<KdfParams> | null;
+  if (!k || typeof k !== 'object' || k.algorithm !== 'argon2id') return 'the algorithm is not argon2id';
+  for (const field of ['memoryKiB', 'passes', 'parallelism'] as const) {
+    const v = k[field];
+    if (typeof v !== 'number' || !Number.isInteger(v)) return `${field} is not a whole number`;
+    if (v < bounds.min[field]) return `${field} ${v} is below the minimum ${bounds.min[field]}`;
+    if (v > bounds.max[field]) return `${field} ${v} is above the maximum ${bounds.max[field]}`;
+  }
+  return undefined;
+}
+
 const VERSION = 1;
 
 export class DecryptionError extends Error {}

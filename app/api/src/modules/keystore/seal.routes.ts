@@ -3,6 +3,7 @@ import { defineRoute } from '../../http/route.ts';
 import { assertNotLocked, clearFailures, recordFailure } from '../../core/rate-limit.ts';
 import { auditStandalone } from '../audit/audit.service.ts';
 import { AppError } from '../../core/errors.ts';
+import { log } from '../../core/context.ts';
 import type { Services } from '../../http/services.ts';
 
 export const UNSEAL_LIMIT = { maxFailures: 5, windowSeconds: 900, lockSeconds: 300 };
@@ -19,11 +20,18 @@ export async function unsealWithLimits(services: Services, passphrase: string, v
       services.metrics.logins.inc({ method: 'unseal', outcome: 'failure' });
       await auditStandalone(services.db, { action: 'seal.unseal', outcome: 'failure', organizationId: null, details: { via } });
     }
+    if (err instanceof AppError && err.code === 'seal_kdf_rejected') await reportKdfRejected(services, 'seal.unseal', err, via);
     throw err;
   }
   await clearFailures(services.db, bucket);
   services.metrics.logins.inc({ method: 'unseal', outcome: 'success' });
   await auditStandalone(services.db, { action: 'seal.unseal', outcome: 'success', organizationId: null, details: { via } });
+}
+
+/** Logs and audits a refused derivation: weak stored parameters are a sign of tampering. */
+async function reportKdfRejected(services: Services, action: string, err: AppError, via: string): Promise<void> {
+  log().error({ action, via, reason: err.message }, 'refused to derive the key-encryption key: stored Argon2id parameters out of bounds');
+  await auditStandalone(services.db, { action, outcome: 'failure', organizationId: null, details: { via, reason: 'kdf_rejected' } });
 }
 
 export const sealRoutes = [
@@ -52,7 +60,8 @@ export const sealRoutes = [
         await services.seal.changePassphrase(services.db, body.currentPassphrase, body.newPassphrase);
       } catch (err) {
         if (err instanceof AppError && err.code === 'validation_failed') await recordFailure(services.db, 'unseal', UNSEAL_LIMIT);
-        await auditStandalone(services.db, { action: 'seal.passphrase_changed', outcome: 'failure', organizationId: null });
+        if (err instanceof AppError && err.code === 'seal_kdf_rejected') await reportKdfRejected(services, 'seal.passphrase_changed', err, 'web');
+        else await auditStandalone(services.db, { action: 'seal.passphrase_changed', outcome: 'failure', organizationId: null });
         throw err;
       }
       await auditStandalone(services.db, { action: 'seal.passphrase_changed', organizationId: null });

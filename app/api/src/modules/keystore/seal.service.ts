@@ -4,7 +4,9 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
 import type { Db, Tx } from '../../db/connection.ts';
 import { AppError, sealed as sealedError, validation } from '../../core/errors.ts';
-import { deriveKek, MASTER_AAD, newKey, open, PASSPHRASE_KDF, seal, DecryptionError, type KdfParams } from './keystore.crypto.ts';
+import {
+  boundsFor, deriveKek, kdfProblem, MASTER_AAD, newKey, open, PASSPHRASE_KDF, seal, DecryptionError, type KdfBounds, type KdfParams,
+} from './keystore.crypto.ts';
 import { insertSealConfig, readSealConfig, updateSealConfig } from './seal.repository.ts';
 
 export const MIN_PASSPHRASE_LENGTH = 12;
@@ -14,13 +16,31 @@ export function validatePassphrase(passphrase: string, field = 'passphrase'): vo
   if (passphrase.length > 1024) throw validation(field, 'must be at most 1024 characters');
 }
 
+/** The stored Argon2id parameters are outside the bounds: refuse rather than derive weakly. */
+export const kdfRejected = (reason: string) =>
+  new AppError(409, 'seal_kdf_rejected', `the stored key-derivation parameters are not acceptable (${reason}); the seal configuration may have been tampered with`);
+
 export class SealService {
   #masterKey: Buffer | undefined;
   readonly kdf: KdfParams;
+  /**
+   * What parameters read back from seal_config must satisfy. The default is the OWASP floor, lowered
+   * only for a process that was itself built (in code, not configuration) with lighter parameters: tests.
+   */
+  readonly kdfBounds: KdfBounds;
   readonly listeners = new Set<(sealed: boolean) => void>();
 
-  constructor(kdf: KdfParams = PASSPHRASE_KDF) {
+  constructor(kdf: KdfParams = PASSPHRASE_KDF, kdfBounds: KdfBounds = boundsFor(kdf)) {
+    const own = kdfProblem(kdf, kdfBounds);
+    if (own) throw new Error(`the passphrase KDF parameters of this process are out of bounds: ${own}`);
     this.kdf = kdf;
+    this.kdfBounds = kdfBounds;
+  }
+
+  #checkStored(kdf: unknown): KdfParams {
+    const problem = kdfProblem(kdf, this.kdfBounds);
+    if (problem) throw kdfRejected(problem);
+    return kdf as KdfParams;
   }
 
   get isSealed(): boolean {
@@ -47,7 +67,7 @@ export class SealService {
   async unseal(db: Db, passphrase: string): Promise<void> {
     const row = await readSealConfig(db);
     if (!row) throw new AppError(409, 'not_initialized', 'Praxiskern is not set up yet');
-    const kek = await deriveKek(passphrase, row.salt, row.kdf);
+    const kek = await deriveKek(passphrase, row.salt, this.#checkStored(row.kdf));
     try {
       this.#setKey(open(kek, row.wrapped_master_key, MASTER_AAD));
     } catch (err) {
@@ -64,7 +84,7 @@ export class SealService {
       if (!row) throw new AppError(409, 'not_initialized', 'Praxiskern is not set up yet');
       let master: Buffer;
       try {
-        master = open(await deriveKek(current, row.salt, row.kdf), row.wrapped_master_key, MASTER_AAD);
+        master = open(await deriveKek(current, row.salt, this.#checkStored(row.kdf)), row.wrapped_master_key, MASTER_AAD);
       } catch (err) {
         if (err instanceof DecryptionError) throw validation('currentPassphrase', 'is wrong');
         throw err;

@@ -39,6 +39,7 @@ export const de = {
   'error.tooMany': 'Zu viele Versuche. Bitte versuchen Sie es in {seconds} Sekunden erneut.',
   'error.conflict': 'Das steht im Widerspruch zu bestehenden Daten: {message}',
   'error.sealed': 'Der Server ist versiegelt.',
+  'error.code.seal_kdf_rejected': 'Der Server verweigert das Entsperren: Die gespeicherten Parameter der Schlüsselableitung liegen unter dem Minimum (mögliche Manipulation). Stellen Sie die Versiegelungskonfiguration aus einer Sicherung wieder her und wenden Sie sich an Ihren IT-Dienstleister.',
 
   'validation.required': 'Bitte ausfüllen.',
   'validation.minLength': 'Mindestens {n} Zeichen.',

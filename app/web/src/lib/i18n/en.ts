@@ -40,6 +40,7 @@ export const en: Messages = {
   'error.tooMany': 'Too many attempts. Please try again in {seconds} seconds.',
   'error.conflict': 'This conflicts with existing data: {message}',
   'error.sealed': 'The server is sealed.',
+  'error.code.seal_kdf_rejected': 'The server refuses to unseal: the stored key-derivation parameters are below the minimum (possible tampering). Restore the seal configuration from a backup and contact your IT service.',
 
   'validation.required': 'Please fill this in.',
   'validation.minLength': 'At least {n} characters.',
