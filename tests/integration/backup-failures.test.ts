@@ -4,6 +4,7 @@ import test from 'ava';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import pg from 'pg';
 import { generateIdentity } from '../../app/api/src/modules/backup/age/index.ts';
 import { restoreSnapshot } from '../../app/api/src/modules/backup/restore.service.ts';
 import { runBackup } from '../../app/api/src/modules/backup/snapshot.service.ts';
@@ -75,7 +76,13 @@ test.serial('a truncated database file fails verification and restore with a cle
     const rt2 = runtimeFor(services, fresh.ownerUrl, backupEnv([`truncated=local:${dir}`]));
     // A new server trusts the old one's snapshots through the signing key of the recovery kit.
     const signers = [backupSigningKey(app.services.appKey).text];
-    const tables = async () => (await db.raw(`select count(*)::int as n from pg_tables where schemaname = 'public'`)).rows[0].n;
+    const tables = async () => {
+      const c = new pg.Client({ connectionString: fresh.ownerUrl });
+      await c.connect();
+      const { rows } = await c.query(`select count(*)::int as n from pg_tables where schemaname = 'public'`);
+      await c.end();
+      return rows[0].n as number;
+    };
     const before = await tables();
     const err = await t.throwsAsync(restoreSnapshot(rt2, { identities: [offlineKey.identity], signers }));
     t.regex(err!.message, /truncated or altered/);
