@@ -10,6 +10,7 @@ import { promisify } from 'node:util';
 import pg from 'pg';
 import { configPath, dbPath, manifestPath, type Manifest } from '../../app/api/src/modules/backup/manifest.ts';
 import { runBackup } from '../../app/api/src/modules/backup/snapshot.service.ts';
+import { backupSigningKey } from '../../app/api/src/modules/backup/manifest-signature.ts';
 import { setupInstance, startTestApp, type TestApp } from '../helpers/app.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/pg.ts';
 import { backupEnv, PG_BIN_DIR, runtimeFor, seedPatients, writeIdentityFile } from './backup-fixtures.ts';
@@ -34,7 +35,7 @@ test.after.always(async () => {
   rmSync(work, { recursive: true, force: true });
 });
 
-const sh = (script: string, env: Record<string, string> = {}) => run('sh', ['-c', script], { env: { ...process.env, ...env }, maxBuffer: 64 << 20 });
+const sh = (script: string, env: Record<string, string> = {}) => run('sh', ['-c', script], { cwd: work, env: { ...process.env, ...env }, maxBuffer: 64 << 20 });
 
 test.serial('after a manual age + pg_restore of an older snapshot, `praxiskern erasure replay` erases the patient again; a second replay changes nothing', async (t) => {
   const { client } = await setupInstance(app);
@@ -54,10 +55,21 @@ test.serial('after a manual age + pg_restore of an older snapshot, `praxiskern e
 
   // The new server: an empty database, an empty data directory; the documented commands only.
   const key = writeIdentityFile(work);
+  // 0. The manifest is the installation's: openssl checks its signature with the kit's signing key.
+  const S = path.join(copy, 'snapshots', older.snapshotId);
+  const signer = backupSigningKey(app.services.appKey).text;
+  const verified = await sh(
+    `printf -- '-----BEGIN PUBLIC KEY-----\\n%s\\n-----END PUBLIC KEY-----\\n' "$SIGNER" > signer.pem && ` +
+      `openssl pkeyutl -verify -pubin -inkey signer.pem -rawin -in "$S/manifest.json.age" -sigfile "$S/manifest.json.age.sig"`,
+    { SIGNER: signer, S },
+  );
+  t.regex(verified.stdout, /Signature Verified Successfully/);
   const dataDir = path.join(work, 'new-server');
   const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
   await sh(`age -d -i ${q(key)} ${q(path.join(copy, dbPath(older.snapshotId)))} | ${q(pgRestore)} --single-transaction --exit-on-error --no-password --dbname=${q(fresh.ownerUrl)}`);
   const manifest: Manifest = JSON.parse((await sh(`age -d -i ${q(key)} ${q(path.join(copy, manifestPath(older.snapshotId)))}`)).stdout);
+  const dumpBytes = Number((await sh(`age -d -i ${q(key)} ${q(path.join(copy, dbPath(older.snapshotId)))} | wc -c`)).stdout.trim());
+  t.is(manifest.files.find((f) => f.role === 'database')!.plainBytes, dumpBytes, 'plainBytes is the size of the pg_dump output');
   for (const b of manifest.blobs) {
     mkdirSync(path.join(dataDir, 'blobs', b.id.slice(0, 2)), { recursive: true });
     await sh(`age -d -i ${q(key)} -o ${q(path.join(dataDir, 'blobs', b.id.slice(0, 2), b.id))} ${q(path.join(copy, 'blobs', b.id.slice(0, 2), `${b.id}.age`))}`);

@@ -47,12 +47,20 @@ interface Lane {
   prune?: PruneReport;
 }
 
-/** Lets the stream end only once the producing tool exited 0: a failed dump never looks finished. */
-function gate(tool: RunningTool): Transform {
-  return new Transform({
-    transform: (chunk, _e, cb) => cb(null, chunk),
+/**
+ * Lets the stream end only once the producing tool exited 0 (a failed dump never looks finished);
+ * counts the unencrypted bytes on the way (the manifest's plainBytes).
+ */
+function gate(tool: RunningTool): Transform & { bytes: number } {
+  const t = new Transform({
+    transform: (chunk: Buffer, _e, cb) => {
+      t.bytes += chunk.length;
+      cb(null, chunk);
+    },
     flush: (cb) => tool.done.then(() => cb(), (err) => cb(err)),
-  });
+  }) as Transform & { bytes: number };
+  t.bytes = 0;
+  return t;
 }
 
 /**
@@ -165,13 +173,14 @@ async function runLocked(rt: BackupRuntime, opts: RunOptions): Promise<BackupRun
       factsPromise.catch(() => undefined);
       let done = 0;
       const measure = new Measure((n) => rt.onProgress?.({ phase: 'database', bytes: (done += n) }));
-      const encrypted = pipeline(dump.stdout, gate(dump), encryptStream(recipients.all), measure);
+      const plain = gate(dump);
+      const encrypted = pipeline(dump.stdout, plain, encryptStream(recipients.all), measure);
       encrypted.catch((err) => measure.destroy(err));
       const results = await fanOut(measure, live().map((lane) => (input: Readable) => lane.target.put(dbPath(snapshotId), input)));
       await encrypted;
       await dump.done;
       facts = await factsPromise;
-      const entry = { path: dbPath(snapshotId), role: 'database' as const, size: measure.bytes, sha256: measure.digest(), plainBytes: 0 };
+      const entry = { path: dbPath(snapshotId), role: 'database' as const, size: measure.bytes, sha256: measure.digest(), plainBytes: plain.bytes };
       live().forEach((lane, i) => (results[i].ok ? lane.files.push(entry) : failLane(lane, results[i].error)));
       if (live().length === 0) throw lanes[0].error!;
     } finally {
@@ -221,11 +230,12 @@ async function runLocked(rt: BackupRuntime, opts: RunOptions): Promise<BackupRun
     {
       const tar = startTarCreate(configPaths);
       const measure = new Measure();
-      const encrypted = pipeline(tar.stdout, gate(tar), encryptStream(recipients.all), measure);
+      const plain = gate(tar);
+      const encrypted = pipeline(tar.stdout, plain, encryptStream(recipients.all), measure);
       encrypted.catch((err) => measure.destroy(err));
       const results = await fanOut(measure, live().map((lane) => (input: Readable) => lane.target.put(configPath(snapshotId), input)));
       await encrypted;
-      const entry = { path: configPath(snapshotId), role: 'config' as const, size: measure.bytes, sha256: measure.digest(), plainBytes: 0 };
+      const entry = { path: configPath(snapshotId), role: 'config' as const, size: measure.bytes, sha256: measure.digest(), plainBytes: plain.bytes };
       live().forEach((lane, i) => (results[i].ok ? lane.files.push(entry) : failLane(lane, results[i].error)));
       if (live().length === 0) throw lanes[0].error!;
     }
