@@ -60,7 +60,7 @@ export interface RestoreResult {
 
 /**
  * A sink that feeds a tool's stdin and ends it only if `verdict` finds the input whole; otherwise it
- * kills the tool (pg_restore then rolls its single transaction back).
+ * kills the tool, which never sees the end of its input (a transaction it holds rolls back).
  */
 function guardedSink(tool: RunningTool & { stdin: Writable }, verdict: () => Error | undefined): Writable {
   const sink = new Writable({
