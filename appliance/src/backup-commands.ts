@@ -1,5 +1,5 @@
-// `praxiskern backup run|list|verify|drill`, `restore`, `recovery-kit [combine]`: thin commands over
-// the backup services. Long work shows progress (bytes, rate, ETA) on stderr; --json prints one
+// `praxiskern backup run|list|verify|drill`, `restore`, `recovery-kit [combine]`, `erasure replay`:
+// thin commands over the backup and erasure services. Long work shows progress (bytes, rate, ETA) on stderr; --json prints one
 // JSON object on stdout; a failure exits non-zero with a one-line reason.
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -17,6 +17,9 @@ import { runDrill } from '@praxiskern/api/modules/backup/drill.service.ts';
 import { createRecoveryKit, identityFromShares } from '@praxiskern/api/modules/backup/kit.service.ts';
 import { restoreLocked } from '@praxiskern/api/modules/backup/restore.service.ts';
 import { runBackup } from '@praxiskern/api/modules/backup/snapshot.service.ts';
+import { signersInIdentityFile } from '@praxiskern/api/modules/backup/manifest-signature.ts';
+import { replayErasureLedger } from '@praxiskern/api/modules/gdpr/erasure.service.ts';
+import { mergeLedgerFile } from '@praxiskern/api/modules/gdpr/ledger-file.ts';
 import { completeSnapshots, verifyBackups } from '@praxiskern/api/modules/backup/verify.service.ts';
 import { unsealWithLimits } from '@praxiskern/api/modules/keystore/seal.routes.ts';
 import { readSecret } from './read-secret.ts';
@@ -91,6 +94,12 @@ export async function identities(v: Values, rt: BackupRuntime, services: Service
   return fail('a key is needed: --identity-file F (the recovery kit) or --passphrase-file F (the on-server drill key)');
 }
 
+/** Signing keys to trust besides this installation's own: --signer, and the identity file's signer line. */
+async function signers(v: Values): Promise<string[]> {
+  const given = typeof v.signer === 'string' ? [v.signer] : [];
+  return typeof v['identity-file'] === 'string' ? [...given, ...(await signersInIdentityFile(v['identity-file']))] : given;
+}
+
 // ---- commands -----------------------------------------------------------------------------------
 
 const backupRun: Command = {
@@ -142,13 +151,14 @@ Snapshots from the catalog (newest first); --remote lists the complete snapshots
 };
 
 const backupVerify: Command = {
-  usage: `praxiskern backup verify [--target NAME] [--snapshot ID] (--identity-file F | --passphrase-file F) [--json]
-Checks the newest (or the given) snapshot on each target: every file's size and SHA-256 against the
+  usage: `praxiskern backup verify [--target NAME] [--snapshot ID] (--identity-file F | --passphrase-file F) [--signer KEY] [--json]
+Checks the newest (or the given) snapshot on each target: the manifest's signature by this installation
+(or by --signer KEY, the recovery kit's signing key), every file's size and SHA-256 against the
 manifest, and that it decrypts to the end. Exit 1 names the first bad file.`,
-  options: { target: { type: 'string' }, snapshot: { type: 'string' }, 'identity-file': { type: 'string' }, 'passphrase-file': { type: 'string' } },
+  options: { target: { type: 'string' }, snapshot: { type: 'string' }, 'identity-file': { type: 'string' }, 'passphrase-file': { type: 'string' }, signer: { type: 'string' } },
   async run(v) {
     return withRuntime(v, async (rt, services) => {
-      const reports = await verifyBackups(rt, { identities: await identities(v, rt, services), target: v.target as string | undefined, snapshotId: v.snapshot as string | undefined, trigger: 'cli' });
+      const reports = await verifyBackups(rt, { identities: await identities(v, rt, services), signers: await signers(v), target: v.target as string | undefined, snapshotId: v.snapshot as string | undefined, trigger: 'cli' });
       const bad = reports.filter((r) => !r.ok);
       const clean = reports.map(({ manifest: _m, ...r }) => r);
       if (bad.length) {
@@ -183,15 +193,17 @@ Restores the newest snapshot of each target into the scratch database and checks
 };
 
 const restore: Command = {
-  usage: `praxiskern restore --identity-file F [--target NAME|SPEC] [--snapshot ID] [--force] [--json]
-Restores a snapshot (default: the newest) onto this fresh install, with the app stopped: database,
-blobs, configuration; re-applies the erasure ledger. SPEC is local:/path or sftp://user@host:23/dir?hostkey=SHA256:…&key=/path.
-Afterwards start the app and unseal it with the practice passphrase.`,
-  options: { 'identity-file': { type: 'string' }, target: { type: 'string' }, snapshot: { type: 'string' }, force: { type: 'boolean' } },
+  usage: `praxiskern restore --identity-file F [--signer KEY] [--target NAME|SPEC] [--snapshot ID] [--force] [--json]
+Restores a snapshot (default: the newest) onto this fresh install, with the app stopped, all or nothing:
+the manifest must be signed by this installation or by the recovery kit's signing key (the
+"# praxiskern-backup-signer:" line of the identity file, or --signer KEY); every file is checked before
+the database changes. Then the erasure ledger is re-applied. SPEC is local:/path or
+sftp://user@host:23/dir?hostkey=SHA256:…&key=/path. Afterwards start the app and unseal it.`,
+  options: { 'identity-file': { type: 'string' }, signer: { type: 'string' }, target: { type: 'string' }, snapshot: { type: 'string' }, force: { type: 'boolean' } },
   async run(v) {
     if (typeof v['identity-file'] !== 'string') fail('--identity-file is required (the recovery kit identity; see praxiskern recovery-kit combine for shares)');
     return withRuntime(v, async (rt) => {
-      const r = await restoreLocked(rt, { identities: await readIdentityFile(String(v['identity-file'])), target: v.target as string | undefined, snapshotId: v.snapshot as string | undefined, force: Boolean(v.force) });
+      const r = await restoreLocked(rt, { identities: await readIdentityFile(String(v['identity-file'])), signers: await signers(v), target: v.target as string | undefined, snapshotId: v.snapshot as string | undefined, force: Boolean(v.force) });
       // The audit chains now continue from the snapshot: later anchors describe history given up on purpose.
       await recordRestore(rt.settings.dataDir, { snapshotId: r.snapshotId, restoredAt: new Date().toISOString() });
       output(
@@ -218,12 +230,12 @@ keeps only the public recipient. --shares 2-of-3 splits the key for several cust
       if (!m) fail('--shares must look like 2-of-3');
       shares = { threshold: Number(m![1]), count: Number(m![2]) };
     }
-    return withRuntime(v, async (_rt, _s, db) => {
-      const kit = await createRecoveryKit(db, { shares, replace: Boolean(v.replace) });
+    return withRuntime(v, async (_rt, services) => {
+      const kit = await createRecoveryKit(services, { shares, replace: Boolean(v.replace) });
       const out = typeof v.out === 'string' ? v.out : `praxiskern-recovery-kit-${kit.installationId}.html`;
       writeFileSync(out, kit.html, { mode: 0o600, flag: v.replace ? 'w' : 'wx' });
       const { html: _h, ...rest } = kit;
-      output(v, { ...rest, file: path.resolve(out) }, `Recovery kit written to ${path.resolve(out)} (print it, store it offline, then delete the file).\nRecipient: ${kit.recipient}`);
+      output(v, { ...rest, file: path.resolve(out) }, `Recovery kit written to ${path.resolve(out)} (print it, store it offline, then delete the file).\nRecipient: ${kit.recipient}\nBackup signing key: ${kit.signer}`);
       return 0;
     });
   },
@@ -244,6 +256,35 @@ Recombines custodian shares (one per file) into the age identity for praxiskern 
   },
 };
 
+const erasureReplay: Command = {
+  usage: `praxiskern erasure replay [--ledger-file F] [--json]
+Re-applies the erasure ledger (the database table and $PRAXISKERN_DATA_DIR/ledger/erasure-ledger.jsonl)
+to this database: every erased patient's rows, data key and blobs are removed again. Run it after a
+manual restore with age and pg_restore, before the app serves anyone; --ledger-file merges another copy
+of the ledger file first (the restored configuration archive's). Safe to run any number of times.`,
+  options: { 'ledger-file': { type: 'string' } },
+  async run(v) {
+    const config = loadConfig();
+    const merged = typeof v['ledger-file'] === 'string' ? await mergeLedgerFile(config.dataDir, readFileSync(v['ledger-file'], 'utf8')) : 0;
+    const urls = await databaseUrls(config);
+    const owner = createDb(urls.ownerUrl, 2);
+    try {
+      const r = await runWithContext(systemContext('cli-erasure'), () => replayErasureLedger(owner, { dataDir: config.dataDir }));
+      output(
+        v,
+        { ok: true, ledgerEntriesMerged: merged, ...r },
+        `Erasure ledger: ${r.ledgerEntries} entr${r.ledgerEntries === 1 ? 'y' : 'ies'}${merged ? ` (${merged} merged from ${v['ledger-file']})` : ''}.\n` +
+          `${r.patientsErasedAgain.length} patient(s) erased again, ${r.blobsDeleted} blob(s) deleted.` +
+          (r.patientsErasedAgain.length ? '' : ' Nothing an erasure removed was present.'),
+      );
+      return 0;
+    } finally {
+      await owner.destroy();
+      await urls.stop();
+    }
+  },
+};
+
 export const backupCommands: Record<string, Command> = {
   'backup run': backupRun,
   'backup list': backupList,
@@ -252,4 +293,5 @@ export const backupCommands: Record<string, Command> = {
   restore,
   'recovery-kit': recoveryKitCmd,
   'recovery-kit combine': recoveryKitCombine,
+  'erasure replay': erasureReplay,
 };

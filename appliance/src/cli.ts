@@ -20,6 +20,7 @@ Commands:
   backup run|list|verify|drill   encrypted off-site backups and restore drills
   restore                  restore a snapshot onto a fresh install (--identity-file F)
   recovery-kit [combine]   create the offline recovery kit, or combine Shamir shares
+  erasure replay           re-apply the erasure ledger after a manual restore (age + pg_restore)
 Options common to all: --json`;
 
 async function main(argv: string[]): Promise<number> {

@@ -86,7 +86,7 @@ Exits 0 without changes when Praxiskern is already set up.`,
           totpSecret,
           locale: v.locale === 'en' ? 'en' : 'de',
         });
-        const kit = await createRecoveryKit(db, { organization: String(v['org-name']) });
+        const kit = await createRecoveryKit(services, { organization: String(v['org-name']) });
         if (v['recovery-kit-file']) writeFileSync(String(v['recovery-kit-file']), kit.html, { mode: 0o600 });
         const recoveryKit = { recipient: kit.recipient, ...(v['recovery-kit-file'] ? { file: v['recovery-kit-file'] } : { identity: kit.identity }) };
         output(

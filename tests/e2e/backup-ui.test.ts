@@ -44,6 +44,7 @@ test('setup hands out the recovery kit once; the backup page runs a backup and a
   const { page } = o;
   const a11y: Record<string, string[]> = {};
   let identity = '';
+  let kitSigner = '';
 
   await screenshotOnFailure(page, 'backup-ui', async () => {
     // ---- setup: recovery codes, then the recovery kit ----
@@ -71,6 +72,9 @@ test('setup hands out the recovery kit once; the backup page runs a backup and a
     t.regex(html, /^<!doctype html>/i, 'the kit is an HTML page');
     t.true(pageText(html).includes(identity), 'the printable kit holds the identity');
     t.true(pageText(html).includes(identityToRecipient(identity)), 'and the recipient it belongs to');
+    const signerLine = /# praxiskern-backup-signer: (MCowBQYDK2VwAyEA[A-Za-z0-9+/]{43}=)/.exec(pageText(html));
+    t.truthy(signerLine, 'and the public key the backups are signed with, as a comment line of the identity file');
+    kitSigner = signerLine?.[1] ?? '';
 
     // Clicking without the confirmation does nothing; with it, the app opens.
     await proceed.click({ force: true });
@@ -109,6 +113,7 @@ test('setup hands out the recovery kit once; the backup page runs a backup and a
     const manifestFile = path.join(work, 'manifest.json');
     await decryptFile(path.join(work, 'target', manifestPath(snapshotId)), manifestFile, [identity]);
     t.is(JSON.parse(readFileSync(manifestFile, 'utf8')).snapshotId, snapshotId, 'the downloaded identity decrypts the snapshot');
+    t.is(JSON.parse(readFileSync(manifestFile, 'utf8')).signer, kitSigner, 'the snapshot is signed with the key the kit names');
 
     // A restore drill, followed the same way; the last drill is shown with its result.
     await page.getByRole('button', { name: 'Wiederherstellungsprobe starten' }).click();

@@ -4,12 +4,14 @@ import test from 'ava';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import pg from 'pg';
 import { generateIdentity } from '../../app/api/src/modules/backup/age/index.ts';
 import { restoreSnapshot } from '../../app/api/src/modules/backup/restore.service.ts';
 import { runBackup } from '../../app/api/src/modules/backup/snapshot.service.ts';
 import { completeSnapshots, verifyBackups } from '../../app/api/src/modules/backup/verify.service.ts';
 import { takePreUpdateSnapshot } from '../../app/api/src/modules/backup/pre-update.ts';
 import { blobPath, dbPath } from '../../app/api/src/modules/backup/manifest.ts';
+import { backupSigningKey } from '../../app/api/src/modules/backup/manifest-signature.ts';
 import { setupInstance, startTestApp, TEST_KDF, type TestApp } from '../helpers/app.ts';
 import { createTestDatabase } from '../helpers/pg.ts';
 import { loadConfig } from '../../app/api/src/core/config.ts';
@@ -72,10 +74,20 @@ test.serial('a truncated database file fails verification and restore with a cle
   try {
     const services = buildServices(loadConfig({ PRAXISKERN_DATA_DIR: path.join(work, 'fresh'), DATABASE_URL: fresh.appUrl, LOG_LEVEL: 'silent' }), db, TEST_KDF);
     const rt2 = runtimeFor(services, fresh.ownerUrl, backupEnv([`truncated=local:${dir}`]));
-    const err = await t.throwsAsync(restoreSnapshot(rt2, { identities: [offlineKey.identity] }));
+    // A new server trusts the old one's snapshots through the signing key of the recovery kit.
+    const signers = [backupSigningKey(app.services.appKey).text];
+    const tables = async () => {
+      const c = new pg.Client({ connectionString: fresh.ownerUrl });
+      await c.connect();
+      const { rows } = await c.query(`select count(*)::int as n from pg_tables where schemaname = 'public'`);
+      await c.end();
+      return rows[0].n as number;
+    };
+    const before = await tables();
+    const err = await t.throwsAsync(restoreSnapshot(rt2, { identities: [offlineKey.identity], signers }));
     t.regex(err!.message, /truncated or altered/);
-    const { rows } = await db.raw(`select count(*)::int as n from pg_tables where schemaname = 'public'`);
-    t.is(rows[0].n, 0, 'no half-restored database: pg_restore ran in one transaction and rolled back');
+    t.true(before > 10);
+    t.is(await tables(), before, 'the fresh database is untouched: emptying and pg_restore ran in one transaction and rolled back');
   } finally {
     await db.destroy();
     await fresh.drop();

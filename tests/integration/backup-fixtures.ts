@@ -7,6 +7,7 @@ import pg from 'pg';
 import { generateIdentity } from '../../app/api/src/modules/backup/age/index.ts';
 import { registerBackup, type BackupRuntime, type RuntimeOptions } from '../../app/api/src/modules/backup/backup-runtime.service.ts';
 import { defaultPgBinDir } from '../../app/api/src/modules/backup/backup-config.service.ts';
+import { SIGNER_COMMENT } from '../../app/api/src/modules/backup/manifest-signature.ts';
 import type { Services } from '../../app/api/src/http/services.ts';
 import type { Client } from '../helpers/http-client.ts';
 import type { Sshd } from '../helpers/sshd.ts';
@@ -95,9 +96,10 @@ export function treeHashes(dir: string): Record<string, string> {
   return out;
 }
 
-export function writeIdentityFile(dir: string, identity = offlineKey.identity): string {
+/** An identity file as the recovery kit shows it: optionally the signing-key comment line, then the identity. */
+export function writeIdentityFile(dir: string, identity = offlineKey.identity, signer?: string): string {
   const file = path.join(dir, 'offline.agekey');
-  writeFileSync(file, `# recovery identity\n${identity}\n`, { mode: 0o600 });
+  writeFileSync(file, `# recovery identity\n${signer ? `# ${SIGNER_COMMENT} ${signer}\n` : ''}${identity}\n`, { mode: 0o600 });
   return file;
 }
 

@@ -11,6 +11,7 @@ import { runBackup } from '../../app/api/src/modules/backup/snapshot.service.ts'
 import { withScope } from '../../app/api/src/db/connection.ts';
 import { blobPath, dbPath } from '../../app/api/src/modules/backup/manifest.ts';
 import { identityToRecipient } from '../../app/api/src/modules/backup/age/index.ts';
+import { backupSigningKey } from '../../app/api/src/modules/backup/manifest-signature.ts';
 import { setupInstance, startTestApp, type TestApp } from '../helpers/app.ts';
 import { Client as HttpClient, type Client } from '../helpers/http-client.ts';
 import http from 'node:http';
@@ -159,6 +160,9 @@ test.serial('the admin API shows status and snapshots, starts a backup, and hand
   t.is(kit.body.shares.length, 3);
   t.is(kit.body.identity, undefined, 'with shares the whole identity is nowhere');
   t.regex(kit.body.html, /Custodian share 3 of 3/);
+  // Every page names the public key that the snapshots are signed with: a new server verifies with it.
+  t.is(kit.body.signer, backupSigningKey(app.services.appKey).text);
+  t.is(kit.body.html.replace(/&#8203;/g, '').split(kit.body.signer).length - 1, 3, 'each custodian page shows the signing key');
   const again = await admin.post('/api/v1/backup/recovery-kit', {});
   t.is(again.status, 409);
   const keys = await app.services.db('backup_keys').where({ kind: 'recovery' }).whereNull('retired_at').select('recipient', 'wrapped_identity');

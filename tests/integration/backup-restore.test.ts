@@ -13,6 +13,7 @@ import { buildServices, migrate } from '../../app/api/src/server.ts';
 import { restoreSnapshot } from '../../app/api/src/modules/backup/restore.service.ts';
 import { runBackup } from '../../app/api/src/modules/backup/snapshot.service.ts';
 import { readIdentityFile } from '../../app/api/src/modules/backup/age/index.ts';
+import { backupSigningKey, signersInIdentityFile } from '../../app/api/src/modules/backup/manifest-signature.ts';
 import { ADMIN, setupInstance, startTestApp, TEST_KDF, type TestApp } from '../helpers/app.ts';
 import { startSshd, type Sshd } from '../helpers/sshd.ts';
 import { TEST_ROLE_PASSWORDS } from '../helpers/pg.ts';
@@ -51,14 +52,15 @@ async function wipe(a: TestApp, keepLedger = false) {
   await migrate(a.db.ownerUrl);
 }
 
-/** `praxiskern restore` on the new server, in-process. */
-async function restore(a: TestApp, env: NodeJS.ProcessEnv) {
+/** `praxiskern restore` on the new server, in-process, with the identity file of the old server's kit. */
+async function restore(a: TestApp, env: NodeJS.ProcessEnv, signer: string) {
   const config = loadConfig({ PRAXISKERN_DATA_DIR: a.dataDir, DATABASE_URL: a.db.appUrl, DATABASE_OWNER_URL: a.db.ownerUrl, LOG_LEVEL: 'silent' });
   const db = createDb(a.db.appUrl, 2);
   try {
     const services = buildServices(config, db, TEST_KDF);
     const rt = runtimeFor(services, a.db.ownerUrl, env);
-    return await restoreSnapshot(rt, { identities: await readIdentityFile(writeIdentityFile(work)) });
+    const file = writeIdentityFile(work, offlineKey.identity, signer);
+    return await restoreSnapshot(rt, { identities: await readIdentityFile(file), signers: await signersInIdentityFile(file) });
   } finally {
     await db.destroy();
   }
@@ -78,10 +80,11 @@ test.serial('backup to SFTP, wipe the server, restore: same database, same blobs
   t.true(result.ok, result.error);
   t.is(result.targets.storagebox.blobsUploaded, 8);
 
+  const signer = backupSigningKey(app.services.appKey).text;
   await wipe(app);
   t.deepEqual(treeHashes(path.join(app.dataDir, 'blobs')), {});
 
-  const restored = await restore(app, env);
+  const restored = await restore(app, env, signer);
   t.is(restored.snapshotId, result.snapshotId);
   t.true(restored.config.appKeyRestored);
   t.true(restored.sealed);
@@ -111,8 +114,9 @@ test.serial('an erased patient stays erased after restoring a backup taken befor
   const res = await admin.post(`/api/v1/patients/${erase}/erasure`, { confirm: true, override: true, reason: 'Art. 17 request (test)' });
   t.is(res.status, 200, res.text);
 
+  const signer = backupSigningKey(app.services.appKey).text;
   await wipe(app, true); // the database is lost; the ledger file on the host survived
-  const restored = await restore(app, env);
+  const restored = await restore(app, env, signer);
   t.deepEqual(restored.erasure.patientsErasedAgain, [erase]);
   const owner = new pg.Client({ connectionString: app.db.ownerUrl });
   await owner.connect();
@@ -130,4 +134,3 @@ async function setupFresh() {
   app = await startTestApp();
   return setupInstance(app);
 }
-void offlineKey;

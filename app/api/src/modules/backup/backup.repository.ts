@@ -219,9 +219,8 @@ export async function openExportedSnapshot(ownerUrl: string): Promise<{ client: 
   }
 }
 
-/** Empties the public schema (keeps the schema, its owner and grants) so pg_restore starts clean. */
-export async function emptyPublicSchema(client: pg.Client): Promise<void> {
-  await client.query(`
+/** SQL that empties the public schema (keeps the schema, its owner and grants) so a restore starts clean. */
+export const EMPTY_PUBLIC_SCHEMA_SQL = `
     do $$ declare r record; begin
       for r in select c.relname, c.relkind from pg_class c join pg_namespace n on n.oid = c.relnamespace
                 where n.nspname = 'public' and c.relkind in ('r','p','v','m','f') and not c.relispartition loop
@@ -241,7 +240,11 @@ export async function emptyPublicSchema(client: pg.Client): Promise<void> {
         execute format('drop type if exists public.%I cascade', r.typname);
       end loop;
     end $$;
-  `);
+`;
+
+/** Empties the public schema (the drill's scratch database). */
+export async function emptyPublicSchema(client: pg.Client): Promise<void> {
+  await client.query(EMPTY_PUBLIC_SCHEMA_SQL);
 }
 
 export async function withOwnerClient<T>(url: string, fn: (c: pg.Client) => Promise<T>): Promise<T> {

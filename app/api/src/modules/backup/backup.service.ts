@@ -101,11 +101,11 @@ export async function startDrill(services: Services) {
 }
 
 export async function recoveryKit(services: Services, opts: KitOptions) {
-  authorize('backup.run');
+  authorize('backup.recovery_kit');
   const org = currentContext()?.actor?.organizationId;
   const row: { name: string } | undefined = org
     ? await withScope(services.db, { organizationId: org }, (trx) => trx('organizations').where({ id: org }).first('name'))
     : undefined;
   const name = row?.name;
-  return createRecoveryKit(services.db, { ...opts, organization: name });
+  return createRecoveryKit(services, { ...opts, organization: name });
 }

@@ -1,5 +1,6 @@
 // The weekly restore drill: with the on-server drill key (so only while unsealed), the newest
-// snapshot of each target is restored into a scratch database and checked — every file's hash and
+// snapshot of each target is restored into a scratch database and checked — the manifest's
+// signature by this installation's backup signing key, every file's hash and
 // decryptability, the configuration archive reads as tar, row counts and audit anchors equal the
 // manifest — and the scratch database is emptied again. A backup is proven, not assumed.
 import pg from 'pg';
@@ -9,6 +10,7 @@ import { drillIdentity } from './backup-keys.service.ts';
 import { closeTargets, reasonOf, withBackupLock, type BackupRuntime } from './backup-runtime.service.ts';
 import * as repo from './backup.repository.ts';
 import { blobPath, type Manifest } from './manifest.ts';
+import { trustedSigners } from './manifest-signature.ts';
 import { startPgRestore, startTarList } from './pg-dump.repository.ts';
 import { decryptInto } from './restore.service.ts';
 import { checkFile, pickSnapshot, readManifest } from './verify.service.ts';
@@ -78,7 +80,7 @@ async function drillTarget(rt: BackupRuntime, target: BackupTarget, identity: st
   try {
     const snapshotId = await pickSnapshot(target);
     report.snapshotId = snapshotId;
-    const { manifest } = await readManifest(target, snapshotId, [identity]);
+    const { manifest } = await readManifest(target, snapshotId, [identity], trustedSigners(rt.services.appKey));
     await repo.withOwnerClient(scratch, (c) => repo.emptyPublicSchema(c));
     try {
       for (const file of manifest.files) {

@@ -1,11 +1,14 @@
 // The printable recovery kit: one self-contained HTML page (no scripts, no external resources)
 // with the installation id, the offline age identity (or one custodian share per page) and the
 // restore steps. It is shown once; the server keeps only the recipient.
+import { SIGNER_COMMENT } from './manifest-signature.ts';
 export interface KitPageInput {
   installationId: string;
   organization: string | undefined;
   createdAt: string;
   recipient: string;
+  /** Public backup signing key (base64 SPKI). */
+  signer: string;
   identity?: string;
   shares?: { threshold: number; count: number; texts: string[] };
 }
@@ -19,8 +22,10 @@ const STEPS = `
       Keep the app stopped: <code>systemctl stop praxiskern</code>.</li>
   <li>Write the identity below into a file on the new server, readable only by root:
       <code>install -m 600 /dev/stdin /root/recovery.agekey</code>, paste, Ctrl-D.
-      With shares: <code>praxiskern recovery-kit combine share1.txt share2.txt … &gt; /root/recovery.agekey</code>.</li>
+      With shares: <code>praxiskern recovery-kit combine share1.txt share2.txt … &gt; /root/recovery.agekey</code>,
+      then add the signing-key line shown above to that file.</li>
   <li>Restore the newest snapshot: <code>praxiskern restore --identity-file /root/recovery.agekey</code>
+      (it trusts only snapshots signed with the signing key in that file; or pass <code>--signer KEY</code>)
       (add <code>--target sftp://…</code> if the target is not configured yet, <code>--snapshot ID</code> for an older one).</li>
   <li>Start the app (<code>systemctl start praxiskern</code>) and unseal it with the practice passphrase
       (<code>praxiskern unseal</code>). Delete <code>/root/recovery.agekey</code> (<code>shred -u</code>).</li>
@@ -47,6 +52,7 @@ function header(k: KitPageInput, subtitle: string): string {
   ${k.organization ? `<tr><td>Organization</td><td>${esc(k.organization)}</td></tr>` : ''}
   <tr><td>Created</td><td>${esc(k.createdAt)}</td></tr>
   <tr><td>Recipient (public)</td><td><code>${grouped(k.recipient)}</code></td></tr>
+  <tr><td>Backup signing key (public)</td><td><code>${grouped(k.signer)}</code></td></tr>
 </table>
 <p class="warn">Whoever holds this ${k.shares ? 'share together with enough others' : 'page'} can decrypt every backup of this installation
 (patient health data stays encrypted by the practice passphrase). Store it offline — a safe, not a computer. The server does not keep it.</p>`;
@@ -64,7 +70,8 @@ export function renderKitPage(k: KitPageInput): string {
   return page(
     'Praxiskern recovery kit',
     `<section>${header(k, 'The offline key that decrypts the backups of this installation.')}
-<h2>Backup identity (age)</h2><div class="secret">${grouped(k.identity ?? '')}</div>
+<h2>Identity file (age; the first line names the backup signing key)</h2>
+<div class="secret"># ${SIGNER_COMMENT} ${grouped(k.signer)}<br>${grouped(k.identity ?? '')}</div>
 <h2>Restore after losing the server</h2>${STEPS}</section>`,
   );
 }

@@ -1,18 +1,26 @@
 // The recovery kit: an offline age identity generated on the server, shown once (as a printable
 // page, optionally split into Shamir shares for several custodians) and then forgotten; the server
-// keeps only its recipient, to which every later backup is encrypted.
+// keeps only its recipient, to which every later backup is encrypted. The kit also carries the
+// public backup signing key, so a new server can tell this installation's snapshots from planted ones.
+// Created while the server is unsealed (setup), it also creates the drill key, so that the very first
+// snapshot — even one taken by the sealed worker — is encrypted to it and the first drill can open it.
 import { createHash } from 'node:crypto';
 import { conflict, validation } from '../../core/errors.ts';
 import type { Db } from '../../db/connection.ts';
+import type { Services } from '../../http/services.ts';
 import { auditStandalone } from '../audit/audit.service.ts';
 import { generateIdentity, identityToRecipient } from './age/index.ts';
+import { ensureDrillKey } from './backup-keys.service.ts';
 import * as repo from './backup.repository.ts';
+import { backupSigningKey } from './manifest-signature.ts';
 import { renderKitPage } from './kit-page.ts';
 import { combineShares, decodeShare, encodeShare, splitSecret } from './kit-shamir.ts';
 
 export interface RecoveryKit {
   installationId: string;
   recipient: string;
+  /** The public backup signing key (base64 SPKI) to verify snapshots with. */
+  signer: string;
   createdAt: string;
   /** Present without shares; with shares only the shares hold the identity. */
   identity?: string;
@@ -30,14 +38,17 @@ export interface KitOptions {
 /** The group tag of a split: derived from the public recipient, so it reveals nothing about the identity. */
 const groupOf = (recipient: string) => createHash('sha256').update(recipient).digest('hex').slice(0, 8);
 
-export async function createRecoveryKit(db: Db, opts: KitOptions = {}): Promise<RecoveryKit> {
+export async function createRecoveryKit(services: Pick<Services, 'db' | 'seal' | 'appKey'>, opts: KitOptions = {}): Promise<RecoveryKit> {
+  const db = services.db;
   const existing = (await repo.activeKeys(db)).filter((k) => k.kind === 'recovery');
   if (existing.length && !opts.replace) {
     throw conflict('a recovery kit exists already and is shown only once; create a new one with replace (old backups still need the old kit)');
   }
   const installation = await repo.installationInfo(db);
   if (!installation) throw validation('installation', 'Praxiskern is not set up yet');
+  await ensureDrillKey(db, services.seal);
   const { identity, recipient } = generateIdentity();
+  const signer = backupSigningKey(services.appKey).text;
   const createdAt = new Date().toISOString();
   let shares: string[] | undefined;
   if (opts.shares) shares = splitSecret(Buffer.from(identity), opts.shares.threshold, opts.shares.count, groupOf(recipient)).map(encodeShare);
@@ -50,10 +61,10 @@ export async function createRecoveryKit(db: Db, opts: KitOptions = {}): Promise<
     details: { replaced: existing.length, shares: opts.shares ?? null },
   }).catch(() => undefined);
   const html = renderKitPage({
-    installationId: installation.installationId, organization: opts.organization, createdAt, recipient,
+    installationId: installation.installationId, organization: opts.organization, createdAt, recipient, signer,
     ...(shares ? { shares: { threshold: opts.shares!.threshold, count: opts.shares!.count, texts: shares } } : { identity }),
   });
-  return { installationId: installation.installationId, recipient, createdAt, ...(shares ? { shares } : { identity }), html };
+  return { installationId: installation.installationId, recipient, signer, createdAt, ...(shares ? { shares } : { identity }), html };
 }
 
 /** Recovers the identity from k shares (for `praxiskern recovery-kit combine`). */

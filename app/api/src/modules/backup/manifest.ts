@@ -2,12 +2,15 @@
 //
 //   snapshots/<id>/db.dump.age         pg_dump -Fc of the database, age-encrypted
 //   snapshots/<id>/config.tar.age      tar of the appliance configuration and secrets, age-encrypted
+//   snapshots/<id>/manifest.json.age.sig  Ed25519 signature of manifest.json.age (manifest-signature.ts)
 //   snapshots/<id>/manifest.json.age   this manifest, age-encrypted, written LAST
 //   blobs/<id[0:2]>/<id>.age           one encrypted blob, shared by every snapshot that holds it
 //
 // A snapshot counts only once its manifest exists; the manifest names every file with its size and
 // the SHA-256 of the encrypted bytes, so a truncated or altered file is found before it is used.
+// Every path a restore takes from a manifest is checked here against the layout above.
 import { randomBytes } from 'node:crypto';
+import { posix } from 'node:path';
 import { z } from 'zod';
 
 export const MANIFEST_FORMAT = 'praxiskern-backup/1';
@@ -18,6 +21,7 @@ export const snapshotDir = (id: string) => `snapshots/${id}`;
 export const dbPath = (id: string) => `${snapshotDir(id)}/db.dump.age`;
 export const configPath = (id: string) => `${snapshotDir(id)}/config.tar.age`;
 export const manifestPath = (id: string) => `${snapshotDir(id)}/manifest.json.age`;
+export const signaturePath = (id: string) => `${manifestPath(id)}.sig`;
 export const blobPath = (blobId: string) => `blobs/${blobId.slice(0, 2)}/${blobId}.age`;
 
 /**
@@ -61,6 +65,7 @@ export const manifestSchema = z.strictObject({
   schemaVersion: z.string(),
   postgres: z.strictObject({ serverVersion: z.string(), pgDump: z.string() }),
   recipients: z.array(z.string()),
+  signer: z.string(),
   files: z.array(fileEntry),
   blobs: z.array(blobEntry),
   config: z.strictObject({ paths: z.array(z.string()), appKeyPath: z.string().nullable() }),
@@ -86,7 +91,28 @@ export function parseManifest(bytes: Buffer, where: string): Manifest {
     const i = r.error.issues[0];
     throw new ManifestError(`${where}: the manifest is not a ${MANIFEST_FORMAT} manifest (${i.path.join('.')}: ${i.message})`);
   }
+  const problem = pathProblem(r.data);
+  if (problem) throw new ManifestError(`${where}: ${problem}`);
   return r.data;
+}
+
+/** An absolute, normalised path without "..", "." or control characters (config.paths, appKeyPath). */
+const cleanAbsolute = (p: string) => p.startsWith('/') && p.length > 1 && posix.normalize(p) === p && !p.endsWith('/') && !/[\\\0-\x1f]/.test(p) && !p.split('/').includes('..');
+
+/** What is wrong with the paths a manifest names, if anything: restore and drill use only the expected ones. */
+export function pathProblem(m: Manifest): string | undefined {
+  const expected = { database: dbPath(m.snapshotId), config: configPath(m.snapshotId) };
+  for (const f of m.files) {
+    if (f.path !== expected[f.role]) return `files: path "${f.path}" is not the ${f.role} file of this snapshot (${expected[f.role]})`;
+  }
+  for (const role of ['database', 'config'] as const) {
+    if (m.files.filter((f) => f.role === role).length !== 1) return `files: the manifest must name exactly one ${role} file`;
+  }
+  if (new Set(m.blobs.map((b) => b.id)).size !== m.blobs.length) return 'blobs: a blob id appears twice';
+  const bad = m.config.paths.find((p) => !cleanAbsolute(p));
+  if (bad !== undefined) return `config.paths: "${bad}" is not a clean absolute path`;
+  if (m.config.appKeyPath !== null && !m.config.paths.includes(m.config.appKeyPath)) return `config.appKeyPath: "${m.config.appKeyPath}" is not one of config.paths`;
+  return undefined;
 }
 
 /** Total encrypted bytes of a snapshot: its files and every blob it holds. */

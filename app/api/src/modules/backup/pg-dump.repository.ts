@@ -71,6 +71,23 @@ export function startPgRestore(binDir: string | undefined, ownerUrl: string): Ru
   return { ...tool, stdin: tool.child.stdin! };
 }
 
+/** `pg_restore` of a custom-format dump from stdin into an SQL script on stdout (no database connection). */
+export function startPgRestoreScript(binDir: string | undefined): RunningTool & { stdin: Writable; stdout: Readable } {
+  const tool = start(toolPath(binDir, 'pg_restore'), ['--file=-'], {}, ['pipe', 'pipe', 'pipe']);
+  return { ...tool, stdin: tool.child.stdin!, stdout: tool.child.stdout! };
+}
+
+/**
+ * `psql` running the script on stdin in one transaction, stopping at the first error: it commits
+ * only when stdin ends, so a caller that kills it before then leaves the database as it was.
+ */
+export function startPsqlTransaction(binDir: string | undefined, url: string): RunningTool & { stdin: Writable } {
+  const { dbname, env } = connectionArgs(url);
+  const args = ['--no-password', '--no-psqlrc', '--quiet', '--single-transaction', '--set=ON_ERROR_STOP=1', '--file=-', `--dbname=${dbname}`];
+  const tool = start(toolPath(binDir, 'psql'), args, env, ['pipe', 'ignore', 'pipe']);
+  return { ...tool, stdin: tool.child.stdin! };
+}
+
 export async function pgToolVersion(binDir: string | undefined, tool = 'pg_dump'): Promise<string> {
   const t = start(toolPath(binDir, tool), ['--version'], {}, ['ignore', 'pipe', 'pipe']);
   let out = '';

@@ -1,9 +1,14 @@
-// Restore onto a fresh install (the app stopped): database (pg_restore as the owner, in one
-// transaction), blobs, configuration; then the erasure ledger is re-applied, so an old backup
-// never brings an erased patient back, and the catalog is re-indexed from the target. The master
-// key is never in a backup in usable form: the app comes up sealed and waits for the passphrase.
+// Restore onto a fresh install (the app stopped), all or nothing: the manifest's signature is
+// checked first; blobs and the configuration archive are decrypted into a staging directory, every
+// file against its SHA-256; then the database is emptied and restored in ONE transaction that
+// commits only once the dump's hash is proven; only then are the staged files moved into place.
+// A damaged or planted file leaves database and data directory as they were. Then the erasure
+// ledger is re-applied, so an old backup never brings an erased patient back, and the catalog is
+// re-indexed from the target. The master key is never in a backup in usable form: the app comes
+// up sealed and waits for the passphrase.
+import type { KeyObject } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { appendFile, chmod, copyFile, mkdir, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { chmod, copyFile, lstat, mkdir, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -14,19 +19,22 @@ import { MIGRATIONS } from '../../db/migrate.ts';
 import { auditStandalone } from '../audit/audit.service.ts';
 import { blobDir } from '../documents/blob.repository.ts';
 import { replayErasureLedger, type ReplayResult } from '../gdpr/erasure.service.ts';
-import { ledgerFile } from '../gdpr/ledger-file.ts';
+import { mergeLedgerFile } from '../gdpr/ledger-file.ts';
 import { decryptStream } from './age/index.ts';
 import { appKeyPath } from './backup-config.service.ts';
 import { closeTargets, reasonOf, withBackupLock, type BackupRuntime } from './backup-runtime.service.ts';
 import { Measure } from './backup-stream.service.ts';
 import * as repo from './backup.repository.ts';
 import { blobPath, type Manifest, type ManifestFile } from './manifest.ts';
-import { startPgRestore, startTarExtract, type RunningTool } from './pg-dump.repository.ts';
-import { checkFile, completeSnapshots, pickSnapshot, readManifest, snapshotBroken } from './verify.service.ts';
+import { trustedSigners } from './manifest-signature.ts';
+import { startPgRestoreScript, startPsqlTransaction, startTarExtract, type RunningTool } from './pg-dump.repository.ts';
+import { completeSnapshots, pickSnapshot, readManifest, snapshotBroken } from './verify.service.ts';
 import type { BackupTarget } from './targets/index.ts';
 
 export interface RestoreOptions {
   identities: string[];
+  /** Public backup signing keys to trust besides this installation's own (the recovery kit's). */
+  signers?: string[];
   target?: string;
   snapshotId?: string;
   /** Replace a database that already holds a set-up installation. */
@@ -52,7 +60,7 @@ export interface RestoreResult {
 
 /**
  * A sink that feeds a tool's stdin and ends it only if `verdict` finds the input whole; otherwise it
- * kills the tool (pg_restore then rolls its single transaction back).
+ * kills the tool, which never sees the end of its input (a transaction it holds rolls back).
  */
 function guardedSink(tool: RunningTool & { stdin: Writable }, verdict: () => Error | undefined): Writable {
   const sink = new Writable({
@@ -113,28 +121,20 @@ async function assertFreshDatabase(rt: BackupRuntime, force: boolean): Promise<v
   });
 }
 
-async function restoreBlobs(rt: BackupRuntime, target: BackupTarget, manifest: Manifest, identities: string[]): Promise<number> {
+/** Decrypts every blob the data directory lacks into `dir` (same layout), each checked against its hash. */
+async function stageBlobs(rt: BackupRuntime, target: BackupTarget, manifest: Manifest, identities: string[], dir: string): Promise<number> {
   const root = blobDir(rt.settings.dataDir);
   let next = 0;
   let done = 0;
   let bytes = 0;
   const one = async (blob: Manifest['blobs'][number]) => {
-    const dir = path.join(root, blob.id.slice(0, 2));
-    const file = path.join(dir, blob.id);
-    if (await stat(file).catch(() => undefined)) return;
-    await mkdir(dir, { recursive: true, mode: 0o700 });
-    const tmp = `${file}.tmp-restore`;
+    if (await stat(path.join(root, blob.id.slice(0, 2), blob.id)).catch(() => undefined)) return;
+    await mkdir(path.join(dir, blob.id.slice(0, 2)), { recursive: true, mode: 0o700 });
     const measure = new Measure((n) => rt.onProgress?.({ phase: 'blobs', bytes: (bytes += n), items: done, totalItems: manifest.blobs.length }));
     const entry = { path: blobPath(blob.id), size: blob.size, sha256: blob.sha256 };
-    try {
-      await pipeline(await target.get(entry.path), measure, decryptStream(identities), createWriteStream(tmp, { mode: 0o600 }));
-      const problem = verdictFor(entry, measure)();
-      if (problem) throw problem;
-      await rename(tmp, file);
-    } catch (err) {
-      await rm(tmp, { force: true });
-      throw err;
-    }
+    await pipeline(await target.get(entry.path), measure, decryptStream(identities), createWriteStream(path.join(dir, blob.id.slice(0, 2), blob.id), { mode: 0o600 }));
+    const problem = verdictFor(entry, measure)();
+    if (problem) throw problem;
     done++;
   };
   const workers = Array.from({ length: Math.min(4, manifest.blobs.length) }, async () => {
@@ -144,43 +144,86 @@ async function restoreBlobs(rt: BackupRuntime, target: BackupTarget, manifest: M
   return bytes;
 }
 
-/** Extracts the configuration archive to a private staging directory and applies what a new server needs. */
-async function restoreConfig(rt: BackupRuntime, target: BackupTarget, manifest: Manifest, identities: string[]): Promise<RestoreResult['config']> {
-  const entry = manifest.files.find((f) => f.role === 'config');
-  if (!entry) throw snapshotBroken('the manifest names no configuration archive');
-  const staging = path.join(rt.settings.dataDir, 'restore', manifest.snapshotId);
-  await rm(staging, { recursive: true, force: true });
-  await mkdir(staging, { recursive: true, mode: 0o700 });
-  try {
-    await decryptInto(target, entry, identities, startTarExtract(staging));
-    const files = await listFiles(staging);
-    let appKeyRestored = false;
-    if (manifest.config.appKeyPath) {
-      const src = path.join(staging, manifest.config.appKeyPath);
-      const dst = appKeyPath(rt.env, rt.settings.dataDir);
-      await mkdir(path.dirname(dst), { recursive: true, mode: 0o700 });
-      await copyFile(src, dst);
-      await chmod(dst, 0o600);
-      appKeyRestored = true;
-    }
-    // The ledger file travels with the configuration; lines the local file lacks are appended.
-    let ledgerEntriesMerged = 0;
-    const backedUp = files.find((f) => f.endsWith('/ledger/erasure-ledger.jsonl'));
-    if (backedUp) {
-      const local = ledgerFile(rt.settings.dataDir);
-      const have = new Set((await readFile(local, 'utf8').catch(() => '')).split('\n').filter(Boolean));
-      const add = (await readFile(path.join(staging, backedUp), 'utf8')).split('\n').filter((l) => l && !have.has(l));
-      if (add.length) {
-        await mkdir(path.dirname(local), { recursive: true, mode: 0o700 });
-        await appendFile(local, add.join('\n') + '\n', { mode: 0o600 });
-      }
-      ledgerEntriesMerged = add.length;
-    }
-    return { appKeyRestored, ledgerEntriesMerged, files };
-  } finally {
-    // Nothing of the archive stays on disk: database passwords of the old server are of no use here.
-    await rm(staging, { recursive: true, force: true });
+/** Moves staged blobs into the data directory (same file system: renames). */
+async function commitBlobs(rt: BackupRuntime, dir: string): Promise<void> {
+  const root = blobDir(rt.settings.dataDir);
+  for (const shard of await readdir(dir).catch(() => [] as string[])) {
+    await mkdir(path.join(root, shard), { recursive: true, mode: 0o700 });
+    for (const name of await readdir(path.join(dir, shard))) await rename(path.join(dir, shard, name), path.join(root, shard, name));
   }
+}
+
+/** A regular file inside `dir` (no symlink, no escape), or undefined. */
+async function regularFileIn(dir: string, rel: string): Promise<string | undefined> {
+  const full = path.resolve(dir, `.${path.posix.sep}${rel}`);
+  if (!full.startsWith(`${path.resolve(dir)}${path.sep}`)) return undefined;
+  const st = await lstat(full).catch(() => undefined);
+  return st?.isFile() ? full : undefined;
+}
+
+/** Extracts the configuration archive (hash-checked) into a private staging directory. */
+async function stageConfig(target: BackupTarget, manifest: Manifest, identities: string[], dir: string): Promise<string[]> {
+  const entry = manifest.files.find((f) => f.role === 'config')!;
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  await decryptInto(target, entry, identities, startTarExtract(dir));
+  const files = await listFiles(dir);
+  if (manifest.config.appKeyPath && !(await regularFileIn(dir, manifest.config.appKeyPath))) {
+    throw snapshotBroken(`config.tar.age holds no regular file at the manifest's appKeyPath ${manifest.config.appKeyPath}`);
+  }
+  return files;
+}
+
+/** Applies what a new server needs from the staged configuration: the app key, the erasure-ledger file. */
+async function applyConfig(rt: BackupRuntime, manifest: Manifest, dir: string, files: string[]): Promise<RestoreResult['config']> {
+  let appKeyRestored = false;
+  if (manifest.config.appKeyPath) {
+    const dst = appKeyPath(rt.env, rt.settings.dataDir);
+    await mkdir(path.dirname(dst), { recursive: true, mode: 0o700 });
+    await copyFile((await regularFileIn(dir, manifest.config.appKeyPath))!, dst);
+    await chmod(dst, 0o600);
+    appKeyRestored = true;
+  }
+  // The ledger file travels with the configuration; lines the local file lacks are appended.
+  const backedUp = files.find((f) => f.endsWith('/ledger/erasure-ledger.jsonl'));
+  const ledgerFile = backedUp ? await regularFileIn(dir, backedUp) : undefined;
+  const ledgerEntriesMerged = ledgerFile ? await mergeLedgerFile(rt.settings.dataDir, await readFile(ledgerFile, 'utf8')) : 0;
+  return { appKeyRestored, ledgerEntriesMerged, files };
+}
+
+/**
+ * Empties the database and restores the dump in ONE transaction: pg_restore turns the archive into
+ * a script that psql runs after the emptying; psql's input ends (and so it commits) only after the
+ * dump's size and SHA-256 matched and pg_restore finished. Any failure kills psql: nothing commits.
+ */
+async function restoreDatabase(rt: BackupRuntime, target: BackupTarget, entry: ManifestFile, identities: string[], onBytes: (n: number) => void): Promise<void> {
+  const psql = startPsqlTransaction(rt.settings.pgBinDir, rt.ownerUrl);
+  const script = startPgRestoreScript(rt.settings.pgBinDir);
+  psql.stdin.on('error', () => undefined); // psql stopped at an error: psql.done carries the reason
+  const scriptEnded = new Promise<void>((resolve, reject) => {
+    script.stdout.once('end', resolve);
+    script.stdout.once('error', reject);
+  });
+  const endedEarly = psql.done.then(() => {
+    throw new AppError(500, 'backup_tool_failed', 'psql: ended before the whole dump was read');
+  });
+  try {
+    psql.stdin.write(`${repo.EMPTY_PUBLIC_SCHEMA_SQL}\n`);
+    script.stdout.pipe(psql.stdin, { end: false });
+    await Promise.race([
+      (async () => {
+        await decryptInto(target, entry, identities, script, onBytes);
+        await scriptEnded;
+      })(),
+      endedEarly,
+    ]);
+  } catch (err) {
+    psql.child.kill('SIGKILL');
+    script.child.kill('SIGKILL');
+    await Promise.all([psql.done.catch(() => undefined), script.done.catch(() => undefined)]);
+    throw err;
+  }
+  psql.stdin.end();
+  await psql.done;
 }
 
 async function listFiles(dir: string, rel = ''): Promise<string[]> {
@@ -194,11 +237,15 @@ async function listFiles(dir: string, rel = ''): Promise<string[]> {
 }
 
 /** Rebuilds the catalog of a target from its manifests (the restored one predates its own snapshot). */
-export async function reindexTarget(rt: BackupRuntime, target: BackupTarget, identities: string[]): Promise<number> {
+export async function reindexTarget(rt: BackupRuntime, target: BackupTarget, identities: string[], signers: KeyObject[]): Promise<number> {
   const db = rt.services.db;
   let n = 0;
   for (const id of await completeSnapshots(target)) {
-    const { manifest, sha256 } = await readManifest(target, id, identities);
+    const { manifest, sha256 } = await readManifest(target, id, identities, signers).catch((err) => {
+      log().warn({ target: target.name, snapshotId: id, err: reasonOf(err).message }, 'snapshot left out of the catalog');
+      return { manifest: undefined, sha256: '' };
+    });
+    if (!manifest) continue;
     await repo.upsertSnapshot(db, {
       target: target.name, snapshot_id: id, taken_at: new Date(manifest.startedAt), job_id: manifest.jobId,
       size_bytes: manifest.files.reduce((s, f) => s + f.size, 0) + manifest.blobs.reduce((s, b) => s + b.size, 0),
@@ -213,34 +260,42 @@ export async function reindexTarget(rt: BackupRuntime, target: BackupTarget, ide
 
 export async function restoreSnapshot(rt: BackupRuntime, opts: RestoreOptions): Promise<RestoreResult> {
   const t0 = Date.now();
+  const signers = trustedSigners(rt.services.appKey, opts.signers);
   const targets = rt.targets(opts.target);
   if (targets.length === 0) throw new AppError(409, 'backup_no_target', 'no backup target: pass --target local:/path or sftp://… or set PRAXISKERN_BACKUP_TARGETS');
   try {
     const target = targets[0];
     const snapshotId = await pickSnapshot(target, opts.snapshotId);
-    const { manifest } = await readManifest(target, snapshotId, opts.identities);
+    const { manifest } = await readManifest(target, snapshotId, opts.identities, signers);
     if (!(manifest.schemaVersion in MIGRATIONS)) {
       throw conflict(`snapshot ${snapshotId} has schema ${manifest.schemaVersion}, which this version (${rt.services.version}) does not know: install Praxiskern ${manifest.appVersion} or newer first`);
     }
     await assertFreshDatabase(rt, Boolean(opts.force));
-
-    const db = manifest.files.find((f) => f.role === 'database');
-    if (!db) throw snapshotBroken('the manifest names no database dump');
-    if (opts.force) {
-      // Existing data is about to be replaced: prove the dump whole before emptying anything.
-      const problem = await checkFile(target, db, opts.identities);
-      if (problem) throw snapshotBroken(`${problem.path}: ${problem.reason}`);
+    const db = manifest.files.find((f) => f.role === 'database')!;
+    const staging = path.join(rt.settings.dataDir, 'restore', manifest.snapshotId);
+    await rm(staging, { recursive: true, force: true });
+    await mkdir(staging, { recursive: true, mode: 0o700 });
+    let t1: number;
+    let t2: number;
+    let blobBytes: number;
+    let config: RestoreResult['config'];
+    try {
+      // 1. Stage blobs and configuration: a damaged file stops the restore before anything changed.
+      blobBytes = await stageBlobs(rt, target, manifest, opts.identities, path.join(staging, 'blobs'));
+      t1 = Date.now();
+      rt.onProgress?.({ phase: 'config', bytes: 0 });
+      const configFiles = await stageConfig(target, manifest, opts.identities, path.join(staging, 'config'));
+      t2 = Date.now();
+      // 2. The database, in one transaction that commits only for a whole dump.
+      let dbBytes = 0;
+      await restoreDatabase(rt, target, db, opts.identities, (n) => rt.onProgress?.({ phase: 'database', bytes: (dbBytes += n), totalBytes: db.size }));
+      // 3. Only now the files: renames within the data directory.
+      await commitBlobs(rt, path.join(staging, 'blobs'));
+      config = await applyConfig(rt, manifest, path.join(staging, 'config'), configFiles);
+    } finally {
+      // Nothing of the archive stays on disk: database passwords of the old server are of no use here.
+      await rm(staging, { recursive: true, force: true });
     }
-    await repo.withOwnerClient(rt.ownerUrl, (c) => repo.emptyPublicSchema(c));
-    let dbBytes = 0;
-    await decryptInto(target, db, opts.identities, startPgRestore(rt.settings.pgBinDir, rt.ownerUrl), (n) =>
-      rt.onProgress?.({ phase: 'database', bytes: (dbBytes += n), totalBytes: db.size }),
-    );
-    const t1 = Date.now();
-    const blobBytes = await restoreBlobs(rt, target, manifest, opts.identities);
-    const t2 = Date.now();
-    rt.onProgress?.({ phase: 'config', bytes: 0 });
-    const config = await restoreConfig(rt, target, manifest, opts.identities);
     const t3 = Date.now();
 
     // Before anything serves traffic: erase again whoever was erased after this snapshot.
@@ -261,7 +316,7 @@ export async function restoreSnapshot(rt: BackupRuntime, opts: RestoreOptions): 
     });
     let catalogSnapshots = 0;
     for (const t of [target, ...openOthers(rt, target)]) {
-      catalogSnapshots += await reindexTarget(rt, t, opts.identities).catch((err) => {
+      catalogSnapshots += await reindexTarget(rt, t, opts.identities, signers).catch((err) => {
         log().warn({ target: t.name, err: reasonOf(err).message }, 'catalog re-index failed; blob pruning waits until it succeeds');
         return 0;
       });
@@ -280,11 +335,11 @@ export async function restoreSnapshot(rt: BackupRuntime, opts: RestoreOptions): 
       rows: Object.values(manifest.tables).reduce((a, b) => a + b, 0),
       blobs: manifest.blobs.length,
       bytes: db.size + blobBytes,
-      config: { ...config, files: config.files },
+      config,
       erasure,
       catalog: { snapshots: catalogSnapshots },
       sealed: true,
-      seconds: { database: (t1 - t0) / 1000, blobs: (t2 - t1) / 1000, config: (t3 - t2) / 1000, total: (Date.now() - t0) / 1000 },
+      seconds: { blobs: (t1 - t0) / 1000, config: (t2 - t1) / 1000, database: (t3 - t2) / 1000, total: (Date.now() - t0) / 1000 },
     };
   } finally {
     await closeTargets(targets);

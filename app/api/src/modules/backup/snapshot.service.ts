@@ -14,12 +14,13 @@ import { blobDir } from '../documents/blob.repository.ts';
 import { encryptStream } from './age/index.ts';
 import { backupRecipients } from './backup-keys.service.ts';
 import { closeTargets, reasonOf, withBackupLock, type BackupRuntime } from './backup-runtime.service.ts';
-import { fanOut, fromBuffer, Measure } from './backup-stream.service.ts';
+import { fanOut, fromBuffer, Measure, readAll } from './backup-stream.service.ts';
 import * as repo from './backup.repository.ts';
 import {
-  blobPath, configPath, dbPath, manifestPath, MANIFEST_FORMAT, newSnapshotId, snapshotsOnTarget, snapshotDir,
+  blobPath, configPath, dbPath, manifestPath, MANIFEST_FORMAT, newSnapshotId, signaturePath, snapshotsOnTarget, snapshotDir,
   type Manifest, type ManifestBlob, type ManifestFile,
 } from './manifest.ts';
+import { backupSigningKey, signManifest, type SigningKey } from './manifest-signature.ts';
 import type { TargetOutcome } from './metrics.ts';
 import { pgToolVersion, startPgDump, startTarCreate, type RunningTool } from './pg-dump.repository.ts';
 import { applyRetention, type PruneReport } from './prune.service.ts';
@@ -46,12 +47,34 @@ interface Lane {
   prune?: PruneReport;
 }
 
-/** Lets the stream end only once the producing tool exited 0: a failed dump never looks finished. */
-function gate(tool: RunningTool): Transform {
-  return new Transform({
-    transform: (chunk, _e, cb) => cb(null, chunk),
+/**
+ * Lets the stream end only once the producing tool exited 0 (a failed dump never looks finished);
+ * counts the unencrypted bytes on the way (the manifest's plainBytes).
+ */
+function gate(tool: RunningTool): Transform & { bytes: number } {
+  const t = new Transform({
+    transform: (chunk: Buffer, _e, cb) => {
+      t.bytes += chunk.length;
+      cb(null, chunk);
+    },
     flush: (cb) => tool.done.then(() => cb(), (err) => cb(err)),
-  });
+  }) as Transform & { bytes: number };
+  t.bytes = 0;
+  return t;
+}
+
+/**
+ * Encrypts the manifest, signs the ciphertext and uploads the signature, then the manifest (last:
+ * from then on the snapshot counts). Returns size and SHA-256 of manifest.json.age.
+ */
+async function putSignedManifest(target: BackupTarget, manifest: Manifest, recipients: string[], key: SigningKey): Promise<{ size: number; sha256: string }> {
+  const sealed = await readAll(fromBuffer(Buffer.from(JSON.stringify(manifest))).pipe(encryptStream(recipients)));
+  await target.put(signaturePath(manifest.snapshotId), fromBuffer(signManifest(key, sealed)));
+  const measure = new Measure();
+  const upload = target.put(manifestPath(manifest.snapshotId), measure);
+  upload.catch((err) => measure.destroy(err));
+  await Promise.all([pipeline(fromBuffer(sealed), measure), upload]);
+  return { size: measure.bytes, sha256: measure.digest() };
 }
 
 /** Encrypts `source` to the recipients and uploads it; returns size and SHA-256 of the encrypted bytes. */
@@ -150,13 +173,14 @@ async function runLocked(rt: BackupRuntime, opts: RunOptions): Promise<BackupRun
       factsPromise.catch(() => undefined);
       let done = 0;
       const measure = new Measure((n) => rt.onProgress?.({ phase: 'database', bytes: (done += n) }));
-      const encrypted = pipeline(dump.stdout, gate(dump), encryptStream(recipients.all), measure);
+      const plain = gate(dump);
+      const encrypted = pipeline(dump.stdout, plain, encryptStream(recipients.all), measure);
       encrypted.catch((err) => measure.destroy(err));
       const results = await fanOut(measure, live().map((lane) => (input: Readable) => lane.target.put(dbPath(snapshotId), input)));
       await encrypted;
       await dump.done;
       facts = await factsPromise;
-      const entry = { path: dbPath(snapshotId), role: 'database' as const, size: measure.bytes, sha256: measure.digest(), plainBytes: 0 };
+      const entry = { path: dbPath(snapshotId), role: 'database' as const, size: measure.bytes, sha256: measure.digest(), plainBytes: plain.bytes };
       live().forEach((lane, i) => (results[i].ok ? lane.files.push(entry) : failLane(lane, results[i].error)));
       if (live().length === 0) throw lanes[0].error!;
     } finally {
@@ -206,11 +230,12 @@ async function runLocked(rt: BackupRuntime, opts: RunOptions): Promise<BackupRun
     {
       const tar = startTarCreate(configPaths);
       const measure = new Measure();
-      const encrypted = pipeline(tar.stdout, gate(tar), encryptStream(recipients.all), measure);
+      const plain = gate(tar);
+      const encrypted = pipeline(tar.stdout, plain, encryptStream(recipients.all), measure);
       encrypted.catch((err) => measure.destroy(err));
       const results = await fanOut(measure, live().map((lane) => (input: Readable) => lane.target.put(configPath(snapshotId), input)));
       await encrypted;
-      const entry = { path: configPath(snapshotId), role: 'config' as const, size: measure.bytes, sha256: measure.digest(), plainBytes: 0 };
+      const entry = { path: configPath(snapshotId), role: 'config' as const, size: measure.bytes, sha256: measure.digest(), plainBytes: plain.bytes };
       live().forEach((lane, i) => (results[i].ok ? lane.files.push(entry) : failLane(lane, results[i].error)));
       if (live().length === 0) throw lanes[0].error!;
     }
@@ -219,6 +244,7 @@ async function runLocked(rt: BackupRuntime, opts: RunOptions): Promise<BackupRun
     rt.onProgress?.({ phase: 'manifest', bytes: 0 });
     const installation = await repo.installationInfo(db);
     const version = await schemaVersion(db);
+    const signingKey = backupSigningKey(services.appKey);
     await each(async (lane) => {
       const manifest: Manifest = {
         format: MANIFEST_FORMAT,
@@ -232,13 +258,14 @@ async function runLocked(rt: BackupRuntime, opts: RunOptions): Promise<BackupRun
         schemaVersion: version,
         postgres: { serverVersion: facts.serverVersion, pgDump: pgDumpVersion },
         recipients: recipients.all,
+        signer: signingKey.text,
         files: lane.files,
         blobs: lane.blobs,
         config: { paths: configPaths, appKeyPath: configPaths.includes(settings.appKeyFile) ? settings.appKeyFile : null },
         tables: facts.tables,
         auditAnchors: facts.auditAnchors,
       };
-      const sealed = await encryptTo(lane.target, manifestPath(snapshotId), fromBuffer(Buffer.from(JSON.stringify(manifest))), recipients.all);
+      const sealed = await putSignedManifest(lane.target, manifest, recipients.all, signingKey);
       lane.complete = true;
       lane.bytes += lane.files.reduce((n, f) => n + f.size, 0) + sealed.size;
       await repo.upsertSnapshot(db, {

@@ -1,14 +1,18 @@
 // Verification of a snapshot on a target: the manifest decrypts and parses; every file and blob it
 // names has the recorded size and SHA-256 and decrypts to the end (age authenticates every chunk,
-// so a truncated or altered file cannot pass). Used by `praxiskern backup verify`, the drill and restore.
+// so a truncated or altered file cannot pass), and the manifest carries a signature by a key this
+// installation trusts (manifest-signature.ts), so a planted snapshot cannot pass either.
+// Used by `praxiskern backup verify`, the drill and restore.
+import type { KeyObject } from 'node:crypto';
 import type { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { AppError, notFound } from '../../core/errors.ts';
 import { decryptStream } from './age/index.ts';
 import { closeTargets, reasonOf, withBackupLock, type BackupRuntime } from './backup-runtime.service.ts';
-import { discard, Measure } from './backup-stream.service.ts';
+import { discard, fromBuffer, Measure, readAll } from './backup-stream.service.ts';
 import * as repo from './backup.repository.ts';
-import { blobPath, manifestPath, parseManifest, snapshotsOnTarget, type Manifest } from './manifest.ts';
+import { blobPath, manifestPath, parseManifest, signaturePath, snapshotsOnTarget, type Manifest } from './manifest.ts';
+import { signedBy, trustedSigners } from './manifest-signature.ts';
 import type { BackupTarget } from './targets/index.ts';
 
 export interface VerifyProblem {
@@ -28,6 +32,7 @@ export interface VerifyReport {
 }
 
 export const snapshotBroken = (message: string) => new AppError(422, 'backup_snapshot_broken', message);
+export const snapshotNotSigned = (message: string) => new AppError(422, 'backup_snapshot_not_signed', message);
 
 /** Ids of the complete snapshots on a target, oldest first. */
 export async function completeSnapshots(target: BackupTarget): Promise<string[]> {
@@ -44,16 +49,38 @@ export async function pickSnapshot(target: BackupTarget, snapshotId?: string): P
   return complete[complete.length - 1];
 }
 
-/** Reads and decrypts a manifest; returns it with the SHA-256 of its encrypted bytes. */
-export async function readManifest(target: BackupTarget, snapshotId: string, identities: string[]): Promise<{ manifest: Manifest; sha256: string }> {
+async function readOptional(target: BackupTarget, relPath: string): Promise<Buffer | undefined> {
+  try {
+    return await readAll(await target.get(relPath));
+  } catch (err) {
+    if ((err as { code?: string }).code === 'target_missing') return undefined;
+    throw err;
+  }
+}
+
+/**
+ * Reads a manifest, checks its signature against the trusted signing keys (before decrypting
+ * anything), decrypts and parses it; returns it with the SHA-256 of its encrypted bytes.
+ */
+export async function readManifest(
+  target: BackupTarget, snapshotId: string, identities: string[], signers: KeyObject[],
+): Promise<{ manifest: Manifest; sha256: string }> {
+  const where = manifestPath(snapshotId);
+  const sealed = await readAll(await target.get(where));
+  const signature = await readOptional(target, signaturePath(snapshotId));
+  if (!signature) {
+    throw snapshotNotSigned(`${where}: the snapshot carries no signature (${signaturePath(snapshotId)} is missing): refused, it was not made by this installation`);
+  }
+  if (!signedBy(sealed, signature, signers)) {
+    throw snapshotNotSigned(`${where}: the signature does not match this installation's backup signing key: refused as planted or altered (on a new server pass --signer from the recovery kit)`);
+  }
   const measure = new Measure();
   const parts: Buffer[] = [];
-  await pipeline(await target.get(manifestPath(snapshotId)), measure, decryptStream(identities), async function collect(source: AsyncIterable<Buffer>) {
+  await pipeline(fromBuffer(sealed), measure, decryptStream(identities), async function collect(source: AsyncIterable<Buffer>) {
     for await (const chunk of source) parts.push(chunk);
   });
-  const bytes = Buffer.concat(parts);
-  const manifest = parseManifest(bytes, `${target.name}/${manifestPath(snapshotId)}`);
-  if (manifest.snapshotId !== snapshotId) throw snapshotBroken(`${manifestPath(snapshotId)} belongs to snapshot ${manifest.snapshotId}`);
+  const manifest = parseManifest(Buffer.concat(parts), `${target.name}/${where}`);
+  if (manifest.snapshotId !== snapshotId) throw snapshotBroken(`${where} belongs to snapshot ${manifest.snapshotId}`);
   return { manifest, sha256: measure.digest() };
 }
 
@@ -87,11 +114,12 @@ export async function verifySnapshotOn(
   snapshotId: string,
   identities: string[],
   consumers: { database?: () => Writable; config?: () => Writable } = {},
+  signers: string[] = [],
 ): Promise<VerifyReport> {
   const report: VerifyReport = { ok: false, target: target.name, snapshotId, files: 0, bytes: 0, problems: [] };
   let manifest: Manifest;
   try {
-    manifest = (await readManifest(target, snapshotId, identities)).manifest;
+    manifest = (await readManifest(target, snapshotId, identities, trustedSigners(rt.services.appKey, signers))).manifest;
   } catch (err) {
     const { message, code } = reasonOf(err);
     report.problems.push({ path: manifestPath(snapshotId), reason: message, code });
@@ -115,7 +143,10 @@ export async function verifySnapshotOn(
 }
 
 /** `praxiskern backup verify`: one snapshot (default: the newest) on each target, recorded in the catalog. */
-export async function verifyBackups(rt: BackupRuntime, opts: { identities: string[]; target?: string; snapshotId?: string; trigger?: repo.JobTrigger }): Promise<VerifyReport[]> {
+export async function verifyBackups(
+  rt: BackupRuntime, opts: { identities: string[]; signers?: string[]; target?: string; snapshotId?: string; trigger?: repo.JobTrigger },
+): Promise<VerifyReport[]> {
+  trustedSigners(rt.services.appKey, opts.signers); // a malformed --signer is a 400 before any work
   return withBackupLock(rt, async () => {
     const db = rt.services.db;
     const jobId = await repo.insertJob(db, { kind: 'verify', trigger: opts.trigger ?? 'manual', snapshotId: opts.snapshotId });
@@ -125,7 +156,7 @@ export async function verifyBackups(rt: BackupRuntime, opts: { identities: strin
       for (const target of targets) {
         let report: VerifyReport;
         try {
-          report = await verifySnapshotOn(rt, target, await pickSnapshot(target, opts.snapshotId), opts.identities);
+          report = await verifySnapshotOn(rt, target, await pickSnapshot(target, opts.snapshotId), opts.identities, {}, opts.signers);
         } catch (err) {
           const { message, code } = reasonOf(err);
           report = { ok: false, target: target.name, snapshotId: opts.snapshotId ?? '', files: 0, bytes: 0, problems: [{ path: '', reason: message, code }] };

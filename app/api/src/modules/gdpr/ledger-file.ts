@@ -39,3 +39,14 @@ export async function readLedgerFile(dataDir: string): Promise<LedgerEntry[]> {
   }
   return out;
 }
+
+/** Appends the lines of another copy of the ledger (a restored backup's) that the local file lacks; returns how many. */
+export async function mergeLedgerFile(dataDir: string, otherCopy: string): Promise<number> {
+  const local = ledgerFile(dataDir);
+  const have = new Set((await readFile(local, 'utf8').catch(() => '')).split('\n').filter(Boolean));
+  const add = [...new Set(otherCopy.split('\n').filter((l) => l.trim() && !have.has(l)))];
+  if (!add.length) return 0;
+  await mkdir(path.dirname(local), { recursive: true, mode: 0o700 });
+  await appendFile(local, add.join('\n') + '\n', { mode: 0o600 });
+  return add.length;
+}
