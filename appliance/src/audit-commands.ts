@@ -7,6 +7,7 @@ import { anchorFilePath, readAnchorFile, readRestoreRecords, supersededByRestore
 import { verifyAuditChains, type AnchorSource, type ChainProblem } from '@praxiskern/api/modules/audit/audit.verify.ts';
 import { closeTargets, reasonOf, type BackupRuntime } from '@praxiskern/api/modules/backup/backup-runtime.service.ts';
 import { completeSnapshots, readManifest } from '@praxiskern/api/modules/backup/verify.service.ts';
+import { trustedSigners } from '@praxiskern/api/modules/backup/manifest-signature.ts';
 import type { Services } from '@praxiskern/api/http/services.ts';
 import { identities, withRuntime } from './backup-commands.ts';
 import { output, type Command, type Values } from './command.ts';
@@ -22,6 +23,8 @@ async function anchorFileSource(dataDir: string): Promise<{ source?: AnchorSourc
 async function manifestSources(rt: BackupRuntime, keys: string[]): Promise<{ sources: AnchorSource[]; notes: string[] }> {
   const sources: AnchorSource[] = [];
   const notes: string[] = [];
+  // Only manifests this installation signed count as anchors: a planted one could claim anything.
+  const signers = trustedSigners(rt.services.appKey);
   const restores = await readRestoreRecords(rt.settings.dataDir);
   const targets = rt.targets();
   if (!targets.length) notes.push('no backup target is configured (PRAXISKERN_BACKUP_TARGETS)');
@@ -29,7 +32,7 @@ async function manifestSources(rt: BackupRuntime, keys: string[]): Promise<{ sou
     for (const target of targets) {
       try {
         for (const id of await completeSnapshots(target)) {
-          const { manifest } = await readManifest(target, id, keys);
+          const { manifest } = await readManifest(target, id, keys, signers);
           if (supersededByRestore(id, manifest.completedAt, restores)) continue;
           sources.push({ name: `backup ${target.name}/${id}`, anchors: manifest.auditAnchors.map((a) => ({ ...a, at: manifest.completedAt })) });
         }

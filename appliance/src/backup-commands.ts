@@ -266,7 +266,7 @@ of the ledger file first (the restored configuration archive's). Safe to run any
   async run(v) {
     const config = loadConfig();
     const merged = typeof v['ledger-file'] === 'string' ? await mergeLedgerFile(config.dataDir, readFileSync(v['ledger-file'], 'utf8')) : 0;
-    const urls = await databaseUrls(config);
+    const urls = await cliDatabase(config);
     const owner = createDb(urls.ownerUrl, 2);
     try {
       const r = await runWithContext(systemContext('cli-erasure'), () => replayErasureLedger(owner, { dataDir: config.dataDir }));
