@@ -63,6 +63,9 @@ export function progressPrinter(enabled: boolean): ((p: Progress) => void) & { e
 
 // ---- database and runtime -----------------------------------------------------------------------
 
+/** Dumps and restores need the owner role, which only the worker and one-shot containers hold. */
+export const OWNER_ROLE_ONLY = 'this command needs the database owner role (DATABASE_OWNER_URL): in the appliance run it in the worker, "docker compose exec worker praxiskern …"';
+
 /** Connection URLs: DATABASE_URL, a running embedded cluster (npm start), or a newly started one. */
 async function databaseUrls(config: Config) {
   const pidFile = path.join(config.dataDir, 'pg', 'postmaster.pid');
@@ -79,6 +82,7 @@ async function databaseUrls(config: Config) {
 async function withRuntime<T>(v: Values, fn: (rt: BackupRuntime, services: Services, db: Db) => Promise<T>): Promise<T> {
   const config = loadConfig();
   const urls = await databaseUrls(config);
+  if (!urls.ownerUrl) fail(OWNER_ROLE_ONLY);
   const db = createDb(urls.appUrl, 4);
   const progress = progressPrinter(!v.json);
   try {

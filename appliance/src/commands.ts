@@ -1,5 +1,5 @@
 import { loadConfig } from '@praxiskern/api/core/config.ts';
-import { startServer, resolveDatabase, migrate, buildServices } from '@praxiskern/api/server.ts';
+import { resolveDatabase, migrate, buildServices } from '@praxiskern/api/server.ts';
 import { createDb } from '@praxiskern/api/db/connection.ts';
 import { provisionDatabase } from '@praxiskern/api/db/provision.ts';
 import { runSetup } from '@praxiskern/api/modules/setup/setup.service.ts';
@@ -13,40 +13,21 @@ import { readSecret } from './read-secret.ts';
 import { output, fail, type Command } from './command.ts';
 import { userCommands } from './user-commands.ts';
 import { patientCommands } from './patient-commands.ts';
-import { backupCommands } from './backup-commands.ts';
+import { backupCommands, OWNER_ROLE_ONLY } from './backup-commands.ts';
+import { start } from './start-command.ts';
 
 /** Runs fn with the database (embedded started if needed, migrations applied). */
-async function withDatabase<T>(fn: (urls: { appUrl: string; ownerUrl: string }) => Promise<T>): Promise<T> {
+async function withDatabase<T>(fn: (urls: { appUrl: string; ownerUrl: string | undefined }) => Promise<T>): Promise<T> {
   const config = loadConfig();
   const urls = await resolveDatabase(config);
   try {
-    await migrate(urls.ownerUrl);
+    // Without the owner role (the bundle's app container) the init container has migrated already.
+    if (urls.ownerUrl) await migrate(urls.ownerUrl);
     return await fn(urls);
   } finally {
     await urls.embedded?.stop();
   }
 }
-
-const start: Command = {
-  usage: `praxiskern start [--worker]   run the API and UI, and the scheduled jobs (backups, restore drills)
-unless PRAXISKERN_RUN_SCHEDULES=false. --worker marks the bundle's second instance, which always runs them.`,
-  options: { worker: { type: 'boolean' } },
-  async run(v) {
-    const config = loadConfig();
-    if (v.worker) config.runSchedules = true;
-    const server = await startServer(config);
-    process.stdout.write(`Praxiskern ${server.services.version} is running at ${config.publicUrl} (listening on ${server.url})\n`);
-    process.stdout.write(server.services.seal.isSealed ? 'The server is sealed: open the URL and unseal, or run "praxiskern unseal".\n' : '');
-    const stop = async () => {
-      await server.close();
-      process.exit(0);
-    };
-    process.once('SIGTERM', stop);
-    process.once('SIGINT', stop);
-    await new Promise(() => {});
-    return 0;
-  },
-};
 
 const init: Command = {
   usage: `praxiskern init --org-name NAME --org-slug SLUG --admin-username USER --admin-password-file FILE --passphrase-file FILE
@@ -120,7 +101,11 @@ const status: Command = {
     const res = await adminRequest('GET', '/status');
     if (res.status !== 200) fail(String(res.body.message));
     const b = res.body;
-    output(v, b, `version ${b.version}; ${b.initialized ? 'set up' : 'not set up'}; ${b.sealed ? 'SEALED' : 'unsealed'}`);
+    const left = Array.isArray(b.recoveryKitFilesOnServer) ? (b.recoveryKitFilesOnServer as string[]) : [];
+    const warning = left.length
+      ? `\nWARNING: recovery-kit files are still on this server: ${left.join(', ')}. Move them to the clinic's recovery kit and shred them (docs/runbooks/PraxiskernRecoveryKitOnServer.md).`
+      : '';
+    output(v, b, `version ${b.version}; ${b.initialized ? 'set up' : 'not set up'}; ${b.sealed ? 'SEALED' : 'unsealed'}${warning}`);
     return 0;
   },
 };
@@ -142,10 +127,12 @@ const migrateCmd: Command = {
 };
 
 const provision: Command = {
-  usage: `praxiskern db provision [--json]
-Creates the roles praxiskern_owner and praxiskern_app and the database. Environment:
-DATABASE_SUPERUSER_URL, PRAXISKERN_DB_OWNER_PASSWORD_FILE, PRAXISKERN_DB_APP_PASSWORD_FILE, PRAXISKERN_DB_NAME (praxiskern).`,
-  options: {},
+  usage: `praxiskern db provision [--migrate] [--json]
+Creates the roles praxiskern_owner and praxiskern_app and the database; --migrate then applies the
+migrations as the owner (the bundle's one-shot init container: the app never holds the owner role).
+Environment: DATABASE_SUPERUSER_URL, PRAXISKERN_DB_OWNER_PASSWORD_FILE, PRAXISKERN_DB_APP_PASSWORD_FILE,
+PRAXISKERN_DB_NAME (praxiskern), and DATABASE_OWNER_URL for --migrate.`,
+  options: { migrate: { type: 'boolean' } },
   async run(v) {
     const env = process.env;
     if (!env.DATABASE_SUPERUSER_URL) fail('DATABASE_SUPERUSER_URL is required');
@@ -156,7 +143,8 @@ DATABASE_SUPERUSER_URL, PRAXISKERN_DB_OWNER_PASSWORD_FILE, PRAXISKERN_DB_APP_PAS
       ownerPassword: read(env.PRAXISKERN_DB_OWNER_PASSWORD_FILE),
       appPassword: read(env.PRAXISKERN_DB_APP_PASSWORD_FILE),
     });
-    output(v, { database: name }, `Database ${name} and its roles are ready.`);
+    const applied = v.migrate ? await migrate(loadConfig().ownerDatabaseUrl) : [];
+    output(v, { database: name, applied }, `Database ${name} and its roles are ready.${applied.length ? ` Applied: ${applied.join(', ')}` : ''}`);
     return 0;
   },
 };
@@ -166,6 +154,7 @@ const auditVerify: Command = {
   options: {},
   async run(v) {
     return withDatabase(async ({ ownerUrl }) => {
+      if (!ownerUrl) fail(OWNER_ROLE_ONLY);
       const owner = createDb(ownerUrl, 1);
       try {
         const r = await verifyAuditChains(owner);

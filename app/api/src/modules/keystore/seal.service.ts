@@ -18,6 +18,8 @@ export class SealService {
   #masterKey: Buffer | undefined;
   readonly kdf: KdfParams;
   readonly listeners = new Set<(sealed: boolean) => void>();
+  /** Called with the passphrase after a successful setup or unseal (the API forwards it to the worker). */
+  readonly passphraseListeners = new Set<(passphrase: string) => void>();
 
   constructor(kdf: KdfParams = PASSPHRASE_KDF) {
     this.kdf = kdf;
@@ -41,6 +43,7 @@ export class SealService {
     const kek = await deriveKek(passphrase, salt, this.kdf);
     await insertSealConfig(trx, { kdf: this.kdf, salt, wrapped_master_key: seal(kek, master, MASTER_AAD) });
     this.#setKey(master);
+    for (const l of this.passphraseListeners) l(passphrase);
   }
 
   /** Returns true on success; throws 400 for a wrong passphrase. Rate limiting is the caller's. */
@@ -54,6 +57,7 @@ export class SealService {
       if (err instanceof DecryptionError) throw validation('passphrase', 'is wrong');
       throw err;
     }
+    for (const l of this.passphraseListeners) l(passphrase);
   }
 
   /** Re-wraps the master key under a new passphrase; data keys and data stay as they are. */
