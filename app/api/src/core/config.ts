@@ -109,7 +109,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     backupRequestPollSeconds: Math.max(1, int(env, 'PRAXISKERN_BACKUP_REQUEST_POLL_SECONDS', 5)),
     backupRequestWaitSeconds: int(env, 'PRAXISKERN_BACKUP_REQUEST_WAIT_SECONDS', 15),
     recoveryKitDir: env.PRAXISKERN_RECOVERY_KIT_DIR ? path.resolve(env.PRAXISKERN_RECOVERY_KIT_DIR) : undefined,
-    hostCheckSeconds: Math.max(10, int(env, 'PRAXISKERN_HOST_CHECK_SECONDS', 300)),
+    hostCheckSeconds: Math.max(10, int(env, 'PRAXISKERN_HOST_CHECK_SECONDS', 60)),
     webRoot: path.resolve(env.PRAXISKERN_WEB_ROOT || new URL('../../../web/build', import.meta.url).pathname),
     login: {
       maxFailures: Math.max(1, int(env, 'PRAXISKERN_LOGIN_MAX_FAILURES', 5)),
