@@ -49,7 +49,7 @@ async function finished(kind: 'backup' | 'drill', jobId: string) {
   }
 }
 
-test.serial('the server that answers HTTP holds only the application role and cannot act as the database owner', async (t) => {
+test.serial('the server that answers the API holds only the application role and cannot act as the database owner; the worker serves no API', async (t) => {
   t.is(app.config.ownerDatabaseUrl, undefined);
   const { rows } = await app.services.db.raw('select current_user as u');
   t.is(rows[0].u, 'praxiskern_app');
@@ -57,6 +57,10 @@ test.serial('the server that answers HTTP holds only the application role and ca
   await t.throwsAsync(app.services.db('backup_requests').update({ status: 'succeeded' }), { message: /permission denied/ });
   await t.throwsAsync(app.services.db.raw('create table owned_by_app (x int)'), { message: /permission denied/ });
   await t.throwsAsync(app.services.db.raw('alter table patients disable row level security'), { message: /must be owner/ });
+  // The worker, which holds the owner role, answers health checks only, never the API.
+  t.is((await fetch(`${app.worker.url}/healthz`)).status, 200);
+  t.is((await fetch(`${app.worker.url}/api/v1/session`)).status, 404);
+  t.is((await fetch(`${app.worker.url}/api/v1/backup/status`)).status, 404);
 });
 
 test.serial('a backup requested through the API is run by the worker and its outcome is reported', async (t) => {

@@ -14,7 +14,7 @@ import { applicationKey } from './core/secret-files.ts';
 import { assertAppRoleIsSafe, createDb, type Db } from './db/connection.ts';
 import type { EmbeddedDatabase } from './db/embedded.ts';
 import { migrateLatest } from './db/migrate.ts';
-import { createApp } from './http/app.ts';
+import { createApp, createHealthApp } from './http/app.ts';
 import { createMetrics } from './http/metrics.ts';
 import type { Services } from './http/services.ts';
 import { SealService } from './modules/keystore/seal.service.ts';
@@ -98,11 +98,13 @@ export async function startServer(config: Config = loadConfig(), opts: { kdf?: K
   }
   const worker = config.runSchedules && dbUrls.ownerUrl ? await startWorkerJobs(services, dbUrls.ownerUrl) : undefined;
   if (config.runSchedules && !dbUrls.ownerUrl) rootLogger.warn('no owner credentials: scheduled jobs, backups and drills run in the worker');
+  const forwarding = new AbortController();
   if (config.workerSocket) {
     const socket = config.workerSocket;
-    services.seal.passphraseListeners.add((passphrase) => void forwardUnseal(socket, passphrase));
+    services.seal.passphraseListeners.add((passphrase) => void forwardUnseal(socket, passphrase, forwarding.signal));
   }
-  const app = createApp(services);
+  // The worker holds the owner role: it answers health checks only, never the API.
+  const app = worker ? createHealthApp(services) : createApp(services);
   const httpServer = http.createServer(app.callback());
   httpServer.requestTimeout = 120_000;
   const port = await listen(httpServer, config.port, config.host);
@@ -123,6 +125,7 @@ export async function startServer(config: Config = loadConfig(), opts: { kdf?: K
     url,
     metricsUrl: `http://${config.metricsHost}:${metricsPort}/metrics`,
     async close() {
+      forwarding.abort();
       await Promise.all([
         new Promise((r) => httpServer.close(r)),
         new Promise((r) => metricsServer.close(r)),

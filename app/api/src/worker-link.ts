@@ -17,13 +17,15 @@ function post(socketPath: string, body: unknown): Promise<number> {
   });
 }
 
-export async function forwardUnseal(socketPath: string, passphrase: string, attempts = 20, delayMs = 250): Promise<boolean> {
-  for (let i = 0; i < attempts; i++) {
+/** Stops retrying once signal aborts (the server is closing: a later process may own the socket path). */
+export async function forwardUnseal(socketPath: string, passphrase: string, signal: AbortSignal, attempts = 20, delayMs = 250): Promise<boolean> {
+  for (let i = 0; i < attempts && !signal.aborted; i++) {
     const status = await post(socketPath, { passphrase }).catch(() => 0);
     if (status === 200) return true;
     if (status === 400) break; // the worker refused the passphrase: no point retrying
     await new Promise((r) => setTimeout(r, delayMs));
   }
+  if (signal.aborted) return false;
   rootLogger.warn('the worker could not be unsealed from here; unseal it with "praxiskern unseal" in the worker');
   return false;
 }
