@@ -182,11 +182,11 @@ for (const suite of suites) {
     const tryOwner = `
       const fs = require('node:fs'); const { Client } = require('/opt/praxiskern/node_modules/pg');
       const pw = fs.readdirSync('/run/secrets').map((f) => fs.readFileSync('/run/secrets/' + f, 'utf8').trim());
-      const fromUrl = decodeURIComponent(new URL(process.env.DATABASE_URL || 'postgres://x:y@h/d').password);
       (async () => {
-        const app = new Client({ host: 'postgres', user: 'praxiskern_app', database: 'praxiskern', password: fromUrl, connectionTimeoutMillis: 5000 });
+        const appPassword = fs.readFileSync('/run/secrets/db_app_password', 'utf8').trim();
+        const app = new Client({ host: 'postgres', user: 'praxiskern_app', database: 'praxiskern', password: appPassword, connectionTimeoutMillis: 5000 });
         await app.connect().then(() => { console.log('APP-OK'); return app.end(); }, (e) => console.log('app refused ' + e.message));
-        for (const password of [...pw, fromUrl, '']) {
+        for (const password of [...pw, '']) {
         const c = new Client({ host: 'postgres', user: 'praxiskern_owner', database: 'praxiskern', password, connectionTimeoutMillis: 5000 });
         try { await c.connect(); console.log('CONNECTED'); await c.end(); } catch (e) { console.log('refused ' + (e.code || '')); }
       } })();`;
