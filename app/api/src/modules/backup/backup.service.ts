@@ -1,5 +1,5 @@
 // What the admin UI and API see of backups: status per target, snapshots, jobs, the last drill;
-// starting a backup or drill (in the background: the answer carries the job id); the recovery kit.
+// queuing a backup or drill for the worker, which alone holds the owner role (the answer carries the job id); the recovery kit.
 import { authorize } from '../../core/authorize.ts';
 import { AppError } from '../../core/errors.ts';
 import { currentContext } from '../../core/context.ts';
