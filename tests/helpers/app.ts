@@ -30,8 +30,9 @@ export async function startTestApp(env: Record<string, string> = {}, existing?: 
   await migrate(db.ownerUrl);
   const base = { PORT: '0', METRICS_PORT: '0', PRAXISKERN_DATA_DIR: dataDir, DATABASE_URL: db.appUrl, LOG_LEVEL: 'silent', ...env };
   const workerSocket = path.join(dataDir, 'run', 'worker.sock');
+  // The worker listens on ports of its own: a test that fixes PORT/METRICS_PORT means the API's.
   const worker = await startServer(
-    loadConfig({ PRAXISKERN_BACKUP_REQUEST_POLL_SECONDS: '1', ...base, DATABASE_OWNER_URL: db.ownerUrl, PRAXISKERN_RUN_SCHEDULES: 'true', PRAXISKERN_ADMIN_SOCKET: workerSocket }),
+    loadConfig({ PRAXISKERN_BACKUP_REQUEST_POLL_SECONDS: '1', ...base, PORT: '0', METRICS_PORT: '0', DATABASE_OWNER_URL: db.ownerUrl, PRAXISKERN_RUN_SCHEDULES: 'true', PRAXISKERN_ADMIN_SOCKET: workerSocket }),
     { kdf: TEST_KDF },
   );
   const config = loadConfig({ ...base, PRAXISKERN_RUN_SCHEDULES: 'false', PRAXISKERN_WORKER_SOCKET: workerSocket });
