@@ -3,19 +3,20 @@
 // same run; throughput of record opens at 1, 8 and 32 sessions of one organization; the
 // process's peak RSS (API and bench share the process). Not part of npm test.
 //   node bench/patients-search.ts [--patients 100000] [--audit 1000000] [--sessions 50] [--ops 2000] [--throughput-ops 600]
-// The data is loaded in bulk as the superuser (unnest() inserts, triggers off): the same rows the
-// demo-data service makes (demoRows), without the per-row round trips.
+// The data is loaded in bulk by a child process (bench/patients-load.ts), so its memory is not in
+// the API process's peak RSS.
+import { fork } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { runWithContext, systemContext } from '../app/api/src/core/context.ts';
 import { withScope } from '../app/api/src/db/connection.ts';
-import { demoRows } from '../app/api/src/modules/patients/demo-data.service.ts';
 import { blindToken, parseSearch } from '../app/api/src/modules/patients/blind-index.ts';
 import { searchKey } from '../app/api/src/modules/patients/patient.crypto.ts';
 import { resolveQuestionnaire } from '../app/api/src/modules/records/questionnaire.service.ts';
 import { startTestApp, setupInstance } from '../tests/helpers/app.ts';
 import { clientAs } from '../tests/integration/patients-fixtures.ts';
 import { percentile } from './lib.ts';
+import type { LoadRequest } from './patients-load.ts';
 
 const { values } = parseArgs({
   options: {
@@ -31,46 +32,25 @@ const mib = (bytes: number) => (bytes / 2 ** 20).toFixed(0);
 
 const app = await startTestApp();
 const { organizationId, userId } = await setupInstance(app);
-const su = new pg.Pool({ connectionString: app.db.superuserUrl, max: 2, options: '-c session_replication_role=replica' });
+const su = new pg.Pool({ connectionString: app.db.superuserUrl, max: 2 });
 
-// --- data: N patients (key, master data, search tokens, one anamnesis each) ---------------------
-type Row = Record<string, unknown>;
-async function bulkInsert(table: string, types: Record<string, string>, rows: object[]) {
-  const cols = Object.keys(types);
-  const arrays = cols.map((c) => (rows as Row[]).map((r) => r[c] ?? null));
-  await su.query(`insert into ${table} (${cols.join(', ')}) select * from unnest(${cols.map((c, i) => `$${i + 1}::${types[c]}[]`).join(', ')})`, arrays);
-}
+// --- data: N patients (key, master data, search tokens, one anamnesis each), AUDIT entries ------
 const actor = { userId, organizationId, roles: ['admin' as const], sessionId: userId };
 const { q, sKey } = await runWithContext(systemContext('bench', actor), () => withScope(app.services.db, { organizationId, userId }, async (trx) => ({
   q: await resolveQuestionnaire(trx, organizationId, 'anamnesis', 1),
   sKey: await app.services.keys.blobKey(trx, searchKey(organizationId)),
 })));
-let t = Date.now();
-let pending: Promise<unknown> = Promise.resolve();
-for (let done = 0; done < N; ) {
-  const n = Math.min(5000, N - done);
-  const rows = demoRows(app.services.seal.masterKey(), sKey, organizationId, userId, n, q); // computed while the previous batch is written
-  await pending;
-  pending = (async () => {
-    await bulkInsert('data_keys', { organization_id: 'uuid', scope: 'text', scope_id: 'uuid', wrapped_key: 'bytea' }, rows.keys);
-    await bulkInsert('patients', { id: 'uuid', organization_id: 'uuid', created_by: 'uuid', last_treatment_on: 'date', data: 'bytea' }, rows.patients);
-    await bulkInsert('patient_search', { organization_id: 'uuid', patient_id: 'uuid', kind: 'text', token: 'bytea' }, rows.search);
-    await bulkInsert('record_entries', { id: 'uuid', organization_id: 'uuid', patient_id: 'uuid', kind: 'text', questionnaire_id: 'uuid', created_by: 'uuid', data: 'bytea' }, rows.entries);
-  })();
-  done += n;
-}
-await pending;
-say(`${N} demo patients in ${((Date.now() - t) / 1000).toFixed(1)} s (bulk)`);
-
-t = Date.now();
-await su.query(`
-  with ids as (select array_agg(id) a from patients), base as (select coalesce(max(seq), 0) s from audit_log where organization_id = $1)
-  insert into audit_log (organization_id, seq, created_at, actor_user_id, action, object_type, object_id, outcome, request_id, details, prev_hash, hash)
-  select $1, base.s + g, now() - make_interval(secs => $3 - g), $2, 'patient.read', 'patient', (ids.a)[1 + g % array_length(ids.a, 1)]::text,
-         'success', 'bench', '{}', repeat('0', 64), repeat('0', 64)
-  from generate_series(1, $3) g, ids, base`, [organizationId, userId, AUDIT]);
-await su.query('vacuum analyze');
-say(`${AUDIT} audit entries in ${((Date.now() - t) / 1000).toFixed(1)} s (bulk, outside the hash chain)`);
+const request: LoadRequest = {
+  superuserUrl: app.db.superuserUrl, organizationId, userId, patients: N, audit: AUDIT, masterKeyHex: app.services.seal.masterKey().toString('hex'),
+  searchKeyHex: sKey.toString('hex'), questionnaire: { id: q.id, definition: q.definition },
+};
+const loader = fork(new URL('./patients-load.ts', import.meta.url), { stdio: 'inherit' });
+const loaded = await new Promise<{ patientSeconds: number; auditSeconds: number }>((resolve, reject) => {
+  loader.once('message', (m) => resolve(m as never));
+  loader.once('exit', (code) => reject(new Error(`loader exited with ${code}`)));
+  loader.send(request);
+});
+say(`${N} demo patients in ${loaded.patientSeconds.toFixed(1)} s, ${AUDIT} audit entries in ${loaded.auditSeconds.toFixed(1)} s (bulk in a child process; audit outside the hash chain)`);
 const rssAfterLoad = process.resourceUsage().maxRSS * 1024;
 
 // --- workload -----------------------------------------------------------------------------
@@ -103,8 +83,6 @@ async function apiOpen(i: number, id: string) {
   if (r.status !== 200) throw new Error(`open ${r.status} ${r.text}`);
 }
 
-let peakRss = 0;
-const sampler = setInterval(() => { peakRss = Math.max(peakRss, process.memoryUsage().rss); }, 100);
 
 /** ops operations with `concurrency` workers, each worker its own session; sorted latencies (ms). */
 async function run(ops: number, concurrency: number, fn: (worker: number, k: number) => Promise<void>): Promise<{ lat: number[]; rps: number }> {
@@ -142,7 +120,6 @@ for (const c of [1, 8, 32]) {
   throughput.push([String(c), a.rps.toFixed(0), pct(a.lat, 50).toFixed(1), pct(a.lat, 95).toFixed(1), s.rps.toFixed(0), (s.rps / a.rps).toFixed(1)]);
   say(`throughput at ${c} sessions done`);
 }
-clearInterval(sampler);
 
 const stats = app.services.keys.cache.stats;
 process.stdout.write(`\n${N} patients, ${AUDIT} audit entries, ${SESSIONS} concurrent sessions, ${OPS} operations each (ms)\n`);
@@ -151,7 +128,7 @@ for (const r of rows) process.stdout.write(r.join(' | ') + '\n');
 process.stdout.write(`\nrecord opens of one organization, ${TP_OPS} per level\n`);
 process.stdout.write(['sessions', 'api req/s', 'api p50', 'api p95', 'sql req/s', 'sql/api'].join(' | ') + '\n');
 for (const r of throughput) process.stdout.write(r.join(' | ') + '\n');
-process.stdout.write(`\npeak RSS of the process: ${mib(process.resourceUsage().maxRSS * 1024)} MiB overall, ${mib(rssAfterLoad)} MiB after loading the data, ${mib(peakRss)} MiB sampled under load\n`);
+process.stdout.write(`\npeak RSS of the API process (bench clients included): ${mib(process.resourceUsage().maxRSS * 1024)} MiB, ${mib(rssAfterLoad)} MiB before the load phases\n`);
 process.stdout.write(`data-key cache: ${stats.unwraps} unwraps, ${stats.hits} hits, ${app.services.keys.cache.size} keys held\n`);
 await owner.end();
 await su.end();
