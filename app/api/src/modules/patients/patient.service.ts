@@ -118,6 +118,7 @@ export async function rectifyPatient(services: Services, id: string, input: { ch
       throw conflict(`The record changed meanwhile (version ${row.version}); reload and try again`, { version: row.version });
     }
     const ref = patientKey(row.organization_id, id);
+    rememberKey(services.keys, trx, ref, row);
     const current = await openJson<MasterData>(services.keys, trx, ref, 'master', row.data);
     const merged: Record<string, unknown> = { ...current };
     for (const [k, v] of Object.entries(input.changes)) {
@@ -145,6 +146,7 @@ export async function patientHistory(services: Services, id: string) {
   return withScope(services.db, readScope(actor), async (trx) => {
     const row = await requirePatient(trx, id);
     const ref = patientKey(row.organization_id, id);
+    rememberKey(services.keys, trx, ref, row);
     const versions = [];
     for (const v of await repo.listVersions(trx, id)) {
       versions.push({
