@@ -61,7 +61,7 @@ export function buildServices(config: Config, db: Db, kdf: KdfParams = PASSPHRAS
   const seal = new SealService(kdf);
   metrics.sealed.set(1);
   seal.listeners.add((isSealed) => metrics.sealed.set(isSealed ? 1 : 0));
-  return { config, db, seal, keys: new KeyStore(seal), metrics, appKey: applicationKey(config.dataDir), version: VERSION };
+  return { config, db, seal, keys: new KeyStore(seal, config.dataKeyCache), metrics, appKey: applicationKey(config.dataDir), version: VERSION };
 }
 
 export interface RunningServer {

@@ -15,6 +15,8 @@ export interface Config {
   trustedProxies: string[];
   /** Lifetime of a one-time enrollment link (new and reset local accounts). */
   enrollmentTtlHours: number;
+  /** Unwrapped data keys kept in memory while unsealed (modules/keystore/key-cache.ts); 0 turns it off. */
+  dataKeyCache: { maxEntries: number; ttlSeconds: number };
   logLevel: string;
   sessionIdleMinutes: number;
   sessionAbsoluteHours: number;
@@ -130,6 +132,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     secureCookies: bool(env, 'PRAXISKERN_SECURE_COOKIES', !publicUrl.startsWith('http://localhost') && !publicUrl.startsWith('http://127.0.0.1')),
     trustedProxies: trustedProxies(env),
     enrollmentTtlHours: Math.min(168, Math.max(1, int(env, 'PRAXISKERN_ENROLLMENT_TTL_HOURS', 24))),
+    dataKeyCache: {
+      maxEntries: int(env, 'PRAXISKERN_DATA_KEY_CACHE_ENTRIES', 10_000),
+      ttlSeconds: Math.min(86_400, int(env, 'PRAXISKERN_DATA_KEY_CACHE_TTL_SECONDS', 300)),
+    },
     logLevel: env.LOG_LEVEL || 'info',
     sessionIdleMinutes: int(env, 'PRAXISKERN_SESSION_IDLE_MINUTES', 30),
     sessionAbsoluteHours: int(env, 'PRAXISKERN_SESSION_ABSOLUTE_HOURS', 12),

@@ -51,29 +51,44 @@ function demoAnswers() {
   };
 }
 
-async function insertBatch(services: Services, trx: Tx, organizationId: string, userId: string, n: number, q: { id: string; definition: Parameters<typeof prequalify>[0] }) {
-  const master = services.seal.masterKey();
-  const sKey = await services.keys.blobKey(trx, searchKey(organizationId));
-  const keys: object[] = [], patients: object[] = [], search: object[] = [], entries: object[] = [];
+export interface DemoRows {
+  keys: object[];
+  patients: object[];
+  search: object[];
+  entries: object[];
+}
+
+/**
+ * n demo patients as table rows (data key wrapped, master data and one anamnesis sealed, search
+ * tokens): pure computation, so a benchmark can load the same rows in bulk.
+ */
+export function demoRows(master: Buffer, sKey: Buffer, organizationId: string, userId: string, n: number, q: { id: string; definition: Parameters<typeof prequalify>[0] }): DemoRows {
+  const rows: DemoRows = { keys: [], patients: [], search: [], entries: [] };
   const today = new Date().toISOString().slice(0, 10);
   for (let i = 0; i < n; i++) {
     const id = randomUUID();
     const key = newKey();
     const m = demoMasterData();
-    keys.push({ organization_id: organizationId, scope: 'patient', scope_id: id, wrapped_key: seal(master, key, dataKeyAad(organizationId, 'patient', id)) });
+    rows.keys.push({ organization_id: organizationId, scope: 'patient', scope_id: id, wrapped_key: seal(master, key, dataKeyAad(organizationId, 'patient', id)) });
     const treated = Math.random() < 0.6 ? `${int(2012, 2025)}-${String(int(1, 12)).padStart(2, '0')}-15` : null;
-    patients.push({ id, organization_id: organizationId, created_by: userId, last_treatment_on: treated && treated < today ? treated : null, data: seal(key, Buffer.from(JSON.stringify(m)), fieldAad(organizationId, 'patient', id, 'master')) });
-    for (const t of termsFor(m)) search.push({ organization_id: organizationId, patient_id: id, kind: t.kind, token: blindToken(sKey, t) });
+    rows.patients.push({ id, organization_id: organizationId, created_by: userId, last_treatment_on: treated && treated < today ? treated : null, data: seal(key, Buffer.from(JSON.stringify(m)), fieldAad(organizationId, 'patient', id, 'master')) });
+    for (const t of termsFor(m)) rows.search.push({ organization_id: organizationId, patient_id: id, kind: t.kind, token: blindToken(sKey, t) });
     const entryId = randomUUID();
     const answers = demoAnswers();
     const data = { questionnaire: { key: 'anamnesis', version: 1 }, answers, prequalification: prequalify(q.definition, answers, 40) };
-    entries.push({ id: entryId, organization_id: organizationId, patient_id: id, kind: 'anamnesis', questionnaire_id: q.id, created_by: userId,
+    rows.entries.push({ id: entryId, organization_id: organizationId, patient_id: id, kind: 'anamnesis', questionnaire_id: q.id, created_by: userId,
       data: seal(key, Buffer.from(JSON.stringify(data)), fieldAad(organizationId, 'patient', id, `record_entry:anamnesis:${entryId}`)) });
   }
-  await trx.batchInsert('data_keys', keys, 1000);
-  await trx.batchInsert('patients', patients, 1000);
-  await trx.batchInsert('patient_search', search, 2000);
-  await trx.batchInsert('record_entries', entries, 1000);
+  return rows;
+}
+
+async function insertBatch(services: Services, trx: Tx, organizationId: string, userId: string, n: number, q: { id: string; definition: Parameters<typeof prequalify>[0] }) {
+  const sKey = await services.keys.blobKey(trx, searchKey(organizationId));
+  const rows = demoRows(services.seal.masterKey(), sKey, organizationId, userId, n, q);
+  await trx.batchInsert('data_keys', rows.keys, 1000);
+  await trx.batchInsert('patients', rows.patients, 1000);
+  await trx.batchInsert('patient_search', rows.search, 2000);
+  await trx.batchInsert('record_entries', rows.entries, 1000);
 }
 
 export async function generateDemoPatients(services: Services, count: number, onProgress?: (done: number) => void): Promise<{ created: number }> {

@@ -1,19 +1,29 @@
 // Field encryption with the patient's data key (key store scope "patient"). Every encrypted
 // column of the patient modules goes through these two functions, bound to its field name.
 import type { Tx } from '../../db/connection.ts';
-import type { KeyStore, KeyRef } from '../keystore/data-keys.ts';
+import { refId, type KeyStore, type KeyRef, type KeyRow } from '../keystore/data-keys.ts';
 import { fieldAad, open, seal } from '../keystore/keystore.crypto.ts';
 
-// One unwrap per patient and transaction: a record with many encrypted fields costs one key
-// look-up, not one per field. Same format as KeyStore.encrypt/decrypt (field-bound AAD).
+// One key look-up per patient and transaction: a record with many encrypted fields costs one key
+// look-up, not one per field, and none when the patient row was read with its key row joined
+// (rememberKey). Same format as KeyStore.encrypt/decrypt (field-bound AAD).
 const txKeys = new WeakMap<Tx, Map<string, Buffer>>();
-async function keyFor(keys: KeyStore, trx: Tx, ref: KeyRef): Promise<Buffer> {
+function txMap(trx: Tx): Map<string, Buffer> {
   let m = txKeys.get(trx);
   if (!m) txKeys.set(trx, (m = new Map()));
-  const id = `${ref.organizationId}:${ref.scope}:${ref.scopeId}`;
-  let key = m.get(id);
-  if (!key) m.set(id, (key = await keys.blobKey(trx, ref)));
+  return m;
+}
+async function keyFor(keys: KeyStore, trx: Tx, ref: KeyRef): Promise<Buffer> {
+  const m = txMap(trx);
+  let key = m.get(refId(ref));
+  if (!key) m.set(refId(ref), (key = await keys.blobKey(trx, ref)));
   return key;
+}
+
+/** Takes the key row read in the same statement as the patient row (no further query for this transaction). */
+export function rememberKey(keys: KeyStore, trx: Tx, ref: KeyRef, row: KeyRow): void {
+  const m = txMap(trx);
+  if (!m.has(refId(ref))) m.set(refId(ref), keys.unwrap(ref, row));
 }
 const aad = (ref: KeyRef, field: string) => fieldAad(ref.organizationId, ref.scope, ref.scopeId, field);
 

@@ -4,6 +4,9 @@ import type { IndexKind } from './blind-index.ts';
 
 export interface PatientRow {
   id: string;
+  /** The patient's data_keys row, read in the same statement (null once destroyed). */
+  key_id: string | null;
+  wrapped_key: Buffer | null;
   organization_id: string;
   data: Buffer | null;
   version: number;
@@ -18,8 +21,15 @@ export interface PatientRow {
 }
 
 /** Dates as 'YYYY-MM-DD' text (node-pg would turn a date into a local-midnight Date). */
-export const patientColumns = (trx: Tx, alias = 'patients') =>
-  trx.raw(`${alias}.*, to_char(${alias}.last_treatment_on, 'YYYY-MM-DD') as last_treatment_on`);
+const patientColumnList = (alias: string) => `${alias}.*, to_char(${alias}.last_treatment_on, 'YYYY-MM-DD') as last_treatment_on`;
+export const patientColumns = (trx: Tx, alias = 'patients') => trx.raw(patientColumnList(alias));
+
+/**
+ * The patient's key row joined to the patient row: the data and the wrapped key come from one
+ * snapshot, so a cached unwrapped key is only used while its key row exists (docs/patients.md).
+ */
+const KEY_JOIN = `left join data_keys k on k.organization_id = p.organization_id and k.scope = 'patient' and k.scope_id = p.id`;
+const KEY_COLUMNS = 'k.id as key_id, k.wrapped_key';
 
 export interface SearchRow {
   kind: IndexKind;
@@ -31,8 +41,9 @@ export async function insertPatient(trx: Tx, row: Pick<PatientRow, 'id' | 'organ
 }
 
 export async function findPatient(trx: Tx, id: string, forUpdate = false): Promise<PatientRow | undefined> {
-  const q = trx('patients').where({ id }).first(patientColumns(trx));
-  return forUpdate ? q.forUpdate() : q;
+  const { rows } = await trx.raw(
+    `select ${patientColumnList('p')}, ${KEY_COLUMNS} from patients p ${KEY_JOIN} where p.id = ?${forUpdate ? ' for update of p' : ''}`, [id]);
+  return rows[0];
 }
 
 export async function updatePatientRow(trx: Tx, id: string, patch: Partial<PatientRow>): Promise<void> {
@@ -63,17 +74,30 @@ export interface ListOptions {
   tokens?: SearchRow[];
 }
 
+/**
+ * One page and the total in one statement. The total is a count over the same filter (an
+ * index-only count) rather than `count(*) over ()`, which would build every matching row, data
+ * included, before the LIMIT; a search's candidate set is computed once (materialized CTE). The
+ * page's key rows come in the same statement (KEY_JOIN): no key query per row.
+ */
 export async function listPatientRows(trx: Tx, o: ListOptions): Promise<{ rows: PatientRow[]; total: number }> {
-  const base = trx('patients as p').whereNull('p.anonymized_at');
-  if (o.tokens) base.whereIn('p.id', candidatesQuery(trx, o.tokens));
-  const [{ count }] = await base.clone().count({ count: '*' });
-  const rows = await base
-    .clone()
-    .select(patientColumns(trx, 'p'))
+  const filtered = () => {
+    const q = trx('patients as p').whereNull('p.anonymized_at');
+    return o.tokens ? q.whereIn('p.id', trx.select('patient_id').from('candidates')) : q;
+  };
+  const count = filtered().count({ total: '*' });
+  const page = filtered()
+    .joinRaw(KEY_JOIN)
+    .select(trx.raw(`${patientColumnList('p')}, ${KEY_COLUMNS}, p.${o.sort} as sort_key`))
     .orderByRaw(`p.${o.sort} ${o.order} nulls last, p.id ${o.order}`)
     .limit(o.limit)
     .offset(o.offset);
-  return { rows, total: Number(count) };
+  const main = `select t.total, page.* from (?) t left join lateral (?) page on true order by page.sort_key ${o.order} nulls last, page.id ${o.order}`;
+  const { rows } = o.tokens
+    ? await trx.raw(`with candidates as materialized (?) ${main}`, [candidatesQuery(trx, o.tokens), count, page])
+    : await trx.raw(main, [count, page]);
+  const total = Number(rows[0]?.total ?? 0);
+  return { rows: rows.filter((r: { id: string | null }) => r.id !== null).map(({ total: _t, sort_key: _s, ...r }: Record<string, unknown>) => r as unknown as PatientRow), total };
 }
 
 /** Likely duplicates: the same birth date and a shared name token, or the same phone or e-mail. */

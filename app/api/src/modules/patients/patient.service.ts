@@ -7,7 +7,7 @@ import type { Actor } from '../../core/context.ts';
 import type { Services } from '../../http/services.ts';
 import { audit, auditRead } from '../audit/audit.service.ts';
 import { blindToken, matchesTerms, parseSearch, termsFor, type IndexTerm } from './blind-index.ts';
-import { openJson, openText, patientKey, sealJson, sealText, searchKey } from './patient.crypto.ts';
+import { openJson, openText, patientKey, rememberKey, sealJson, sealText, searchKey } from './patient.crypto.ts';
 import { requirePatient, requireWritable } from './patient.guard.ts';
 import * as repo from './patient.repository.ts';
 import { masterData, type ListQuery, type MasterData } from './patient.schema.ts';
@@ -29,8 +29,11 @@ export interface PatientView extends MasterData {
   updatedAt: Date;
 }
 
+/** The row's joined key row (repo KEY_JOIN) supplies the key: a page of patients needs no key query. */
 export async function toView(services: Services, trx: Tx, row: repo.PatientRow & { data: Buffer }): Promise<PatientView> {
-  const m = await openJson<MasterData>(services.keys, trx, patientKey(row.organization_id, row.id), 'master', row.data);
+  const ref = patientKey(row.organization_id, row.id);
+  rememberKey(services.keys, trx, ref, row);
+  const m = await openJson<MasterData>(services.keys, trx, ref, 'master', row.data);
   return {
     id: row.id, version: row.version, ...m,
     restricted: Boolean(row.restricted_at), restrictedAt: row.restricted_at,
@@ -115,6 +118,7 @@ export async function rectifyPatient(services: Services, id: string, input: { ch
       throw conflict(`The record changed meanwhile (version ${row.version}); reload and try again`, { version: row.version });
     }
     const ref = patientKey(row.organization_id, id);
+    rememberKey(services.keys, trx, ref, row);
     const current = await openJson<MasterData>(services.keys, trx, ref, 'master', row.data);
     const merged: Record<string, unknown> = { ...current };
     for (const [k, v] of Object.entries(input.changes)) {
@@ -142,6 +146,7 @@ export async function patientHistory(services: Services, id: string) {
   return withScope(services.db, readScope(actor), async (trx) => {
     const row = await requirePatient(trx, id);
     const ref = patientKey(row.organization_id, id);
+    rememberKey(services.keys, trx, ref, row);
     const versions = [];
     for (const v of await repo.listVersions(trx, id)) {
       versions.push({

@@ -50,12 +50,13 @@ export async function getRecord(services: Services, patientId: string) {
   const actor = authorize('health.read');
   return withScope(services.db, readScope(actor), async (trx) => {
     const row = await requirePatient(trx, patientId);
+    const patient = await toView(services, trx, row); // first: its joined key row serves the entries too
     const all = await loadEntries(services, trx, actor.organizationId, patientId);
     const current = (k: Kind) => all.filter((e) => e.kind === k && !e.supersededById);
     await auditRead(trx, 'health_record', patientId, { includes: 'master_data' });
     return {
       patientId,
-      patient: await toView(services, trx, row),
+      patient,
       anamnesis: current('anamnesis').at(-1) ?? null,
       diagnoses: current('diagnosis'),
       treatments: current('treatment'),
