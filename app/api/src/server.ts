@@ -22,6 +22,9 @@ import { startBackupScheduler } from './modules/backup/scheduler.ts';
 import { startRetentionScheduler } from './modules/retention/retention.scheduler.ts';
 import { startErasureVacuumScheduler } from './modules/gdpr/erasure-vacuum.ts';
 import { AuditAnchorWriter } from './modules/audit/anchor.service.ts';
+import { AuditSequencer } from './modules/audit/sequencer.service.ts';
+import { waitingMetrics } from './modules/audit/metrics.ts';
+import { waitingStatus } from './modules/audit/audit.repository.ts';
 
 export interface DatabaseUrls {
   appUrl: string;
@@ -58,6 +61,8 @@ export function buildServices(config: Config, db: Db, kdf: KdfParams = PASSPHRAS
 export interface RunningServer {
   services: Services;
   auditAnchors: AuditAnchorWriter;
+  /** Absent when PRAXISKERN_AUDIT_SEQUENCER=false (another process sequences). */
+  auditSequencer: AuditSequencer | undefined;
   url: string;
   metricsUrl: string;
   close(): Promise<void>;
@@ -87,6 +92,8 @@ export async function startServer(config: Config = loadConfig(), opts: { kdf?: K
     }
   }
   const anchors = new AuditAnchorWriter(db, config.dataDir, services.metrics.registry).start();
+  const sequencer = config.audit.sequencer ? new AuditSequencer(db, { intervalMs: config.audit.sequencerIntervalMs }).start() : undefined;
+  waitingMetrics(services.metrics.registry, () => waitingStatus(db));
   const backups = config.runSchedules ? startBackupScheduler(services, { ownerUrl: dbUrls.ownerUrl }) : undefined;
   const retention = config.runSchedules ? startRetentionScheduler(services) : undefined;
   const erasureVacuum = config.runSchedules ? startErasureVacuumScheduler(dbUrls.ownerUrl) : undefined;
@@ -108,6 +115,7 @@ export async function startServer(config: Config = loadConfig(), opts: { kdf?: K
   return {
     services,
     auditAnchors: anchors,
+    auditSequencer: sequencer,
     url,
     metricsUrl: `http://${config.metricsHost}:${metricsPort}/metrics`,
     async close() {
@@ -120,6 +128,7 @@ export async function startServer(config: Config = loadConfig(), opts: { kdf?: K
       await backups?.stop();
       retention?.stop();
       await erasureVacuum?.stop();
+      await sequencer?.stop();
       await anchors.stop();
       await db.destroy();
       await dbUrls.embedded?.stop();

@@ -23,6 +23,12 @@ export interface Config {
   adminSocket: string;
   /** Whether this process runs the scheduled jobs (backups, drills); the bundle's app leaves them to the worker. */
   runSchedules: boolean;
+  /**
+   * The audit sequencer (docs/security-model.md, "Accountability"): whether this process runs one
+   * (app and worker both do by default; one at a time works), how often it looks for entries
+   * committed by other processes, and how long `audit verify` lets an entry wait before it fails.
+   */
+  audit: { sequencer: boolean; sequencerIntervalMs: number; maxWaitSeconds: number };
   webRoot: string;
   /**
    * Local login throttling (docs/security-model.md): failures per source and account name before
@@ -127,6 +133,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     autoUnsealKeyFile: env.PRAXISKERN_AUTO_UNSEAL_KEY_FILE || undefined,
     adminSocket: path.resolve(env.PRAXISKERN_ADMIN_SOCKET || path.join(env.PRAXISKERN_DATA_DIR || './data', 'run', 'admin.sock')),
     runSchedules: bool(env, 'PRAXISKERN_RUN_SCHEDULES', true),
+    audit: {
+      sequencer: bool(env, 'PRAXISKERN_AUDIT_SEQUENCER', true),
+      sequencerIntervalMs: Math.max(20, int(env, 'PRAXISKERN_AUDIT_SEQUENCER_INTERVAL_MS', 250)),
+      maxWaitSeconds: Math.max(1, int(env, 'PRAXISKERN_AUDIT_MAX_WAIT_SECONDS', 60)),
+    },
     webRoot: path.resolve(env.PRAXISKERN_WEB_ROOT || new URL('../../../web/build', import.meta.url).pathname),
     login: {
       maxFailures: Math.max(1, int(env, 'PRAXISKERN_LOGIN_MAX_FAILURES', 5)),
