@@ -79,9 +79,6 @@ export async function up(knex: Knex): Promise<void> {
       if new.entry_hash is distinct from audit_content_hash(new) then
         raise exception 'audit entry % does not match its content hash; it cannot be chained', new.id using errcode = '42501';
       end if;
-      if new.hash is distinct from audit_entry_hash(new) then
-        raise exception 'audit entry %: wrong chain hash', new.id using errcode = '42501';
-      end if;
       if new.seq = 1 then
         link := ${GENESIS};
       else
@@ -90,6 +87,9 @@ export async function up(knex: Knex): Promise<void> {
       end if;
       if link is null or link <> new.prev_hash then
         raise exception 'audit entry %: seq % does not follow the head of its chain', new.id, new.seq using errcode = '42501';
+      end if;
+      if new.hash is distinct from audit_entry_hash(new) then
+        raise exception 'audit entry %: wrong chain hash', new.id using errcode = '42501';
       end if;
       return new;
     end $$;
