@@ -1,11 +1,12 @@
 // Audit entries without a lock per organization (issue 9, item 1), in one run:
 // 1. catch-up: BENCH_AUDIT_ROWS entries (default 200,000; 1,000,000 for the issue's figure) inserted
 //    unchained in bulk, then chained by the app's sequencer: entries per second;
-// 2. audited transactions of ONE organization at 1, 8 and 32 concurrent sessions, each: a read,
-//    its audit entry, one more statement, commit — against the same transaction without the entry
-//    (bare), and with the per-organization advisory lock the old trigger held until commit (old);
-// 3. the sequencer's lag under the 32-session load: per entry chained_at − created_at (p50/p95/max),
-//    and the lag gauge's source (audit_waiting()) sampled every 100 ms.
+// 2. audited transactions of ONE organization at 1, 8, 32 and 50 concurrent sessions (BENCH_SESSIONS),
+//    each: a read, its audit entry, one more statement, commit — against the same transaction without
+//    the entry (bare), and with the per-organization advisory lock the old trigger held until commit
+//    (old); BENCH_TRANSACTIONS per run, 3 interleaved rounds, medians;
+// 3. the sequencer's lag under all that load: per entry chained_at − created_at (p50/p95/max), and
+//    the lag gauge's source (audit_waiting()) sampled every 100 ms.
 // Run: node bench/audit-sequencer.ts   (starts its own embedded PostgreSQL)
 import { createDb, withScope, type Db } from '../app/api/src/db/connection.ts';
 import { rootLogger } from '../app/api/src/core/logger.ts';
@@ -59,10 +60,19 @@ const sampler = (async () => {
     await new Promise((r) => setTimeout(r, 100));
   }
 })();
-for (const c of [1, 8, 32]) {
-  const bare = await load(TX, c, (i) => transaction('bare', i));
-  const fresh = await load(TX, c, (i) => transaction('new', i));
-  const old = await load(TX, c, (i) => transaction('old', i));
+// Rounds interleave the variants (the shared machine's load drifts); medians of the rounds.
+const SESSIONS = (process.env.BENCH_SESSIONS || '1,8,32,50').split(',').map(Number);
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+for (const c of SESSIONS) {
+  const runs: Record<Variant, { rps: number[]; p95: number[] }> = { bare: { rps: [], p95: [] }, new: { rps: [], p95: [] }, old: { rps: [], p95: [] } };
+  for (let round = 0; round < 3; round++) {
+    for (const v of ['bare', 'new', 'old'] as const) {
+      const r = await load(TX, c, (i) => transaction(v, i));
+      runs[v].rps.push(r.rps);
+      runs[v].p95.push(r.p95);
+    }
+  }
+  const [bare, fresh, old] = (['bare', 'new', 'old'] as const).map((v) => ({ rps: median(runs[v].rps), p95: median(runs[v].p95) }));
   console.log(
     `${String(c).padStart(2)} sessions: bare ${fmt(bare.rps, 0)} tx/s p95 ${fmt(bare.p95)} ms | ` +
       `unchained entry ${fmt(fresh.rps, 0)} tx/s p95 ${fmt(fresh.p95)} ms (${fmt(bare.rps / fresh.rps)}x bare) | ` +
