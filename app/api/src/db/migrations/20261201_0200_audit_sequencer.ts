@@ -11,9 +11,10 @@
 // transaction committed before B's began, seq(A) < seq(B) in their chain (B visible ⇒ A visible,
 // and A's id was drawn before B's); entries of overlapping transactions may be chained in either order.
 //
-// The append-only trigger allows exactly one kind of UPDATE: filling seq, prev_hash, hash and
-// chained_at of an unchained entry whose content still matches its entry_hash, with the correct
-// link to the chain's previous entry. Everything else (any other update, delete, truncate) raises.
+// The append-only triggers allow exactly one kind of UPDATE: filling seq, prev_hash, hash and
+// chained_at of unchained entries whose content still matches their entry_hash, each with the
+// correct link to its chain's previous entry (checked per statement, so a batch is one UPDATE).
+// Everything else (any other update, delete, truncate) raises.
 import type { Knex } from 'knex';
 
 const APP_ROLE = 'praxiskern_app';
@@ -60,55 +61,73 @@ export async function up(knex: Knex): Promise<void> {
     end $$;
     create trigger audit_entry_insert before insert on audit_log for each row execute function audit_entry_insert();
 
-    -- Same name as before (tests and runbooks refer to it): append-only, except the chaining itself.
-    create or replace function audit_append_only_but_chaining() returns trigger language plpgsql
-      set search_path = public, pg_temp as $$
-    declare
-      was audit_log := old;
-      now_ audit_log := new;
-      link text;
-    begin
-      if tg_op <> 'UPDATE' or old.seq is not null or new.seq is null or new.seq < 1 then
-        raise exception 'audit_log is append-only' using errcode = '42501';
-      end if;
-      now_.seq := null; now_.prev_hash := null; now_.hash := null; now_.chained_at := null;
-      was.chained_at := null;
-      if now_ is distinct from was then
-        raise exception 'audit_log is append-only (chaining may set seq, prev_hash, hash only)' using errcode = '42501';
-      end if;
-      if new.entry_hash is distinct from audit_content_hash(new) then
-        raise exception 'audit entry % does not match its content hash; it cannot be chained', new.id using errcode = '42501';
-      end if;
-      if new.seq = 1 then
-        link := ${GENESIS};
-      else
-        select a.hash into link from audit_log a
-         where coalesce(a.organization_id, ${NO_ORG}) = coalesce(new.organization_id, ${NO_ORG}) and a.seq = new.seq - 1;
-      end if;
-      if link is null or link <> new.prev_hash then
-        raise exception 'audit entry %: seq % does not follow the head of its chain', new.id, new.seq using errcode = '42501';
-      end if;
-      if new.hash is distinct from audit_entry_hash(new) then
-        raise exception 'audit entry %: wrong chain hash', new.id using errcode = '42501';
-      end if;
-      return new;
-    end $$;
+    -- Append-only, except the chaining itself. Statement-level, so a batch is checked in one pass:
+    -- the trigger keeps its old name (runbooks and tests refer to it) and now guards UPDATE only.
     drop trigger audit_no_update on audit_log;
-    create trigger audit_no_update before update or delete on audit_log for each row execute function audit_append_only_but_chaining();
+    create or replace function audit_no_delete() returns trigger language plpgsql as $$
+    begin
+      raise exception 'audit_log is append-only' using errcode = '42501';
+    end $$;
+    create trigger audit_no_delete before delete on audit_log for each statement execute function audit_no_delete();
 
-    -- The sequencer: chains up to p_limit waiting entries in one transaction (all or nothing).
-    -- busy: another sequencer holds the lock (it is doing the work). refused: waiting entries whose
-    -- content no longer matches their entry_hash; they stay unchained (verify names them, the lag
-    -- alert fires) instead of being sealed into the chain with forged content.
+    -- Transition tables have no statistics: without a hint the old/new join is a nested loop (n²).
+    create or replace function audit_only_chaining() returns trigger language plpgsql
+      set search_path = public, pg_temp set enable_nestloop = off as $$
+    declare
+      bad bigint;
+    begin
+      -- Only entries without seq, and only seq, prev_hash, hash, chained_at may change.
+      select n.id into bad from new_rows n left join old_rows o on o.id = n.id
+       where o.id is null or o.seq is not null or n.seq is null or n.seq < 1
+          or (n.organization_id, n.created_at, n.actor_user_id, n.action, n.object_type, n.object_id, n.outcome,
+              n.request_id, n.ip, n.user_agent, n.details, n.entry_hash)
+             is distinct from
+             (o.organization_id, o.created_at, o.actor_user_id, o.action, o.object_type, o.object_id, o.outcome,
+              o.request_id, o.ip, o.user_agent, o.details, o.entry_hash)
+       limit 1;
+      if found then
+        raise exception 'audit_log is append-only (chaining may only set seq, prev_hash, hash of an unchained entry)' using errcode = '42501';
+      end if;
+      select n.id into bad from new_rows n where n.entry_hash is distinct from audit_content_hash(n::audit_log) order by n.id limit 1;
+      if found then
+        raise exception 'audit entry % does not match its content hash; it cannot be chained', bad using errcode = '42501';
+      end if;
+      -- The statement's own changes are visible here: a batch may link to entries it chains itself.
+      select n.id into bad from new_rows n
+       where n.prev_hash is distinct from case when n.seq = 1 then ${GENESIS} else (
+               select a.hash from audit_log a
+                where coalesce(a.organization_id, ${NO_ORG}) = coalesce(n.organization_id, ${NO_ORG}) and a.seq = n.seq - 1) end
+       order by n.id limit 1;
+      if found then
+        raise exception 'audit entry %: its seq does not follow the head of its chain', bad using errcode = '42501';
+      end if;
+      select n.id into bad from new_rows n where n.hash is distinct from audit_entry_hash(n::audit_log) order by n.id limit 1;
+      if found then
+        raise exception 'audit entry %: wrong chain hash', bad using errcode = '42501';
+      end if;
+      return null;
+    end $$;
+    create trigger audit_no_update after update on audit_log referencing old table as old_rows new table as new_rows
+      for each statement execute function audit_only_chaining();
+
+    -- The sequencer: chains up to p_limit waiting entries in one transaction (all or nothing), with
+    -- one UPDATE per batch. busy: another sequencer holds the lock (it is doing the work). refused:
+    -- waiting entries whose content no longer matches their entry_hash; they stay unchained (verify
+    -- names them, the lag alert fires) instead of being sealed into the chain with forged content.
     create or replace function audit_sequence(p_limit integer)
       returns table (chained integer, refused integer, busy boolean)
       language plpgsql security definer set search_path = public, pg_temp as $$
     declare
-      r audit_log;
+      r record;
+      e audit_log;
       chain uuid;
       last_seq bigint;
       last_hash text;
       started boolean := false;
+      ids bigint[] := '{}';
+      seqs bigint[] := '{}';
+      prevs text[] := '{}';
+      hashes text[] := '{}';
     begin
       chained := 0; refused := 0; busy := false;
       if not pg_try_advisory_xact_lock(7063, 1) then
@@ -117,30 +136,40 @@ export async function up(knex: Knex): Promise<void> {
         return;
       end if;
       for r in
-        select b.* from (select a.* from audit_log a where a.seq is null order by a.id limit greatest(p_limit, 1)) b
+        select b.e, b.intact from (
+          select a as e, a.id, a.organization_id, a.entry_hash is not distinct from audit_content_hash(a) as intact
+            from audit_log a where a.seq is null order by a.id limit greatest(p_limit, 1)) b
          order by coalesce(b.organization_id, ${NO_ORG}), b.id
       loop
-        if r.entry_hash is distinct from audit_content_hash(r) then
+        if not r.intact then
           refused := refused + 1;
           continue;
         end if;
-        if not started or chain is distinct from coalesce(r.organization_id, ${NO_ORG}) then
+        e := r.e;
+        if not started or chain is distinct from coalesce(e.organization_id, ${NO_ORG}) then
           started := true;
-          chain := coalesce(r.organization_id, ${NO_ORG});
+          chain := coalesce(e.organization_id, ${NO_ORG});
           select a.seq, a.hash into last_seq, last_hash from audit_log a
            where coalesce(a.organization_id, ${NO_ORG}) = chain and a.seq is not null
            order by coalesce(a.organization_id, ${NO_ORG}) desc, a.seq desc limit 1;
           last_seq := coalesce(last_seq, 0);
           last_hash := coalesce(last_hash, ${GENESIS});
         end if;
-        r.seq := last_seq + 1;
-        r.prev_hash := last_hash;
-        r.hash := audit_entry_hash(r);
-        update audit_log set seq = r.seq, prev_hash = r.prev_hash, hash = r.hash, chained_at = clock_timestamp() where id = r.id;
-        last_seq := r.seq;
-        last_hash := r.hash;
+        e.seq := last_seq + 1;
+        e.prev_hash := last_hash;
+        e.hash := audit_entry_hash(e);
+        ids := ids || e.id;
+        seqs := seqs || e.seq;
+        prevs := prevs || e.prev_hash;
+        hashes := hashes || e.hash;
+        last_seq := e.seq;
+        last_hash := e.hash;
         chained := chained + 1;
       end loop;
+      if chained > 0 then
+        update audit_log a set seq = u.seq, prev_hash = u.prev_hash, hash = u.hash, chained_at = clock_timestamp()
+          from unnest(ids, seqs, prevs, hashes) as u(id, seq, prev_hash, hash) where a.id = u.id;
+      end if;
       return next;
     end $$;
 
