@@ -34,6 +34,9 @@ export async function up(knex: Knex): Promise<void> {
       (seq is not null and prev_hash is not null and hash is not null)
       or (seq is null and prev_hash is null and hash is null and entry_hash is not null));
     create index audit_log_waiting on audit_log (id) where seq is null;
+    -- The chain index holds chained entries only: an insert no longer adds to it.
+    drop index audit_log_chain;
+    create unique index audit_log_chain on audit_log (coalesce(organization_id, ${NO_ORG}), seq) where seq is not null;
 
     -- The content hash given at insert: everything the entry says, and its insert id.
     create or replace function audit_content_hash(r audit_log) returns text language sql immutable as $$

@@ -33,7 +33,7 @@ export class AuditSequencer {
   constructor(db: Db, opts: SequencerOptions = {}) {
     this.#db = db;
     this.#intervalMs = opts.intervalMs ?? 250;
-    this.#wakeMs = opts.wakeMs ?? 20;
+    this.#wakeMs = opts.wakeMs ?? 50;
     this.#batch = opts.batch ?? 2000;
   }
 
