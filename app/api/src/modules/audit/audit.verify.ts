@@ -133,8 +133,12 @@ async function lagProblem(db: Db, waiting: WaitingStatus, maxSeconds: number): P
   };
 }
 
+/** One snapshot for the whole check: entries the sequencer chains meanwhile are neither missed nor counted twice. */
 export async function verifyAuditChains(db: Db, sources: AnchorSource[] = [], opts: { maxWaitSeconds?: number } = {}): Promise<VerifyResult> {
-  const maxSeconds = opts.maxWaitSeconds ?? DEFAULT_MAX_WAIT_SECONDS;
+  return db.transaction((trx) => verifyInSnapshot(trx, sources, opts.maxWaitSeconds ?? DEFAULT_MAX_WAIT_SECONDS), { isolationLevel: 'repeatable read', readOnly: true });
+}
+
+async function verifyInSnapshot(db: Db, sources: AnchorSource[], maxSeconds: number): Promise<VerifyResult> {
   const waiting = await waitingStatus(db);
   const result: VerifyResult = {
     ok: true, chains: 0, entries: waiting.waiting, problems: [],
