@@ -13,6 +13,7 @@ import { anchorFilePath, readAnchorFile, readRestoreRecords, recordRestore, supe
 import { verifyAuditChains } from '../../app/api/src/modules/audit/audit.verify.ts';
 import { runBackup } from '../../app/api/src/modules/backup/snapshot.service.ts';
 import { setupInstance, startTestApp, type TestApp } from '../helpers/app.ts';
+import { waitForChained } from '../helpers/audit.ts';
 import type { Client } from '../helpers/http-client.ts';
 import { backupEnv, metricValue, runtimeFor, writeIdentityFile } from './backup-fixtures.ts';
 
@@ -48,7 +49,11 @@ test.after.always(async () => {
   if (work) rmSync(work, { recursive: true, force: true });
 });
 
-const head = async () => Number((await owner('audit_log').where({ organization_id: orgId }).max('seq as m').first())!.m);
+/** The chain's head once the sequencer has linked every committed entry. */
+async function head(): Promise<number> {
+  await waitForChained(owner);
+  return Number((await owner('audit_log').where({ organization_id: orgId }).max('seq as m').first())!.m);
+}
 
 async function anchoredSeq(): Promise<number | undefined> {
   return (await readAnchorFile(anchorFilePath(app.dataDir)))?.chains[orgId]?.seq;
@@ -122,6 +127,7 @@ test.serial('a chain recomputed in SQL after an edit passes the hash walk but no
 
 test.serial('deleting the newest entries as the owner fails audit verify: it names the truncation and the last matched anchor', async (t) => {
   const rt = runtimeFor(app.services, app.db.ownerUrl, env);
+  await waitForChained(owner);
   const backup = await runBackup(rt);
   t.true(backup.ok, backup.error);
   backupId = backup.snapshotId;

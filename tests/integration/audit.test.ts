@@ -6,6 +6,7 @@ import pg from 'pg';
 import { createDb, withScope, type Db } from '../../app/api/src/db/connection.ts';
 import { verifyAuditChains } from '../../app/api/src/modules/audit/audit.verify.ts';
 import { startTestApp, setupInstance, type TestApp } from '../helpers/app.ts';
+import { waitForChained } from '../helpers/audit.ts';
 
 const run = promisify(execFile);
 let appServer: TestApp;
@@ -28,6 +29,7 @@ test.before(async () => {
   orgId = s.organizationId;
   for (let i = 0; i < 5; i++) await s.client.get('/api/v1/audit?limit=5');
   owner = createDb(appServer.db.ownerUrl, 1);
+  await waitForChained(owner);
 });
 
 test.after.always(async () => {
@@ -108,6 +110,7 @@ test.serial('verify detects two swapped entries', async (t) => {
   const s = await setupInstance(fresh);
   for (let i = 0; i < 3; i++) await s.client.get('/api/v1/audit');
   const o = createDb(fresh.db.ownerUrl, 1);
+  await waitForChained(o);
   const rows = await o('audit_log').where({ organization_id: s.organizationId }).orderBy('seq').select('id', 'seq');
   const c = new pg.Client({ connectionString: fresh.db.superuserUrl });
   await c.connect();

@@ -174,7 +174,7 @@ test.serial('the scheduled retention job lists, then anonymizes records past the
   t.is((await admin.get(`/api/v1/patients/${old.id}`)).status, 410);
   t.is((await admin.get(`/api/v1/patients/${fresh.id}`)).status, 200);
   const entries = await ownerQuery<{ action: string }>(app.db.ownerUrl,
-    `select action from audit_log where actor_user_id = ? and action in ('retention.dry_run', 'retention.run', 'patient.anonymize') order by seq`, [SYSTEM_USER_ID]);
+    `select action from audit_log where actor_user_id = ? and action in ('retention.dry_run', 'retention.run', 'patient.anonymize') order by id`, [SYSTEM_USER_ID]);
   const actions = entries.map((e) => e.action);
   t.is(actions[0], 'retention.dry_run', 'the dry-run listing comes first');
   t.true(actions.includes('patient.anonymize'));

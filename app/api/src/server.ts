@@ -29,6 +29,9 @@ import { AuditAnchorWriter } from './modules/audit/anchor.service.ts';
 import { startRequestWorker, type RequestWorker } from './modules/backup/backup-requests.service.ts';
 import { startHostChecks } from './modules/installation/host-checks.service.ts';
 import { forwardUnseal } from './worker-link.ts';
+import { AuditSequencer } from './modules/audit/sequencer.service.ts';
+import { waitingMetrics } from './modules/audit/metrics.ts';
+import { waitingStatus } from './modules/audit/audit.repository.ts';
 
 export interface DatabaseUrls {
   appUrl: string;
@@ -69,6 +72,8 @@ export interface RunningServer {
   auditAnchors: AuditAnchorWriter;
   /** Set in the worker: its queue of backups and drills requested through the API. */
   requests?: RequestWorker;
+  /** Absent when PRAXISKERN_AUDIT_SEQUENCER=false (another process sequences). */
+  auditSequencer: AuditSequencer | undefined;
   url: string;
   metricsUrl: string;
   close(): Promise<void>;
@@ -100,6 +105,8 @@ export async function startServer(config: Config = loadConfig(), opts: { kdf?: K
     }
   }
   const anchors = new AuditAnchorWriter(db, config.dataDir, services.metrics.registry).start();
+  const sequencer = config.audit.sequencer ? new AuditSequencer(db, { intervalMs: config.audit.sequencerIntervalMs }).start() : undefined;
+  waitingMetrics(services.metrics.registry, () => waitingStatus(db));
   const worker = config.runSchedules && dbUrls.ownerUrl ? await startWorkerJobs(services, dbUrls.ownerUrl) : undefined;
   if (config.runSchedules && !dbUrls.ownerUrl) rootLogger.warn('no owner credentials: scheduled jobs, backups and drills run in the worker');
   const forwarding = new AbortController();
@@ -127,6 +134,7 @@ export async function startServer(config: Config = loadConfig(), opts: { kdf?: K
     services,
     auditAnchors: anchors,
     requests: worker?.requests,
+    auditSequencer: sequencer,
     url,
     metricsUrl: `http://${config.metricsHost}:${metricsPort}/metrics`,
     async close() {
@@ -138,6 +146,7 @@ export async function startServer(config: Config = loadConfig(), opts: { kdf?: K
       ]);
       httpServer.closeAllConnections();
       await worker?.stop();
+      await sequencer?.stop();
       await anchors.stop();
       await db.destroy();
       await dbUrls.embedded?.stop();

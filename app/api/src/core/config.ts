@@ -34,6 +34,12 @@ export interface Config {
   /** Worker only: the recovery-kit directory (mounted read-only) checked for left-behind secrets. */
   recoveryKitDir: string | undefined;
   hostCheckSeconds: number;
+  /**
+   * The audit sequencer (docs/security-model.md, "Accountability"): whether this process runs one
+   * (app and worker both do by default; one at a time works), how often it looks for entries
+   * committed by other processes, and how long `audit verify` lets an entry wait before it fails.
+   */
+  audit: { sequencer: boolean; sequencerIntervalMs: number; maxWaitSeconds: number };
   webRoot: string;
   /**
    * Local login throttling (docs/security-model.md): failures per source and account name before
@@ -147,6 +153,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     backupRequestWaitSeconds: int(env, 'PRAXISKERN_BACKUP_REQUEST_WAIT_SECONDS', 15),
     recoveryKitDir: env.PRAXISKERN_RECOVERY_KIT_DIR ? path.resolve(env.PRAXISKERN_RECOVERY_KIT_DIR) : undefined,
     hostCheckSeconds: Math.max(10, int(env, 'PRAXISKERN_HOST_CHECK_SECONDS', 60)),
+    audit: {
+      sequencer: bool(env, 'PRAXISKERN_AUDIT_SEQUENCER', true),
+      sequencerIntervalMs: Math.max(20, int(env, 'PRAXISKERN_AUDIT_SEQUENCER_INTERVAL_MS', 250)),
+      maxWaitSeconds: Math.max(1, int(env, 'PRAXISKERN_AUDIT_MAX_WAIT_SECONDS', 60)),
+    },
     webRoot: path.resolve(env.PRAXISKERN_WEB_ROOT || new URL('../../../web/build', import.meta.url).pathname),
     login: {
       maxFailures: Math.max(1, int(env, 'PRAXISKERN_LOGIN_MAX_FAILURES', 5)),

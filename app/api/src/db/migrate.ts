@@ -9,6 +9,7 @@ import * as m0110 from './migrations/20261201_0110_enrollment.ts';
 import * as m0120 from './migrations/20261201_0120_audit_chain_heads.ts';
 import * as m0150 from './migrations/20261201_0150_document_removal.ts';
 import * as m0130 from './migrations/20261201_0130_backup_requests.ts';
+import * as m0200 from './migrations/20261201_0200_audit_sequencer.ts';
 
 export interface MigrationModule {
   up(knex: Knex): Promise<void>;
@@ -25,6 +26,7 @@ export const MIGRATIONS: Record<string, MigrationModule> = {
   '20261201_0120_audit_chain_heads': m0120,
   '20261201_0150_document_removal': m0150,
   '20261201_0130_backup_requests': m0130,
+  '20261201_0200_audit_sequencer': m0200,
 };
 
 const source: Knex.MigrationSource<string> = {

@@ -128,7 +128,8 @@ export interface EnrollmentInput {
 }
 
 export interface AuditEntry {
-  seq: number | string;
+  /** null while the entry waits for the audit sequencer (shortly after commit). */
+  seq: number | string | null;
   created_at: string;
   actor_user_id: string | null;
   action: string;

@@ -1,4 +1,4 @@
-// The anchor writer: shortly after a transaction with audit entries commits (debounced, off the
+// The anchor writer: shortly after the sequencer chained audit entries (debounced, off the
 // request path), it reads every chain's head in one round trip and advances the anchor file; a
 // Prometheus gauge carries each chain's length. An anchor only ever moves forward along the same
 // chain: if the entry it recorded is gone or changed, the writer keeps the old anchor, logs it and
@@ -10,7 +10,7 @@ import {
   AnchorFileError, anchorFilePath, chainKey, emptyAnchorFile, readAnchorFile, retireAnchorFile, writeAnchorFile, type AnchorFile,
 } from './anchor-file.repository.ts';
 import { chainHeads, type ChainHead } from './audit.repository.ts';
-import { auditCommitListeners } from './audit.service.ts';
+import { auditChainedListeners } from './audit.service.ts';
 import { anchorMetrics, type AnchorMetrics } from './metrics.ts';
 
 export interface AnchorFlushResult {
@@ -66,9 +66,9 @@ export class AuditAnchorWriter {
     this.#debounceMs = opts.debounceMs ?? 250;
   }
 
-  /** Listens for committed audit entries; also confirms the anchors every `intervalMs` (other processes write too). */
+  /** Listens for newly chained audit entries; also confirms the anchors every `intervalMs` (other processes write too). */
   start(intervalMs = 30_000): this {
-    auditCommitListeners.add(this.#listener);
+    auditChainedListeners.add(this.#listener);
     this.#interval = setInterval(this.#listener, intervalMs);
     this.#interval.unref();
     this.schedule();
@@ -132,7 +132,7 @@ export class AuditAnchorWriter {
   }
 
   async stop(): Promise<void> {
-    auditCommitListeners.delete(this.#listener);
+    auditChainedListeners.delete(this.#listener);
     clearInterval(this.#interval);
     clearTimeout(this.#timer);
     this.#timer = undefined;

@@ -14,7 +14,8 @@ export interface AuditRow {
 }
 
 export async function insertAudit(db: Db | Tx, row: AuditRow): Promise<void> {
-  await db('audit_log').insert({ ...row, details: JSON.stringify(row.details), seq: 0, prev_hash: '', hash: '' });
+  // Inserted unchained: the trigger stamps the time and the content hash; the sequencer links it later.
+  await db('audit_log').insert({ ...row, details: JSON.stringify(row.details) });
 }
 
 export interface AuditQuery {
@@ -25,10 +26,11 @@ export interface AuditQuery {
   beforeSeq?: number;
 }
 
+/** Newest first: entries still waiting for the sequencer (seq null) before the chained ones. */
 export async function listAudit(trx: Tx, q: AuditQuery) {
   const query = trx('audit_log')
     .select('seq', 'created_at', 'actor_user_id', 'action', 'object_type', 'object_id', 'outcome', 'request_id', 'ip', 'user_agent', 'details')
-    .orderBy('seq', 'desc')
+    .orderByRaw('seq desc nulls first, id desc')
     .limit(q.limit);
   if (q.objectType) query.where('object_type', q.objectType);
   if (q.objectId) query.where('object_id', q.objectId);
@@ -40,26 +42,80 @@ export async function listAudit(trx: Tx, q: AuditQuery) {
 export interface ChainRow {
   id: string;
   seq: string;
-  organization_id: string | null;
   prev_hash: string;
   hash: string;
-  expected: string;
 }
 
-/** Streams one chain in id order (the physical insertion order) with the recomputed hash. */
+const NO_ORG = '00000000-0000-0000-0000-000000000000';
+
+/** Streams the chained part of one chain in seq order (index audit_log_chain). */
 export async function* readChain(db: Db, organizationId: string | null, batch = 5000): AsyncGenerator<ChainRow> {
-  let after = '0';
+  let after = 0;
   for (;;) {
     const rows: ChainRow[] = await db('audit_log as a')
-      .select('a.id', 'a.seq', 'a.organization_id', 'a.prev_hash', 'a.hash', db.raw('audit_entry_hash(a) as expected'))
-      .whereRaw('a.organization_id is not distinct from ?', [organizationId])
-      .andWhere('a.id', '>', after)
-      .orderBy('a.id')
+      .select('a.id', 'a.seq', 'a.prev_hash', 'a.hash')
+      .whereRaw('coalesce(a.organization_id, ?::uuid) = coalesce(?::uuid, ?::uuid)', [NO_ORG, organizationId, NO_ORG])
+      .andWhere('a.seq', '>', after)
+      .orderByRaw('coalesce(a.organization_id, ?::uuid), a.seq', [NO_ORG])
       .limit(batch);
     if (!rows.length) return;
     yield* rows;
-    after = rows[rows.length - 1].id;
+    after = Number(rows[rows.length - 1].seq);
   }
+}
+
+export interface TamperedEntry {
+  id: string;
+  seq: string | null;
+  waiting: boolean;
+  /** The content no longer matches the hash it was given (chain hash, or entry_hash while waiting). */
+  edited: boolean;
+}
+
+/**
+ * The earliest inserted entry of a chain whose own hash fails: a chained entry against its chain
+ * hash, a waiting one against the content hash it got at insert (or half-chained: forged).
+ */
+export async function firstTamperedEntry(db: Db, organizationId: string | null): Promise<TamperedEntry | undefined> {
+  const { rows } = await db.raw(
+    `select a.id, a.seq, a.seq is null as waiting,
+            case when a.seq is null then a.entry_hash is distinct from audit_content_hash(a) else a.hash is distinct from audit_entry_hash(a) end as edited
+       from audit_log a
+      where coalesce(a.organization_id, ?::uuid) = coalesce(?::uuid, ?::uuid)
+        and case when a.seq is null then a.entry_hash is distinct from audit_content_hash(a) or a.prev_hash is not null or a.hash is not null
+                 else a.hash is distinct from audit_entry_hash(a) end
+      order by a.id limit 1`,
+    [NO_ORG, organizationId, NO_ORG],
+  );
+  return rows[0] ? { ...rows[0], id: String(rows[0].id) } : undefined;
+}
+
+export interface WaitingStatus {
+  /** Committed entries not chained yet. */
+  waiting: number;
+  oldestId: string | null;
+  /** Age of the oldest waiting entry (since its insert), 0 when none waits. */
+  oldestSeconds: number;
+}
+
+/** What waits for the sequencer; API role (a narrow SECURITY DEFINER door, counts only). */
+export async function waitingStatus(db: Db): Promise<WaitingStatus> {
+  const { rows } = await db.raw('select * from audit_waiting()');
+  const r = rows[0];
+  return { waiting: Number(r.waiting), oldestId: r.oldest_id === null ? null : String(r.oldest_id), oldestSeconds: Number(r.oldest_seconds ?? 0) };
+}
+
+export interface SequenceResult {
+  chained: number;
+  refused: number;
+  /** Another sequencer (the app's or the worker's) held the lock. */
+  busy: boolean;
+}
+
+/** One sequencer batch in its own transaction (audit_sequence, docs/security-model.md). */
+export async function sequenceBatch(db: Db, limit: number): Promise<SequenceResult> {
+  const { rows } = await db.raw('select * from audit_sequence(?)', [limit]);
+  return { chained: Number(rows[0].chained), refused: Number(rows[0].refused), busy: rows[0].busy };
 }
 
 export async function chainOrganizations(db: Db): Promise<(string | null)[]> {

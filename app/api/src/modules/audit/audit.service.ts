@@ -1,5 +1,6 @@
 // Audit log: one hook every module calls for reads and writes; denied attempts are written in
-// their own transaction so they survive the rollback of the request that was refused.
+// their own transaction so they survive the rollback of the request that was refused. An entry is
+// inserted unchained (no lock); the sequencer links it into its chain after commit.
 import type { Db, Tx } from '../../db/connection.ts';
 import { currentContext, log } from '../../core/context.ts';
 import { insertAudit, type AuditRow } from './audit.repository.ts';
@@ -31,8 +32,11 @@ function toRow(e: AuditEvent): AuditRow {
   };
 }
 
-/** Called after a transaction that wrote audit entries has committed (the anchor writer listens). */
+/** Called after a transaction that wrote audit entries has committed (the sequencer listens). */
 export const auditCommitListeners = new Set<() => void>();
+
+/** Called after this process's sequencer linked entries into their chains (the anchor writer listens). */
+export const auditChainedListeners = new Set<() => void>();
 
 function notifyCommitted(): void {
   for (const l of auditCommitListeners) l();

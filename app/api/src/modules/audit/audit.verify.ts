@@ -1,10 +1,12 @@
 // Verifies every hash chain: an edited row fails its hash, a deleted row leaves a gap in seq,
-// a reordered row breaks the prev_hash link. Then the anchors kept outside the database (the anchor
-// file, backup manifests): a chain shorter than an anchor lost its newest entries; a chain whose
-// entry differs from an anchor's hash was rewritten (even with every hash recomputed in SQL).
+// a reordered row breaks the prev_hash link. Entries still waiting for the sequencer are checked
+// against the content hash they got at insert, counted, and fail the check when the oldest waits
+// longer than the bound. Then the anchors kept outside the database (the anchor file, backup
+// manifests): a chain shorter than an anchor lost its newest entries; a chain whose entry differs
+// from an anchor's hash was rewritten (even with every hash recomputed in SQL).
 // Runs as the owner role (reads all organizations).
 import type { Db } from '../../db/connection.ts';
-import { chainOrganizations, readChain } from './audit.repository.ts';
+import { chainOrganizations, firstTamperedEntry, readChain, waitingStatus, type TamperedEntry, type WaitingStatus } from './audit.repository.ts';
 
 export interface AnchorSource {
   /** Where the anchors come from, for the report ("anchor file /…/anchors.json", "backup local/2027…"). */
@@ -23,7 +25,7 @@ export interface ChainProblem {
   /** The first bad entry; null when the entries an anchor recorded are gone. */
   id: string | null;
   seq: number;
-  kind: 'entry' | 'truncated' | 'rewritten';
+  kind: 'entry' | 'truncated' | 'rewritten' | 'waiting';
   reason: string;
   /** The newest anchor this chain still agrees with. */
   lastMatchedAnchor?: MatchedAnchor;
@@ -35,7 +37,12 @@ export interface VerifyResult {
   entries: number;
   problems: ChainProblem[];
   anchors: { sources: string[]; checked: number; matched: number };
+  /** Entries not chained yet, and the bound the oldest of them may wait. */
+  waiting: WaitingStatus & { maxSeconds: number };
 }
+
+/** Default bound for `audit verify`: an entry waiting longer means the sequencer is not keeping up. */
+export const DEFAULT_MAX_WAIT_SECONDS = 60;
 
 const GENESIS = '0'.repeat(64);
 
@@ -74,8 +81,7 @@ async function verifyChain(db: Db, org: string | null, wanted: Map<number, Expec
     entries++;
     const seq = Number(row.seq);
     let reason: string | undefined;
-    if (row.hash !== row.expected) reason = 'content does not match its hash (edited)';
-    else if (seq !== expectedSeq) reason = seq > expectedSeq ? `entries ${expectedSeq}..${seq - 1} are missing (deleted)` : `sequence ${seq} out of order (reordered)`;
+    if (seq !== expectedSeq) reason = seq > expectedSeq ? `entries ${expectedSeq}..${seq - 1} are missing (deleted)` : `sequence ${seq} out of order (reordered)`;
     else if (row.prev_hash !== prevHash) reason = 'link to the previous entry is broken (reordered or replaced)';
     if (reason) return { entries, checked, problem: problem({ id: row.id, seq, kind: 'entry', reason }) };
     for (const a of wanted.get(seq) ?? []) {
@@ -99,8 +105,45 @@ async function verifyChain(db: Db, org: string | null, wanted: Map<number, Expec
   return { entries, checked, lastMatched };
 }
 
-export async function verifyAuditChains(db: Db, sources: AnchorSource[] = []): Promise<VerifyResult> {
-  const result: VerifyResult = { ok: true, chains: 0, entries: 0, problems: [], anchors: { sources: sources.map((s) => s.name), checked: 0, matched: 0 } };
+function tamperedProblem(org: string | null, e: TamperedEntry): ChainProblem {
+  const reason = !e.waiting
+    ? 'content does not match its hash (edited)'
+    : e.edited
+      ? 'waiting for chaining, and its content does not match the hash it got at insert (edited)'
+      : 'waiting for chaining, yet it carries chain fields the sequencer never gave it (forged)';
+  return { organizationId: org, id: e.id, seq: e.seq === null ? 0 : Number(e.seq), kind: 'entry', reason };
+}
+
+/**
+ * The first bad entry of a chain is the earliest inserted one that fails a check: its own hash
+ * (chained or waiting part), or the first break of the links walked in seq order.
+ */
+function firstProblem(org: string | null, walked: ChainProblem | undefined, tampered: TamperedEntry | undefined): ChainProblem | undefined {
+  if (!tampered) return walked;
+  if (walked?.id && BigInt(walked.id) < BigInt(tampered.id)) return walked;
+  return tamperedProblem(org, tampered);
+}
+
+async function lagProblem(db: Db, waiting: WaitingStatus, maxSeconds: number): Promise<ChainProblem | undefined> {
+  if (waiting.oldestId === null || waiting.oldestSeconds <= maxSeconds) return undefined;
+  const row = await db('audit_log').where({ id: waiting.oldestId }).first('organization_id');
+  return {
+    organizationId: row?.organization_id ?? null, id: waiting.oldestId, seq: 0, kind: 'waiting',
+    reason: `${waiting.waiting} entries wait for chaining; the oldest has waited ${Math.round(waiting.oldestSeconds)} s (bound ${maxSeconds} s): the sequencer is not running or refuses it`,
+  };
+}
+
+/** One snapshot for the whole check: entries the sequencer chains meanwhile are neither missed nor counted twice. */
+export async function verifyAuditChains(db: Db, sources: AnchorSource[] = [], opts: { maxWaitSeconds?: number } = {}): Promise<VerifyResult> {
+  return db.transaction((trx) => verifyInSnapshot(trx, sources, opts.maxWaitSeconds ?? DEFAULT_MAX_WAIT_SECONDS), { isolationLevel: 'repeatable read', readOnly: true });
+}
+
+async function verifyInSnapshot(db: Db, sources: AnchorSource[], maxSeconds: number): Promise<VerifyResult> {
+  const waiting = await waitingStatus(db);
+  const result: VerifyResult = {
+    ok: true, chains: 0, entries: waiting.waiting, problems: [],
+    anchors: { sources: sources.map((s) => s.name), checked: 0, matched: 0 }, waiting: { ...waiting, maxSeconds },
+  };
   const anchors = indexAnchors(sources);
   const orgs = new Set<string | null>([...(await chainOrganizations(db)), ...anchors.keys()]);
   for (const org of orgs) {
@@ -108,10 +151,16 @@ export async function verifyAuditChains(db: Db, sources: AnchorSource[] = []): P
     const r = await verifyChain(db, org, anchors.get(org) ?? new Map());
     result.entries += r.entries;
     result.anchors.checked += r.checked;
-    if (r.problem) {
+    const problem = firstProblem(org, r.problem, await firstTamperedEntry(db, org));
+    if (problem) {
       result.ok = false;
-      result.problems.push(r.problem);
+      result.problems.push(problem);
     } else result.anchors.matched += r.checked;
+  }
+  const lag = await lagProblem(db, waiting, maxSeconds);
+  if (lag) {
+    result.ok = false;
+    result.problems.push(lag);
   }
   return result;
 }

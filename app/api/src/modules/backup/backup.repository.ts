@@ -190,7 +190,7 @@ export async function readDatabaseFacts(client: pg.Client | pg.PoolClient): Prom
   const anchors = hasAudit
     ? (
         await client.query(
-          `select distinct on (organization_id) organization_id, seq, hash from audit_log order by organization_id, seq desc`,
+          `select distinct on (organization_id) organization_id, seq, hash from audit_log where seq is not null order by organization_id, seq desc`,
         )
       ).rows.map((r) => ({ organizationId: r.organization_id as string | null, seq: Number(r.seq), hash: r.hash as string }))
     : [];

@@ -20,7 +20,8 @@ export async function patientRows(trx: Tx, patientId: string) {
 export async function patientAudit(trx: Tx, patientId: string, limit = 1_000_000, order: 'asc' | 'desc' = 'asc'): Promise<Row[]> {
   return trx('audit_log')
     .where((w) => w.where('object_id', patientId).orWhereRaw(`action = 'patient.list' and details->'ids' \\? ?`, [patientId]))
-    .orderBy('seq', order)
+    // Chained entries in chain order, then those still waiting for the sequencer (insert order).
+    .orderByRaw(order === 'asc' ? 'seq asc nulls last, id asc' : 'seq desc nulls first, id desc')
     .limit(limit);
 }
 
