@@ -29,6 +29,8 @@ export async function startTestApp(env: Record<string, string> = {}, existing?: 
     DATABASE_URL: db.appUrl,
     DATABASE_OWNER_URL: db.ownerUrl,
     LOG_LEVEL: 'silent',
+    // Every answer is checked against its documented schema (http/response-check.ts).
+    PRAXISKERN_CHECK_RESPONSES: 'true',
     ...env,
   });
   const server = await startServer(config, { kdf: TEST_KDF });

@@ -23,6 +23,8 @@ export interface Config {
   adminSocket: string;
   /** Whether this process runs the scheduled jobs (backups, drills); the bundle's app leaves them to the worker. */
   runSchedules: boolean;
+  /** Check every API answer against its documented schema (tests, development; docs/api.md). */
+  checkResponses: boolean;
   webRoot: string;
   /**
    * Local login throttling (docs/security-model.md): failures per source and account name before
@@ -127,6 +129,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     autoUnsealKeyFile: env.PRAXISKERN_AUTO_UNSEAL_KEY_FILE || undefined,
     adminSocket: path.resolve(env.PRAXISKERN_ADMIN_SOCKET || path.join(env.PRAXISKERN_DATA_DIR || './data', 'run', 'admin.sock')),
     runSchedules: bool(env, 'PRAXISKERN_RUN_SCHEDULES', true),
+    checkResponses: bool(env, 'PRAXISKERN_CHECK_RESPONSES', false),
     webRoot: path.resolve(env.PRAXISKERN_WEB_ROOT || new URL('../../../web/build', import.meta.url).pathname),
     login: {
       maxFailures: Math.max(1, int(env, 'PRAXISKERN_LOGIN_MAX_FAILURES', 5)),
