@@ -28,7 +28,9 @@ export async function startTestApp(env: Record<string, string> = {}, existing?: 
   const db = existing?.db ?? (await createTestDatabase());
   const dataDir = existing?.dataDir ?? mkdtempSync(path.join(tmpdir(), 'pk-app-'));
   await migrate(db.ownerUrl);
-  const base = { PORT: '0', METRICS_PORT: '0', PRAXISKERN_DATA_DIR: dataDir, DATABASE_URL: db.appUrl, LOG_LEVEL: 'silent', ...env };
+  const base = { PORT: '0', METRICS_PORT: '0', PRAXISKERN_DATA_DIR: dataDir, DATABASE_URL: db.appUrl, LOG_LEVEL: 'silent',
+    // Every answer is checked against its documented schema (http/response-check.ts).
+    PRAXISKERN_CHECK_RESPONSES: 'true', ...env };
   const workerSocket = path.join(dataDir, 'run', 'worker.sock');
   // The worker listens on ports of its own: a test that fixes PORT/METRICS_PORT means the API's.
   const worker = await startServer(

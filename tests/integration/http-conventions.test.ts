@@ -30,6 +30,17 @@ test('the OpenAPI document lists every route with its permission', async (t) => 
   t.true(doc.paths['/api/v1/audit'].get.parameters.some((p: { name: string }) => p.name === 'limit'));
 });
 
+test('the served OpenAPI document describes each answer: status, schema, named components', async (t) => {
+  const doc = (await app.client().get('/api/v1/openapi.json')).body;
+  const created = doc.paths['/api/v1/patients'].post.responses['201'].content['application/json'].schema;
+  t.deepEqual(created.properties.patient, { $ref: '#/components/schemas/Patient' });
+  t.true(doc.components.schemas.Patient.required.includes('birthDate'));
+  t.truthy(doc.paths['/api/v1/installation/operators/{userId}'].delete.responses['204']);
+  t.truthy(doc.paths['/api/v1/backup/runs'].post.responses['202']);
+  t.truthy(doc.paths['/api/v1/patients/{id}/documents/{documentId}/content'].get.responses['200'].content['image/jpeg']);
+  t.is(doc.paths['/api/v1/session'].get.responses['401'].$ref, '#/components/responses/Error');
+});
+
 test('every response carries a request id; a well-formed incoming one is kept', async (t) => {
   const res = await app.client().get('/healthz', { 'x-request-id': 'proxy-req-12345678' });
   t.is(res.headers.get('x-request-id'), 'proxy-req-12345678');

@@ -40,6 +40,8 @@ export interface Config {
    * committed by other processes, and how long `audit verify` lets an entry wait before it fails.
    */
   audit: { sequencer: boolean; sequencerIntervalMs: number; maxWaitSeconds: number };
+  /** Check every API answer against its documented schema (tests, development; docs/api.md). */
+  checkResponses: boolean;
   webRoot: string;
   /**
    * Local login throttling (docs/security-model.md): failures per source and account name before
@@ -158,6 +160,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       sequencerIntervalMs: Math.max(20, int(env, 'PRAXISKERN_AUDIT_SEQUENCER_INTERVAL_MS', 250)),
       maxWaitSeconds: Math.max(1, int(env, 'PRAXISKERN_AUDIT_MAX_WAIT_SECONDS', 60)),
     },
+    checkResponses: bool(env, 'PRAXISKERN_CHECK_RESPONSES', false),
     webRoot: path.resolve(env.PRAXISKERN_WEB_ROOT || new URL('../../../web/build', import.meta.url).pathname),
     login: {
       maxFailures: Math.max(1, int(env, 'PRAXISKERN_LOGIN_MAX_FAILURES', 5)),

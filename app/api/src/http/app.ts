@@ -9,6 +9,7 @@ import { securityHeaders } from './middleware/security-headers.ts';
 import { buildRouter } from './router.ts';
 import { openApiDocument, type AnyRoute } from './route.ts';
 import { serveWeb } from './static.ts';
+import { withResponseCheck } from './response-check.ts';
 import { healthRouter } from '../modules/health/health.routes.ts';
 import { CSRF_COOKIE } from '../modules/auth/session.service.ts';
 import { ROUTES } from './routes.ts';
@@ -44,7 +45,7 @@ export function createApp(services: Services, routes: AnyRoute[] = ROUTES): Koa 
   });
   const hsts = services.config.publicUrl.startsWith('https://');
   const openapi = openApiDocument(routes, services.version);
-  const api = buildRouter(services, routes);
+  const api = buildRouter(services, services.config.checkResponses ? routes.map(withResponseCheck) : routes);
   api.get('/openapi.json', function openApi(ctx) {
     ctx.body = openapi;
   });

@@ -4,6 +4,7 @@ import type { Context } from 'koa';
 import { z } from 'zod';
 import { scopeOf, type Permission } from '../core/permissions.ts';
 import type { Services } from './services.ts';
+import { apiSchemas, type ResponseSpec } from './response.ts';
 
 export type Access = Permission | 'public' | 'authenticated';
 
@@ -23,6 +24,8 @@ export interface RouteDef<B extends z.ZodType = z.ZodType, Q extends z.ZodType =
   csrfExempt?: boolean;
   /** Raw body handling: the route reads ctx.req itself; the media type is documented in OpenAPI. */
   rawBody?: 'multipart/form-data' | 'application/x-www-form-urlencoded';
+  /** The success answer: status and, for JSON, the schema of the body (http/response.ts). */
+  response: ResponseSpec;
   handler: (input: HandlerInput<z.infer<B>, z.infer<Q>, z.infer<P>>) => Promise<unknown>;
 }
 
@@ -47,8 +50,49 @@ function toOpenApiPath(p: string): string {
   return p.replace(/:([A-Za-z_]+)/g, '{$1}');
 }
 
+type JsonSchema = Record<string, unknown>;
+
+/** One entry of an error's details: the field path, the code the UI translates, an English message. */
+const FIELD_ISSUE: JsonSchema = {
+  type: 'object',
+  required: ['field', 'message'],
+  properties: { field: { type: 'string' }, code: { type: 'string' }, message: { type: 'string' }, limit: { type: 'number' } },
+};
+
+/** Moves the named schemas zod put into $defs to components/schemas and points the references there. */
+function hoistDefs(schema: JsonSchema, components: Record<string, JsonSchema>): JsonSchema {
+  const { $defs, $schema: _ignored, ...rest } = schema as JsonSchema & { $defs?: Record<string, JsonSchema> };
+  const relink = (v: unknown): unknown => {
+    if (Array.isArray(v)) return v.map(relink);
+    if (v && typeof v === 'object') {
+      return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, k === '$ref' && typeof x === 'string' ? x.replace('#/$defs/', '#/components/schemas/') : relink(x)]));
+    }
+    return v;
+  };
+  for (const [name, def] of Object.entries($defs ?? {})) {
+    const linked = relink(def) as JsonSchema;
+    if (components[name] && JSON.stringify(components[name]) !== JSON.stringify(linked)) throw new Error(`two different schemas are named ${name}`);
+    components[name] = linked;
+  }
+  return relink(rest) as JsonSchema;
+}
+
+function successResponse(spec: ResponseSpec, components: Record<string, JsonSchema>): Record<string, unknown> {
+  switch (spec.kind) {
+    case 'json': {
+      const schema = hoistDefs(z.toJSONSchema(spec.schema, { metadata: apiSchemas, io: 'output', unrepresentable: 'any' }) as JsonSchema, components);
+      return { [spec.status]: { description: spec.description, content: { 'application/json': { schema } } } };
+    }
+    case 'file':
+      return { '200': { description: spec.description, content: Object.fromEntries(spec.mediaTypes.map((m) => [m, { schema: {} }])) } };
+    default:
+      return { [spec.status]: { description: spec.description } };
+  }
+}
+
 export function openApiDocument(routes: AnyRoute[], version: string): Record<string, unknown> {
   const paths: Record<string, Record<string, unknown>> = {};
+  const components: Record<string, JsonSchema> = {};
   for (const r of routes) {
     const p = `/api/v1${toOpenApiPath(r.path)}`;
     const op: Record<string, unknown> = {
@@ -58,10 +102,11 @@ export function openApiDocument(routes: AnyRoute[], version: string): Record<str
       'x-permission-scope': r.access === 'public' || r.access === 'authenticated' ? null : scopeOf(r.access),
       'x-while-sealed': Boolean(r.whileSealed),
       responses: {
-        '200': { description: 'OK' },
+        ...successResponse(r.response, components),
         '400': { $ref: '#/components/responses/Error' },
         '401': { $ref: '#/components/responses/Error' },
         '403': { $ref: '#/components/responses/Error' },
+        default: { $ref: '#/components/responses/Error' },
       },
     };
     const parameters: unknown[] = [];
@@ -85,6 +130,7 @@ export function openApiDocument(routes: AnyRoute[], version: string): Record<str
     info: { title: 'Praxiskern API', version },
     paths,
     components: {
+      schemas: Object.fromEntries(Object.entries({ ...components, FieldIssue: FIELD_ISSUE }).sort(([a], [b]) => a.localeCompare(b))),
       responses: {
         Error: {
           description: 'Error',
@@ -94,9 +140,14 @@ export function openApiDocument(routes: AnyRoute[], version: string): Record<str
                 type: 'object',
                 required: ['error', 'message'],
                 properties: {
-                  error: { type: 'string' },
-                  message: { type: 'string' },
-                  details: {},
+                  error: { type: 'string', description: 'machine code (core/errors.ts)' },
+                  message: { type: 'string', description: 'English, for logs and API users' },
+                  details: {
+                    oneOf: [
+                      { type: 'array', items: { $ref: '#/components/schemas/FieldIssue' } },
+                      { type: 'object', additionalProperties: true },
+                    ],
+                  },
                 },
               },
             },

@@ -4,6 +4,8 @@ import { withScope } from '../../db/connection.ts';
 import { currentContext } from '../../core/context.ts';
 import { listAudit } from './audit.repository.ts';
 import { audit } from './audit.service.ts';
+import { ok } from '../../http/response.ts';
+import { auditEntriesView } from './audit.schema.ts';
 
 /** The audit view's filters and paging; the installation audit view takes the same. */
 export const auditQuery = z.strictObject({
@@ -18,6 +20,7 @@ export const auditRoutes = [
   defineRoute({
     method: 'get', path: '/audit', access: 'audit.read', tags: ['audit'],
     summary: 'Audit entries of the organization, newest first',
+    response: ok(auditEntriesView),
     query: auditQuery,
     handler: async ({ services, query }) => {
       const actor = currentContext()!.actor!;

@@ -4,6 +4,8 @@ import { currentContext } from '../../core/context.ts';
 import { localLogin } from './local-login.service.ts';
 import { changeOwnPassword } from './password-change.service.ts';
 import { SESSION_COOKIE, setSessionCookies } from './session.service.ts';
+import { ok } from '../../http/response.ts';
+import { loginView, passwordChangedView } from './session.schema.ts';
 
 const loginBody = z
   .strictObject({
@@ -18,6 +20,7 @@ export const localLoginRoutes = [
   defineRoute({
     method: 'post', path: '/auth/local/login', access: 'public', whileSealed: true, tags: ['auth'], body: loginBody,
     summary: 'Sign in with a local account ("name" or "name@organization-slug"): password plus TOTP code or one recovery code (throttled per source)',
+    response: ok(loginView),
     handler: async ({ ctx, services, body }) => {
       const result = await localLogin(services, body, { ip: ctx.ip, userAgent: ctx.get('user-agent') || undefined, previousToken: ctx.cookies.get(SESSION_COOKIE) });
       setSessionCookies(ctx, services.config, result.issued);
@@ -27,6 +30,7 @@ export const localLoginRoutes = [
   defineRoute({
     method: 'post', path: '/auth/local/password', access: 'session.self', tags: ['auth'],
     summary: 'Change one\'s own local password; ends the other sessions of this user',
+    response: ok(passwordChangedView),
     body: z.strictObject({ currentPassword: z.string().min(1).max(1024), newPassword: z.string().min(1).max(1024) }),
     handler: async ({ services, body }) => {
       const actor = currentContext()!.actor!;

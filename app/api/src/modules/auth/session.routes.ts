@@ -7,11 +7,14 @@ import { findUser, updateUser } from '../users/user.repository.ts';
 import { clearSessionCookies } from './session.service.ts';
 import { deleteSession, deleteUserSessions, loadSession } from './session.repository.ts';
 import { endSessionUrl } from './oidc/oidc.logout.ts';
+import { ok } from '../../http/response.ts';
+import { localeView, logoutEverywhereView, logoutView, sessionView } from './session.schema.ts';
 
 export const sessionRoutes = [
   defineRoute({
     method: 'get', path: '/session', access: 'public', whileSealed: true, tags: ['auth'],
     summary: 'The current user (or null), seal and setup state',
+    response: ok(sessionView),
     handler: async ({ services }) => {
       const actor = currentContext()?.actor;
       if (!actor) return { user: null, sealed: services.seal.isSealed };
@@ -19,7 +22,7 @@ export const sessionRoutes = [
         Promise.all([findUser(trx, actor.userId), trx('organizations').where({ id: actor.organizationId }).first('name')]),
       );
       return {
-        user: user && {
+        user: !user ? null : {
           id: user.id, displayName: user.display_name, username: user.username, roles: actor.roles, installationRoles: actor.installationRoles ?? [], locale: user.locale,
           organizationId: actor.organizationId, organizationName: org?.name ?? null,
         },
@@ -30,6 +33,7 @@ export const sessionRoutes = [
   defineRoute({
     method: 'post', path: '/auth/logout', access: 'authenticated', whileSealed: true, tags: ['auth'],
     summary: 'End this session',
+    response: ok(logoutView),
     handler: async ({ ctx, services }) => {
       const actor = currentContext()!.actor!;
       const method = await withScope(services.db, { organizationId: actor.organizationId, userId: actor.userId }, async (trx) => {
@@ -46,6 +50,7 @@ export const sessionRoutes = [
   defineRoute({
     method: 'post', path: '/auth/logout-everywhere', access: 'authenticated', whileSealed: true, tags: ['auth'],
     summary: 'End all sessions of the current user on every device',
+    response: ok(logoutEverywhereView),
     handler: async ({ ctx, services }) => {
       const actor = currentContext()!.actor!;
       const ended = await withScope(services.db, { organizationId: actor.organizationId, userId: actor.userId }, async (trx) => {
@@ -60,6 +65,7 @@ export const sessionRoutes = [
   defineRoute({
     method: 'patch', path: '/session/locale', access: 'session.self', whileSealed: true, tags: ['auth'],
     summary: 'Change the language of the current user',
+    response: ok(localeView),
     body: z.strictObject({ locale: z.enum(['de', 'en']) }),
     handler: async ({ services, body }) => {
       const actor = currentContext()!.actor!;

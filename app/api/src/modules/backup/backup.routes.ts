@@ -1,26 +1,33 @@
 import { defineRoute } from '../../http/route.ts';
 import { jobsQuery, recoveryKitBody, snapshotsQuery } from './backup.schema.ts';
 import { backupStatus, listBackupJobs, listBackupSnapshots, recoveryKit, startBackup, startDrill } from './backup.service.ts';
+import { accepted, ok } from '../../http/response.ts';
+import { backupJobsView, backupSnapshotsView, backupStartedView, backupStatusView } from './backup.schema.ts';
+import { recoveryKitView } from '../setup/setup.schema.ts';
 
 export const backupRoutes = [
   defineRoute({
     method: 'get', path: '/backup/status', access: 'backup.read', tags: ['backup'],
     summary: 'Backup status: targets, newest snapshot per target, running jobs, last backup and last restore drill',
+    response: ok(backupStatusView),
     handler: ({ services }) => backupStatus(services),
   }),
   defineRoute({
     method: 'get', path: '/backup/snapshots', access: 'backup.read', tags: ['backup'], query: snapshotsQuery,
     summary: 'Complete snapshots per target, newest first',
+    response: ok(backupSnapshotsView),
     handler: ({ services, query }) => listBackupSnapshots(services, query.target),
   }),
   defineRoute({
     method: 'get', path: '/backup/jobs', access: 'backup.read', tags: ['backup'], query: jobsQuery,
     summary: 'Backup, drill and verification jobs, newest first',
+    response: ok(backupJobsView),
     handler: ({ services, query }) => listBackupJobs(services, query.kind, query.limit),
   }),
   defineRoute({
     method: 'post', path: '/backup/runs', access: 'backup.run', tags: ['backup'],
-    summary: 'Start a backup now (202 with the job id; 409 while another backup job runs)',
+    summary: 'Ask the worker for a backup now (202 with the request and, once the worker started it, the job id; 409 while another request is open)',
+    response: accepted(backupStartedView),
     handler: async ({ ctx, services }) => {
       ctx.status = 202;
       ctx.body = await startBackup(services);
@@ -28,7 +35,8 @@ export const backupRoutes = [
   }),
   defineRoute({
     method: 'post', path: '/backup/drills', access: 'backup.run', tags: ['backup'],
-    summary: 'Start a restore drill now (202 with the job id)',
+    summary: 'Ask the worker for a restore drill now (202 with the request and, once started, the job id; 409 while another request is open)',
+    response: accepted(backupStartedView),
     handler: async ({ ctx, services }) => {
       ctx.status = 202;
       ctx.body = await startDrill(services);
@@ -37,6 +45,7 @@ export const backupRoutes = [
   defineRoute({
     method: 'post', path: '/backup/recovery-kit', access: 'backup.recovery_kit', tags: ['backup'], body: recoveryKitBody,
     summary: 'Generate the offline recovery key; answers the printable kit once (409 if one exists, unless replace)',
+    response: ok(recoveryKitView),
     handler: async ({ ctx, services, body }) => {
       ctx.set('cache-control', 'no-store');
       return recoveryKit(services, body);

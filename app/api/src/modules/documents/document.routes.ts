@@ -9,6 +9,9 @@ import { CATEGORIES } from './document.repository.ts';
 import { listDocuments, readDocument, uploadDocument } from './document.service.ts';
 import { listRemovedDocuments, removeDocument, restoreDocument } from './document-removal.service.ts';
 import { boundaryOf, parseMultipart } from './multipart.ts';
+import { created, file, ok } from '../../http/response.ts';
+import { ALLOWED } from './file-type.ts';
+import { documentsView, oneDocumentView, removedDocumentsView } from './document.schema.ts';
 
 /** PRAXISKERN_UPLOAD_MAX_BYTES (default 20 MiB): the largest document or photo accepted. */
 export function uploadLimit(env: NodeJS.ProcessEnv = process.env): number {
@@ -28,6 +31,7 @@ export const documentRoutes = [
   defineRoute({
     method: 'post', path: '/patients/:id/documents', access: 'documents.write', tags: ['documents'], params: idParams, rawBody: 'multipart/form-data',
     summary: 'Upload a document or photo (multipart: file, category, note); type by content, EXIF/GPS removed, stored encrypted',
+    response: created(oneDocumentView),
     handler: async ({ ctx, services, params }) => {
       const limit = uploadLimit();
       const boundary = boundaryOf(ctx.get('content-type'));
@@ -59,12 +63,14 @@ export const documentRoutes = [
   defineRoute({
     method: 'get', path: '/patients/:id/documents', access: 'documents.read', tags: ['documents'], params: idParams,
     summary: 'Documents and photos of a patient (metadata only)',
+    response: ok(documentsView),
     handler: ({ services, params }) => listDocuments(services, params.id),
   }),
   defineRoute({
     method: 'get', path: '/patients/:id/documents/:documentId/content', access: 'documents.read', tags: ['documents'], params: docParams,
     query: z.strictObject({ download: z.enum(['0', '1']).optional() }),
     summary: 'The decrypted file for the viewer (inline) or as a download (?download=1); audited',
+    response: file('the decrypted file, in its own media type', [...ALLOWED]),
     handler: async ({ ctx, services, params, query }) => {
       const mode = query.download === '1' ? 'download' : 'view';
       const doc = await readDocument(services, params.id, params.documentId, mode);
@@ -77,16 +83,19 @@ export const documentRoutes = [
   defineRoute({
     method: 'get', path: '/patients/:id/documents/removed', access: 'documents.removed', tags: ['documents'], params: idParams,
     summary: 'Removed (hidden) documents and photos with their history: who removed or restored them, when and why',
+    response: ok(removedDocumentsView),
     handler: ({ services, params }) => listRemovedDocuments(services, params.id),
   }),
   defineRoute({
     method: 'delete', path: '/patients/:id/documents/:documentId', access: 'documents.write', tags: ['documents'], params: docParams, body: removeBody,
     summary: 'Remove a document or photo from the record view with a reason; row and encrypted blob are kept (§ 630f BGB) and can be restored. Only the Art. 17 erasure destroys them',
+    response: ok(oneDocumentView),
     handler: ({ services, params, body }) => removeDocument(services, params.id, params.documentId, body.reason),
   }),
   defineRoute({
     method: 'post', path: '/patients/:id/documents/:documentId/restore', access: 'documents.removed', tags: ['documents'], params: docParams, body: restoreBody,
     summary: 'Show a removed document or photo again; the restoration is kept with who, when and why',
+    response: ok(oneDocumentView),
     handler: ({ services, params, body }) => restoreDocument(services, params.id, params.documentId, body.reason),
   }),
 ];

@@ -6,6 +6,9 @@ import { authorize } from '../../core/authorize.ts';
 import { auditQuery } from '../audit/audit.routes.ts';
 import { grantOperator, listInstallationOperators, revokeOperator } from './operator.service.ts';
 import { readInstallationAudit } from './installation-audit.service.ts';
+import { created, noContent, ok } from '../../http/response.ts';
+import { auditEntriesView } from '../audit/audit.schema.ts';
+import { grantedOperatorView, operatorsView } from './installation.schema.ts';
 
 const userKey = z.string().trim().min(1).max(64).regex(/^[A-Za-z0-9._-]+$/, 'a username or a user id');
 
@@ -13,6 +16,7 @@ export const installationRoutes = [
   defineRoute({
     method: 'get', path: '/installation/operators', access: 'installation.operators', tags: ['installation'],
     summary: 'The installation operators, with their organization',
+    response: ok(operatorsView),
     handler: async ({ services }) => {
       const actor = authorize('installation.operators');
       return { operators: await listInstallationOperators(services, { userId: actor.userId }) };
@@ -22,6 +26,7 @@ export const installationRoutes = [
     method: 'post', path: '/installation/operators', access: 'installation.operators', tags: ['installation'],
     body: z.strictObject({ user: userKey }),
     summary: 'Grant the installation operator role to a user of any organization (by username or id); ends their sessions',
+    response: created(grantedOperatorView),
     handler: async ({ ctx, services, body }) => {
       const actor = authorize('installation.operators');
       ctx.status = 201;
@@ -32,6 +37,7 @@ export const installationRoutes = [
     method: 'delete', path: '/installation/operators/:userId', access: 'installation.operators', tags: ['installation'],
     params: z.strictObject({ userId: z.uuid() }),
     summary: 'Revoke the installation operator role (not one\'s own, not the last active operator); ends their sessions',
+    response: noContent('the role is revoked'),
     handler: async ({ services, params }) => {
       const actor = authorize('installation.operators');
       await revokeOperator(services, { userId: actor.userId }, params.userId);
@@ -40,6 +46,7 @@ export const installationRoutes = [
   defineRoute({
     method: 'get', path: '/installation/audit', access: 'installation.audit', tags: ['installation'], query: auditQuery,
     summary: 'Installation audit entries (seal, passphrase, backups, recovery kit, restore, operators, organizations), newest first',
+    response: ok(auditEntriesView),
     handler: async ({ services, query }) => {
       const actor = authorize('installation.audit');
       return { entries: await readInstallationAudit(services, { userId: actor.userId }, query) };

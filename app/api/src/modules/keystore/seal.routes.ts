@@ -5,6 +5,7 @@ import { auditStandalone } from '../audit/audit.service.ts';
 import { AppError } from '../../core/errors.ts';
 import { log } from '../../core/context.ts';
 import type { Services } from '../../http/services.ts';
+import { flag, ok } from '../../http/response.ts';
 
 export const UNSEAL_LIMIT = { maxFailures: 5, windowSeconds: 900, lockSeconds: 300 };
 
@@ -38,11 +39,13 @@ export const sealRoutes = [
   defineRoute({
     method: 'get', path: '/seal', access: 'public', whileSealed: true, tags: ['seal'],
     summary: 'Whether the server is sealed',
+    response: ok(flag('sealed')),
     handler: async ({ services }) => ({ sealed: services.seal.isSealed }),
   }),
   defineRoute({
     method: 'post', path: '/seal/unseal', access: 'seal.unseal', whileSealed: true, tags: ['seal'],
     summary: 'Unseal with the practice passphrase (rate-limited)',
+    response: ok(flag('sealed')),
     body: z.strictObject({ passphrase: z.string().min(1).max(1024) }),
     handler: async ({ services, body }) => {
       if (!services.seal.isSealed) return { sealed: false };
@@ -53,6 +56,7 @@ export const sealRoutes = [
   defineRoute({
     method: 'post', path: '/seal/passphrase', access: 'seal.passphrase', tags: ['seal'],
     summary: 'Change the practice passphrase (re-wraps the master key; data is not re-encrypted)',
+    response: ok(flag('changed')),
     body: z.strictObject({ currentPassphrase: z.string().min(1).max(1024), newPassphrase: z.string().min(12).max(1024) }),
     handler: async ({ services, body }) => {
       await assertNotLocked(services.db, 'unseal');

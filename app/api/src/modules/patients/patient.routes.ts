@@ -1,21 +1,26 @@
 import { defineRoute } from '../../http/route.ts';
 import { createPatientBody, idParams, listQuery, searchBody, updatePatientBody } from './patient.schema.ts';
 import { createPatient, getPatient, listPatients, patientHistory, rectifyPatient } from './patient.service.ts';
+import { created, ok } from '../../http/response.ts';
+import { onePatientView, patientHistoryView, patientPageView } from './patient.schema.ts';
 
 export const patientRoutes = [
   defineRoute({
     method: 'get', path: '/patients', access: 'patients.read', tags: ['patients'], query: listQuery,
     summary: 'List patients, paginated (no search terms: those go to POST /patients/search so no URL carries them)',
+    response: ok(patientPageView),
     handler: ({ services, query }) => listPatients(services, query),
   }),
   defineRoute({
     method: 'post', path: '/patients/search', access: 'patients.read', tags: ['patients'], body: searchBody,
     summary: 'Search patients (name prefixes, birth date, phone, e-mail through blind indexes); terms in the body, never in the URL; paginated',
+    response: ok(patientPageView),
     handler: ({ services, body }) => listPatients(services, body),
   }),
   defineRoute({
     method: 'post', path: '/patients', access: 'patients.write', tags: ['patients'], body: createPatientBody,
     summary: 'Create a patient; 409 possible_duplicate unless allowDuplicate is true',
+    response: created(onePatientView),
     handler: async ({ ctx, services, body }) => {
       const patient = await createPatient(services, body);
       ctx.status = 201;
@@ -25,16 +30,19 @@ export const patientRoutes = [
   defineRoute({
     method: 'get', path: '/patients/:id', access: 'patients.read', tags: ['patients'], params: idParams,
     summary: 'Master data of one patient (audited read)',
+    response: ok(onePatientView),
     handler: async ({ services, params }) => ({ patient: await getPatient(services, params.id) }),
   }),
   defineRoute({
     method: 'patch', path: '/patients/:id', access: 'patients.write', tags: ['patients'], params: idParams, body: updatePatientBody,
     summary: 'Rectify master data (Art. 16); the previous version is kept',
+    response: ok(onePatientView),
     handler: async ({ services, params, body }) => ({ patient: await rectifyPatient(services, params.id, body) }),
   }),
   defineRoute({
     method: 'get', path: '/patients/:id/history', access: 'patients.read', tags: ['patients'], params: idParams,
     summary: 'Earlier versions of the master data with who changed them, when and why',
+    response: ok(patientHistoryView),
     handler: ({ services, params }) => patientHistory(services, params.id),
   }),
 ];

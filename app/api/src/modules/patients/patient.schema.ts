@@ -2,6 +2,7 @@
 // phone numbers that are not dialable (national German or international, stored as E.164), malformed e-mail addresses are 400s before anything is stored.
 import { z } from 'zod';
 import { normalizePhone } from './phone.ts';
+import { isoDay, isoTime, named } from '../../http/response.ts';
 
 export const SEXES = ['female', 'male', 'diverse', 'unknown'] as const;
 export const MAX_AGE_YEARS = 125;
@@ -112,3 +113,51 @@ export const searchBody = z.strictObject({
 export type ListQuery = z.infer<typeof searchBody>;
 
 export const idParams = z.strictObject({ id: z.uuid('must be a patient id (UUID)') });
+
+// ---- answers (http/response.ts): master data as stored (already normalized), dates as JSON carries them ----
+export const addressView = named('Address', z.strictObject({ street: z.string(), postalCode: z.string(), city: z.string(), country: z.string().optional() }));
+
+export const masterDataView = named('MasterData', z.strictObject({
+  givenName: z.string(),
+  familyName: z.string(),
+  sex: z.enum(SEXES),
+  birthDate: isoDay,
+  language: z.string().optional(),
+  country: z.string().optional(),
+  phone: z.string().optional(),
+  whatsapp: z.string().optional(),
+  email: z.string().optional(),
+  address: addressView.optional(),
+}));
+
+export const patientView = named('Patient', masterDataView.extend({
+  id: z.uuid(),
+  version: z.number().int(),
+  restricted: z.boolean(),
+  restrictedAt: isoTime.nullable(),
+  /** Only in the answer of GET /patients/{id}. */
+  restrictionReason: z.string().nullable().optional(),
+  objection: z.boolean(),
+  objectedAt: isoTime.nullable(),
+  lastTreatmentOn: isoDay.nullable(),
+  createdAt: isoTime,
+  updatedAt: isoTime,
+}));
+
+export const patientPageView = named('PatientPage', z.strictObject({
+  items: z.array(patientView),
+  total: z.number().int(),
+  limit: z.number().int(),
+  offset: z.number().int(),
+  sort: z.enum(SORTS),
+  order: z.enum(['asc', 'desc']),
+}));
+
+export const onePatientView = z.strictObject({ patient: patientView });
+
+export const patientHistoryView = z.strictObject({
+  versions: z.array(named('MasterDataVersion', z.strictObject({
+    version: z.number().int(), data: masterDataView, reason: z.string().nullable(), changedAt: isoTime, changedBy: z.uuid().nullable(),
+  }))),
+  currentVersion: z.number().int(),
+});

@@ -5,11 +5,14 @@ import { anamnesisBody, diagnosisBody, entryParams, planBody, treatmentBody, typ
 import { appendEntry, entryHistory, getRecord } from './record.service.ts';
 import { getQuestionnaire, listQuestionnaires, publishQuestionnaire } from './questionnaire.service.ts';
 import { publishBody } from './questionnaire.schema.ts';
+import { created, ok } from '../../http/response.ts';
+import { appendedView, entryHistoryView, healthRecordView, oneQuestionnaireView, questionnairesView } from './record.schema.ts';
 
 const appendRoute = (kind: Kind, segment: string, body: z.ZodType, summary: string) =>
   defineRoute({
     method: 'post', path: `/patients/:id/${segment}`, access: 'health.write', tags: ['health-record'], params: idParams, body,
     summary,
+    response: created(appendedView[kind]),
     handler: async ({ ctx, services, params, body: b }) => {
       const entry = await appendEntry(services, params.id, kind, b as Record<string, unknown>);
       ctx.status = 201;
@@ -21,6 +24,7 @@ export const recordRoutes = [
   defineRoute({
     method: 'get', path: '/patients/:id/record', access: 'health.read', tags: ['health-record'], params: idParams,
     summary: 'Open a record: master data, latest anamnesis with pre-qualification, diagnoses, treatments, plans (one audited read)',
+    response: ok(healthRecordView),
     handler: ({ services, params }) => getRecord(services, params.id),
   }),
   appendRoute('anamnesis', 'anamnesis', anamnesisBody, 'Answer the anamnesis questionnaire; returns the entry with its pre-qualification status'),
@@ -30,11 +34,13 @@ export const recordRoutes = [
   defineRoute({
     method: 'get', path: '/patients/:id/record/entries/:entryId/history', access: 'health.read', tags: ['health-record'], params: entryParams,
     summary: 'Every version of a record entry (corrections keep the original)',
+    response: ok(entryHistoryView),
     handler: ({ services, params }) => entryHistory(services, params.id, params.entryId),
   }),
   defineRoute({
     method: 'get', path: '/questionnaires', access: 'health.read', tags: ['health-record'],
     summary: 'The newest version of each questionnaire',
+    response: ok(questionnairesView),
     handler: ({ services }) => listQuestionnaires(services),
   }),
   defineRoute({
@@ -42,11 +48,13 @@ export const recordRoutes = [
     params: z.strictObject({ key: z.string().regex(/^[a-z][a-z0-9_]{1,62}$/) }),
     query: z.strictObject({ version: z.coerce.number().int().positive().optional() }),
     summary: 'One questionnaire definition (newest or a given version)',
+    response: ok(oneQuestionnaireView),
     handler: async ({ services, params, query }) => ({ questionnaire: await getQuestionnaire(services, params.key, query.version) }),
   }),
   defineRoute({
     method: 'post', path: '/questionnaires', access: 'questionnaires.manage', tags: ['health-record'], body: publishBody,
     summary: 'Publish a new version of a questionnaire (fields and pre-qualification rules)',
+    response: created(oneQuestionnaireView),
     handler: async ({ ctx, services, body }) => {
       ctx.status = 201;
       ctx.body = { questionnaire: await publishQuestionnaire(services, body) };

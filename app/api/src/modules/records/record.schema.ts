@@ -1,7 +1,9 @@
 // Bodies of the health-record entries. A correction is a new entry with supersedesId and a
 // reason; the old version stays (Art. 16 keeps the trail).
 import { z } from 'zod';
-import { isoDate } from '../patients/patient.schema.ts';
+import { isoDate, patientView } from '../patients/patient.schema.ts';
+import { isoDay, isoTime, named } from '../../http/response.ts';
+import { definitionSchema, fieldDef } from './questionnaire.schema.ts';
 
 /** ICD-10-GM: letter, two digits, optional subcategory (.x or .xx), optional dagger/star/! mark. */
 export const ICD10_GM = /^[A-Z][0-9]{2}(\.[0-9]{1,2}|\.-)?[†*!+]?$/;
@@ -51,3 +53,65 @@ export const KINDS = ['anamnesis', 'diagnosis', 'treatment', 'plan'] as const;
 export type Kind = (typeof KINDS)[number];
 
 export const entryParams = z.strictObject({ id: z.uuid(), entryId: z.uuid() });
+
+// ---- answers (http/response.ts): entries with their decrypted content, per kind ----
+export const CERTAINTIES = ['G', 'V', 'Z', 'A'] as const;
+export const SIDES = ['R', 'L', 'B'] as const;
+export const PLAN_STATUSES = ['draft', 'proposed', 'accepted', 'in_progress', 'completed', 'cancelled'] as const;
+const PREQUAL = ['qualified', 'needs_review', 'not_qualified'] as const;
+const correctionReason = z.string().optional();
+
+export const anamnesisData = named('AnamnesisData', z.strictObject({
+  questionnaire: z.strictObject({ key: z.string(), version: z.number().int() }),
+  answers: z.record(z.string(), z.unknown()),
+  prequalification: z.strictObject({
+    status: z.enum(PREQUAL),
+    reasons: z.array(z.strictObject({ rule: z.string(), outcome: z.enum(PREQUAL), de: z.string(), en: z.string() })),
+  }),
+  correctionReason,
+}));
+export const diagnosisData = named('DiagnosisData', z.strictObject({
+  code: z.string(), text: z.string(), certainty: z.enum(CERTAINTIES), side: z.enum(SIDES).optional(), diagnosedOn: isoDay.optional(), correctionReason,
+}));
+export const treatmentData = named('TreatmentData', z.strictObject({
+  performedOn: isoDay, type: z.string(), description: z.string(), performedBy: z.string().optional(), correctionReason,
+}));
+export const planData = named('PlanData', z.strictObject({
+  title: z.string(), status: z.enum(PLAN_STATUSES), plannedFor: isoDay.optional(),
+  steps: z.array(z.strictObject({ description: z.string(), due: isoDay.optional() })), notes: z.string().optional(), correctionReason,
+}));
+
+const entryOf = <K extends Kind, D extends z.ZodType>(kind: K, data: D) =>
+  z.strictObject({
+    id: z.uuid(), kind: z.literal(kind), version: z.number().int(), supersedesId: z.uuid().nullable(), supersededById: z.uuid().nullable(),
+    createdAt: isoTime, createdBy: z.uuid().nullable(), data,
+  });
+export const anamnesisEntry = named('AnamnesisEntry', entryOf('anamnesis', anamnesisData));
+export const diagnosisEntry = named('DiagnosisEntry', entryOf('diagnosis', diagnosisData));
+export const treatmentEntry = named('TreatmentEntry', entryOf('treatment', treatmentData));
+export const planEntry = named('PlanEntry', entryOf('plan', planData));
+export const anyEntry = z.discriminatedUnion('kind', [anamnesisEntry, diagnosisEntry, treatmentEntry, planEntry]);
+
+export const healthRecordView = named('HealthRecord', z.strictObject({
+  patientId: z.uuid(),
+  patient: patientView,
+  anamnesis: anamnesisEntry.nullable(),
+  diagnoses: z.array(diagnosisEntry),
+  treatments: z.array(treatmentEntry),
+  plans: z.array(planEntry),
+  corrections: z.number().int(),
+}));
+export const entryHistoryView = z.strictObject({ versions: z.array(anyEntry) });
+export const appendedView = {
+  anamnesis: z.strictObject({ entry: anamnesisEntry }),
+  diagnosis: z.strictObject({ entry: diagnosisEntry }),
+  treatment: z.strictObject({ entry: treatmentEntry }),
+  plan: z.strictObject({ entry: planEntry }),
+} satisfies Record<Kind, z.ZodType>;
+
+export const questionnaireView = named('Questionnaire', z.strictObject({
+  id: z.uuid(), key: z.string(), version: z.number().int(), title: z.string(), definition: definitionSchema, createdAt: isoTime,
+}));
+named('QuestionField', fieldDef);
+export const questionnairesView = z.strictObject({ questionnaires: z.array(questionnaireView) });
+export const oneQuestionnaireView = z.strictObject({ questionnaire: questionnaireView });

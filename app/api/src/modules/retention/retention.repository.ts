@@ -11,7 +11,7 @@ export async function retentionCandidates(trx: Tx, years: number, today: string,
   return trx('patients')
     .whereNull('anonymized_at')
     .whereRaw(`coalesce(last_treatment_on, updated_at::date) + make_interval(years => ?) <= ?::date`, [years, today])
-    .select('id', 'last_treatment_on', trx.raw(`to_char(coalesce(last_treatment_on, updated_at::date), 'YYYY-MM-DD') as basis_on`))
+    .select('id', trx.raw(`to_char(last_treatment_on, 'YYYY-MM-DD') as last_treatment_on`), trx.raw(`to_char(coalesce(last_treatment_on, updated_at::date), 'YYYY-MM-DD') as basis_on`))
     .orderBy('id')
     .limit(limit);
 }

@@ -7,11 +7,14 @@ import { isInitialized } from './setup.repository.ts';
 import { runSetup } from './setup.service.ts';
 import { setupBody } from './setup.schema.ts';
 import { createRecoveryKit } from '../backup/kit.service.ts';
+import { ok } from '../../http/response.ts';
+import { setupResultView, setupStateView } from './setup.schema.ts';
 
 export const setupRoutes = [
   defineRoute({
     method: 'get', path: '/setup', access: 'public', whileSealed: true, tags: ['setup'],
     summary: 'First-run state and a fresh TOTP secret for the first administrator',
+    response: ok(setupStateView),
     handler: async ({ services }) => {
       if (await isInitialized(services.db)) return { initialized: true };
       const secret = newTotpSecret();
@@ -21,6 +24,7 @@ export const setupRoutes = [
   defineRoute({
     method: 'post', path: '/setup', access: 'public', whileSealed: true, tags: ['setup'], body: setupBody,
     summary: 'Complete the first-run setup; logs the new administrator in and returns the recovery codes once',
+    response: ok(setupResultView),
     handler: async ({ ctx, services, body }) => {
       if (await isInitialized(services.db)) throw conflict('Praxiskern is already set up');
       const result = await runSetup(services, body);

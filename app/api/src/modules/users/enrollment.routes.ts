@@ -4,11 +4,14 @@ import { defineRoute } from '../../http/route.ts';
 import { SESSION_COOKIE, setSessionCookies } from '../auth/session.service.ts';
 import { beginEnrollment, completeEnrollment } from './enrollment.service.ts';
 import { completeEnrollmentBody, enrollmentBody } from './user.schema.ts';
+import { ok } from '../../http/response.ts';
+import { enrollmentDoneView, enrollmentStartView } from './user.schema.ts';
 
 export const enrollmentRoutes = [
   defineRoute({
     method: 'post', path: '/enrollment/begin', access: 'public', whileSealed: true, tags: ['auth'], body: enrollmentBody,
     summary: 'Open an enrollment link: who it is for, its expiry and a fresh TOTP secret to enroll',
+    response: ok(enrollmentStartView),
     handler: async ({ ctx, services, body }) => {
       ctx.set('cache-control', 'no-store');
       return beginEnrollment(services, body.token, ctx.ip);
@@ -17,6 +20,7 @@ export const enrollmentRoutes = [
   defineRoute({
     method: 'post', path: '/enrollment/complete', access: 'public', whileSealed: true, tags: ['auth'], body: completeEnrollmentBody,
     summary: 'Choose the password and confirm the TOTP code; signs in and returns the recovery codes once',
+    response: ok(enrollmentDoneView),
     handler: async ({ ctx, services, body }) => {
       const done = await completeEnrollment(services, body, { ip: ctx.ip, userAgent: ctx.get('user-agent') || undefined, previousToken: ctx.cookies.get(SESSION_COOKIE) });
       setSessionCookies(ctx, services.config, done.issued);

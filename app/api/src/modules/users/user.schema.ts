@@ -1,5 +1,7 @@
 import { z } from 'zod';
 import { ROLES } from '../../core/permissions.ts';
+import { isoTime, named } from '../../http/response.ts';
+import { locale, role } from '../auth/session.schema.ts';
 
 export const username = z
   .string()
@@ -32,3 +34,40 @@ export const userIdParams = z.strictObject({ id: z.uuid() });
 
 export type CreateUserInput = z.infer<typeof createUserBody>;
 export type UpdateUserInput = z.infer<typeof updateUserBody>;
+
+// ---- answers (http/response.ts) ----
+
+/** A user as the organization's user list shows it. */
+export const userView = named('User', z.strictObject({
+  id: z.uuid(),
+  username: z.string().nullable(),
+  displayName: z.string(),
+  email: z.string().nullable(),
+  roles: z.array(role),
+  locale: locale.nullable(),
+  active: z.boolean(),
+  /** How the account signs in: the clinic's identity provider or a local password + TOTP. */
+  signIn: z.enum(['oidc', 'local']),
+  /** Set while the account is temporarily locked after failed sign-ins. */
+  lockedUntil: isoTime.nullable(),
+  lastLoginAt: isoTime.nullable(),
+  createdAt: isoTime,
+  /** Until when the account's one-time enrollment link works; null when none is pending. */
+  enrollmentExpiresAt: isoTime.nullable(),
+}));
+
+/** A one-time enrollment link (token in the fragment), shown once to whoever created or reset the account. */
+export const enrollmentLinkView = named('EnrollmentLink', z.strictObject({ url: z.string(), expiresAt: isoTime }));
+export const createdUserView = named('CreatedUser', z.strictObject({ user: userView, enrollment: enrollmentLinkView }));
+export const usersView = z.strictObject({ users: z.array(userView) });
+export const userChangedView = z.strictObject({ user: userView });
+
+/** Who an enrollment link is for, and a fresh authenticator secret to enroll. */
+export const enrollmentStartView = named('EnrollmentStart', z.strictObject({
+  displayName: z.string(), loginName: z.string(), organizationName: z.string(), expiresAt: isoTime, totpSecret: z.string(), otpauthUrl: z.string(),
+}));
+export const enrollmentDoneView = z.strictObject({
+  user: z.strictObject({ id: z.uuid(), displayName: z.string(), loginName: z.string(), roles: z.array(role), organizationId: z.uuid(), locale: z.string() }),
+  recoveryCodes: z.array(z.string()),
+  csrfToken: z.string(),
+});

@@ -10,6 +10,8 @@ import { isOidcConfigured } from './oidc.client.ts';
 import { takeTransaction, writeTransaction } from './oidc.transaction.ts';
 import { beginOidcLogin, completeOidcLogin, OidcLoginError } from './oidc.service.ts';
 import { backchannelLogout } from './oidc.logout.ts';
+import { ok, redirect } from '../../../http/response.ts';
+import { backchannelLogoutView, oidcConfigView } from '../session.schema.ts';
 
 const loginError = (code: string) => `/login?error=${encodeURIComponent(code)}`;
 
@@ -46,11 +48,13 @@ export const oidcRoutes = [
   defineRoute({
     method: 'get', path: '/auth/oidc/config', access: 'public', whileSealed: true, tags: ['auth'],
     summary: 'Whether sign-in through the clinic\'s identity provider is configured, and the button label',
+    response: ok(oidcConfigView),
     handler: async ({ services }) => ({ enabled: isOidcConfigured(services.config), displayName: services.config.oidc.displayName }),
   }),
   defineRoute({
     method: 'get', path: '/auth/oidc/login', access: 'public', whileSealed: true, tags: ['auth'],
     summary: 'Starts the OIDC sign-in: redirects to the identity provider (code + PKCE + state + nonce)',
+    response: redirect('to the identity provider, or back to /login?error=<code>'),
     handler: async ({ ctx, services }) => {
       if (!isOidcConfigured(services.config)) return ctx.redirect(loginError('oidc_not_configured'));
       try {
@@ -65,6 +69,7 @@ export const oidcRoutes = [
   defineRoute({
     method: 'get', path: '/auth/oidc/callback', access: 'public', whileSealed: true, tags: ['auth'],
     summary: 'The identity provider returns here; on success a session starts and the browser goes to /',
+    response: redirect('to / when signed in, or to /login?error=<code>'),
     handler: async ({ ctx, services }) => {
       const tx = takeTransaction(ctx, services.config, services.appKey);
       if (!isOidcConfigured(services.config)) return ctx.redirect(loginError('oidc_not_configured'));
@@ -81,6 +86,7 @@ export const oidcRoutes = [
   defineRoute({
     method: 'post', path: '/auth/oidc/backchannel-logout', access: 'public', whileSealed: true, csrfExempt: true, rawBody: 'application/x-www-form-urlencoded', tags: ['auth'],
     summary: 'OIDC Back-Channel Logout: the IdP posts logout_token (form-encoded); the sessions it names end',
+    response: ok(backchannelLogoutView),
     handler: async ({ ctx, services }) => {
       ctx.set('cache-control', 'no-store');
       const token = await readLogoutToken(ctx);
