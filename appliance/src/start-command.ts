@@ -18,9 +18,11 @@ async function serve(config: Config, role: 'api' | 'worker'): Promise<number> {
   const server = await startServer(config);
   if (role === 'worker') process.stdout.write(`Praxiskern worker ${server.services.version} is running (backups, restore drills, schedules)\n`);
   else {
-    process.stdout.write(`Praxiskern ${server.services.version} is running at ${config.publicUrl} (listening on ${server.url})\n`);
-    if (!(await isInitialized(server.services.db))) process.stdout.write(`Not set up yet: open ${config.publicUrl}/setup to set up Praxiskern (or run "praxiskern init").\n`);
-    else if (server.services.seal.isSealed) process.stdout.write('The server is sealed: open the URL and unseal, or run "praxiskern unseal".\n');
+    // One write, so a reader that waits for "is running" also has the next step.
+    const next = !(await isInitialized(server.services.db))
+      ? `Not set up yet: open ${config.publicUrl}/setup to set up Praxiskern (or run "praxiskern init").\n`
+      : server.services.seal.isSealed ? 'The server is sealed: open the URL and unseal, or run "praxiskern unseal".\n' : '';
+    process.stdout.write(`Praxiskern ${server.services.version} is running at ${config.publicUrl} (listening on ${server.url})\n${next}`);
   }
   const stop = async () => {
     await server.close();

@@ -135,6 +135,9 @@ test.serial('an edit of an entry still waiting for chaining is named by verify a
   t.is((await owner('audit_log').where({ id: entry.id }).first('seq')).seq, null, 'the sequencer refuses to chain it');
   // Not even the owner can chain it by hand: the append-only trigger checks the content hash.
   await t.throwsAsync(owner.raw(`update audit_log a set seq = 1000, prev_hash = repeat('0', 64), hash = audit_entry_hash(a) where id = ?`, [entry.id]), { message: /does not match its content hash/ });
+  // A refused entry takes no place in a batch: the entries behind it are chained even one at a time.
+  t.is((await admin.get('/api/v1/audit?limit=1')).status, 200);
+  t.like(await sequenceBatch(app.services.db, 1), { chained: 1, refused: 1, busy: false });
 
   await superuser(`alter table audit_log disable trigger user; update audit_log set details = '${JSON.stringify(entry.details)}' where id = ${entry.id}; alter table audit_log enable trigger user`);
   t.like(await sequenceBatch(app.services.db, 100), { chained: 1, refused: 0 });

@@ -138,16 +138,17 @@ export async function up(knex: Knex): Promise<void> {
         return next;
         return;
       end if;
+      -- Refused entries are counted apart and never take a place in the batch, so however many
+      -- there are, the entries behind them are still chained.
+      select count(*)::integer into refused from audit_log a
+       where a.seq is null and a.entry_hash is distinct from audit_content_hash(a);
       for r in
-        select b.e, b.intact from (
-          select a as e, a.id, a.organization_id, a.entry_hash is not distinct from audit_content_hash(a) as intact
-            from audit_log a where a.seq is null order by a.id limit greatest(p_limit, 1)) b
+        select b.e from (
+          select a as e, a.id, a.organization_id
+            from audit_log a where a.seq is null and a.entry_hash is not distinct from audit_content_hash(a)
+           order by a.id limit greatest(p_limit, 1)) b
          order by coalesce(b.organization_id, ${NO_ORG}), b.id
       loop
-        if not r.intact then
-          refused := refused + 1;
-          continue;
-        end if;
         e := r.e;
         if not started or chain is distinct from coalesce(e.organization_id, ${NO_ORG}) then
           started := true;

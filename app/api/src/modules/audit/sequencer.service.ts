@@ -77,7 +77,7 @@ export class AuditSequencer {
       const r = await sequenceBatch(this.#db, this.#batch);
       total += r.chained;
       this.#reportRefused(r.refused);
-      if (r.busy || r.chained + r.refused < this.#batch) break;
+      if (r.busy || r.chained < this.#batch) break;
     }
     if (total) for (const l of auditChainedListeners) l();
     return total;
