@@ -13,8 +13,13 @@ export interface AuditRow {
   details: Record<string, unknown>;
 }
 
+/** The insert of one entry, not yet run: awaited by insertAudit, or deferred to a request's COMMIT. */
+export function auditInsertQuery(db: Db | Tx, row: AuditRow) {
+  return db('audit_log').insert({ ...row, details: JSON.stringify(row.details), seq: 0, prev_hash: '', hash: '' });
+}
+
 export async function insertAudit(db: Db | Tx, row: AuditRow): Promise<void> {
-  await db('audit_log').insert({ ...row, details: JSON.stringify(row.details), seq: 0, prev_hash: '', hash: '' });
+  await auditInsertQuery(db, row);
 }
 
 export interface AuditQuery {
