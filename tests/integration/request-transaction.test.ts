@@ -132,8 +132,8 @@ test.serial('an error inside a joined service rolls the whole request back, even
   const name = `rolled-back-${randomUUID().slice(0, 8)}`;
   const err = await t.throwsAsync(requestTransaction(db, scopeOpening(organizationId, userId), async (_rows, bind) => {
     bind({ organizationId, userId });
-    await withScope(db, { organizationId, userId }, (trx) => trx('users').where({ id: userId }).update({ display_name: name })).catch(() => undefined);
-    await withScope(db, { organizationId, userId }, async () => {
+    await withScope(db, { organizationId, userId, readOnly: true }, (trx) => trx('users').where({ id: userId }).update({ display_name: name }));
+    await withScope(db, { organizationId, userId, readOnly: true }, async () => {
       throw new Error('refused after the write');
     }).catch(() => undefined);
     return 'answered';
@@ -143,4 +143,27 @@ test.serial('an error inside a joined service rolls the whole request back, even
   const row = await owner('users').where({ id: userId }).first('display_name');
   await owner.destroy();
   t.not(row.display_name, name);
+});
+
+test.serial('a service\'s write scope is committed when withScope returns, before the service acts on it outside the database', async (t) => {
+  const db = app.services.db;
+  const name = `committed-${randomUUID().slice(0, 8)}`;
+  const owner = createDb(app.db.ownerUrl, 1);
+  const displayName = async () => (await owner('users').where({ id: userId }).first('display_name')).display_name;
+  try {
+    const err = await t.throwsAsync(requestTransaction(db, scopeOpening(organizationId, userId), async (_rows, bind) => {
+      bind({ organizationId, userId });
+      await withScope(db, { organizationId, userId }, (trx) => trx('users').where({ id: userId }).update({ display_name: name }));
+      // What a service does next (a ledger file, deleting blobs) sees the change committed.
+      t.is(await displayName(), name);
+      // A later scope of the same request runs in a transaction of its own.
+      const later = await withScope(db, { organizationId, userId, readOnly: true }, async (trx) => (await trx.raw("select current_setting('app.org_id') as org")).rows[0].org);
+      t.is(later, organizationId);
+      throw new Error('the request fails afterwards');
+    }));
+    t.is(err?.message, 'the request fails afterwards');
+    t.is(await displayName(), name, 'as before, a committed step stays committed');
+  } finally {
+    await owner.destroy();
+  }
 });

@@ -16,6 +16,7 @@ interface KnexPgTransaction extends PromiseLike<unknown> {
   _rejecter(error: unknown): void;
   begin(conn: pg.Client): Promise<unknown>;
   commit(conn: pg.Client, value?: unknown): Promise<unknown>;
+  rollback(conn: pg.Client, error?: unknown): Promise<unknown>;
 }
 type KnexPgTransactionClass = new (client: Knex.Client, container: (trx: Tx) => Promise<unknown>) => KnexPgTransaction;
 const PgTransaction = createRequire(import.meta.url)('knex/lib/dialects/postgres/execution/pg-transaction.js') as KnexPgTransactionClass;
@@ -32,6 +33,9 @@ interface State {
   scope: RequestScope | undefined;
   /** A joined withScope() asked for a write scope: commit waits for the WAL flush (see Scope.readOnly). */
   writes: boolean;
+  /** Joined withScope() calls still running; a write scope commits when the last one returns. */
+  depth: number;
+  end: () => Promise<void>;
   /** Statements written with the COMMIT, in order (audit entries). */
   deferred: Knex.SqlNative[];
   /** The first error a joined withScope() threw: the request rolls back even if a caller caught it. */
@@ -51,8 +55,12 @@ class RequestTransaction extends PgTransaction {
   opening = '';
   openingRows: Row[] = [];
   prelude: (conn: pg.Client) => string = () => '';
+  #conn: pg.Client | undefined;
+  /** Committed (or rolled back after a failed commit) before the request's work ended. */
+  #ended = false;
 
   override begin(conn: pg.Client): Promise<unknown> {
+    this.#conn = conn;
     // Simple-query protocol: BEGIN and the opening statement travel together.
     return (conn.query(`BEGIN; ${this.opening}`) as unknown as Promise<pg.QueryResult[]>).then(
       (results) => {
@@ -65,18 +73,32 @@ class RequestTransaction extends PgTransaction {
     );
   }
 
-  override commit(conn: pg.Client, value?: unknown): Promise<unknown> {
-    const prelude = this.prelude(conn);
-    if (!prelude) return super.commit(conn, value);
+  /**
+   * Sends the deferred statements and COMMIT in one round trip. A failing statement skips the rest
+   * of the string, COMMIT included: the transaction is rolled back and the error thrown. Either
+   * way no further query runs in this transaction.
+   */
+  async end(): Promise<void> {
+    const conn = this.#conn!;
     this._completed = true;
-    // A failing statement skips the rest of the string, COMMIT included: roll back and fail.
-    return conn.query(`${prelude}; COMMIT`).then(
-      () => this._resolver(value),
-      async (err: unknown) => {
-        await rollbackQuietly(conn);
-        this._rejecter(err);
-      },
-    );
+    this.#ended = true;
+    const prelude = this.prelude(conn);
+    try {
+      await conn.query(prelude ? `${prelude}; COMMIT` : 'COMMIT');
+    } catch (err) {
+      await rollbackQuietly(conn);
+      throw err;
+    }
+  }
+
+  override commit(_conn: pg.Client, value?: unknown): Promise<unknown> {
+    if (this.#ended) return Promise.resolve(this._resolver(value));
+    return this.end().then(() => this._resolver(value), (err: unknown) => this._rejecter(err));
+  }
+
+  override rollback(conn: pg.Client, error?: unknown): Promise<unknown> {
+    if (this.#ended) return Promise.resolve(this._rejecter(error));
+    return super.rollback(conn, error);
   }
 }
 
@@ -105,7 +127,7 @@ function prelude(state: State, conn: pg.Client): string {
  * commits when body resolves and rolls back when it throws.
  */
 export function requestTransaction<T>(db: Db, opening: string, body: (rows: Row[], bind: (scope: RequestScope) => void) => Promise<T>): Promise<T> {
-  const state: State = { db, trx: undefined, scope: undefined, writes: false, deferred: [], failure: undefined };
+  const state: State = { db, trx: undefined, scope: undefined, writes: false, depth: 0, end: () => tx.end(), deferred: [], failure: undefined };
   const bind = (scope: RequestScope) => {
     if (state.scope) throw new Error('the request scope is bound once');
     state.scope = { organizationId: scope.organizationId, userId: scope.userId };
@@ -136,6 +158,10 @@ function sameScope(bound: RequestScope, scope: Scope): boolean {
  * The request's transaction, when the caller asks for exactly the scope the session bound on the
  * same database. Any other scope (another organization, platform, installation) gets a
  * transaction of its own: joining never changes the request transaction's scope.
+ *
+ * A read scope (Scope.readOnly) stays open until the request ends. A write scope commits when it
+ * returns, as withScope() always did: a service that writes files or deletes blobs after it
+ * returns still acts on a committed change; later scopes of the request get their own transaction.
  */
 export function joinRequestTransaction(db: Db, scope: Scope): Joined | undefined {
   const state = store.getStore();
@@ -144,12 +170,25 @@ export function joinRequestTransaction(db: Db, scope: Scope): Joined | undefined
   const trx = state.trx;
   return {
     async run(fn) {
+      state.depth++;
+      let result;
       try {
-        return await fn(trx);
+        result = await fn(trx);
       } catch (error) {
         state.failure ??= { error };
         throw error;
+      } finally {
+        state.depth--;
       }
+      if (state.writes && state.depth === 0 && !state.failure) {
+        try {
+          await state.end();
+        } catch (error) {
+          state.failure = { error };
+          throw error;
+        }
+      }
+      return result;
     },
   };
 }
