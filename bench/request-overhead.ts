@@ -3,7 +3,8 @@
 // the audit entry) against the same SELECT of the same row served by the same Koa middleware
 // stack without them, in one run, at concurrency 1 and 8. The baseline reads the patients table
 // by primary key only, so the audit rows the full variant writes cannot slow it down.
-// Run: node bench/request-overhead.ts   (starts its own embedded PostgreSQL)
+// Run: node bench/request-overhead.ts   (starts its own embedded PostgreSQL; BENCH_REQUESTS,
+// BENCH_ROUNDS and BENCH_CONCURRENCY=1,8 adjust it)
 import http from 'node:http';
 import Koa from 'koa';
 import type { AddressInfo } from 'node:net';
@@ -57,7 +58,8 @@ const line = (r: LoadResult) => `${fmt(r.rps, 0)} req/s p50 ${fmt(r.p50)} ms p95
 const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 console.log(`GET a patient record vs the same bare SELECT; ${N} requests per variant and round, ${ROUNDS} rounds`);
-for (const C of [1, 8]) {
+const CONCURRENCY = (process.env.BENCH_CONCURRENCY || '1,8').split(',').map(Number);
+for (const C of CONCURRENCY) {
   await load(300, C, () => get(fullUrl, cookie));
   await load(300, C, () => get(bareUrl));
   const ratios: number[] = [];
