@@ -6,7 +6,7 @@ import { z } from 'zod';
 import { csrf, forbidden, sealed, unauthenticated, validationMany, type FieldIssue } from '../core/errors.ts';
 import { permits, scopeOf } from '../core/permissions.ts';
 import { assertCleanText } from '../core/text.ts';
-import { parseJsonBody } from './middleware/json-body.ts';
+import { parseJsonBody, receiveJsonBody } from './middleware/json-body.ts';
 import { auditStandalone, type AuditEvent } from '../modules/audit/audit.service.ts';
 import { authenticate, CSRF_COOKIE, SESSION_COOKIE, sessionScopeStatement, toSessionActor, type SessionActor } from '../modules/auth/session.service.ts';
 import type { RequestScopeRow } from '../modules/auth/session.repository.ts';
@@ -85,9 +85,11 @@ function admit(ctx: Context, services: Services, route: AnyRoute, actor: Session
   return undefined;
 }
 
-/** Parses and validates the input, calls the handler and shapes the response. */
-async function execute(ctx: Context, services: Services, route: AnyRoute): Promise<void> {
-  const parsed = !route.rawBody && !SAFE.has(ctx.method) ? await parseJsonBody(ctx) : undefined;
+const takesJson = (ctx: Context, route: AnyRoute) => !route.rawBody && !SAFE.has(ctx.method);
+
+/** Parses and validates the input (a body received earlier, if given), calls the handler and shapes the response. */
+async function execute(ctx: Context, services: Services, route: AnyRoute, received?: () => unknown): Promise<void> {
+  const parsed = takesJson(ctx, route) ? (received ? received() : await parseJsonBody(ctx)) : undefined;
   // Clean text first, in every part, so the answer names the field that holds the bad text.
   assertCleanText(ctx.params, 'params');
   assertCleanText(ctx.query, 'query');
@@ -95,7 +97,7 @@ async function execute(ctx: Context, services: Services, route: AnyRoute): Promi
   const params = validate(route.params, ctx.params, 'params');
   const query = validate(route.query, ctx.query, 'query');
   let body: unknown;
-  if (!route.rawBody && !SAFE.has(ctx.method)) {
+  if (takesJson(ctx, route)) {
     if (!route.body && parsed !== undefined && !isEmptyObject(parsed)) {
       throw validationMany([{ field: 'body', code: 'no_body', message: 'this endpoint takes no request body' }]);
     }
@@ -127,6 +129,8 @@ function holdsTransaction(route: AnyRoute): boolean {
 /** Session check, scope and work in one transaction; a denial is audited after it, on its own. */
 async function inOneTransaction(ctx: Context, services: Services, route: AnyRoute, opening: string): Promise<void> {
   const rc = ctx.state.rc as RequestContext;
+  // The body arrives at the client's pace: receive it before a connection is taken.
+  const received = takesJson(ctx, route) ? await receiveJsonBody(ctx) : undefined;
   const outcome = await requestTransaction(services.db, opening, async (rows, bind): Promise<Admission | 'no-session'> => {
     const actor = toSessionActor(rows[0] as RequestScopeRow | undefined);
     // No valid session: commit (an expired session was deleted) and answer outside the transaction.
@@ -134,7 +138,7 @@ async function inOneTransaction(ctx: Context, services: Services, route: AnyRout
     bind({ organizationId: actor.organizationId, userId: actor.userId });
     setActor(rc, actor);
     const admission = admit(ctx, services, route, actor);
-    if (!admission) await execute(ctx, services, route);
+    if (!admission) await execute(ctx, services, route, received);
     return admission;
   });
   if (outcome === 'no-session') admit(ctx, services, route, undefined);
