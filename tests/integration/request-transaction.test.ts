@@ -8,6 +8,7 @@ import pg from 'pg';
 import { createDb, withScope, type Tx } from '../../app/api/src/db/connection.ts';
 import { requestTransaction } from '../../app/api/src/db/request-transaction.ts';
 import { currentContext } from '../../app/api/src/core/context.ts';
+import { sessionScopeStatement } from '../../app/api/src/modules/auth/session.service.ts';
 import { startTestApp, setupInstance, type TestApp } from '../helpers/app.ts';
 import type { Client } from '../helpers/http-client.ts';
 import { newOrganization, samplePatient } from './patients-fixtures.ts';
@@ -164,6 +165,36 @@ test.serial('a service\'s write scope is committed when withScope returns, befor
     t.is(err?.message, 'the request fails afterwards');
     t.is(await displayName(), name, 'as before, a committed step stays committed');
   } finally {
+    await owner.destroy();
+  }
+});
+
+test.serial('a request whose session is due for the idle-timeout touch does not wait for a parallel request of the same session', async (t) => {
+  const owner = createDb(app.db.ownerUrl, 1);
+  const token = admin.cookies.get('pk_session')!;
+  const dueForTouch = () => owner('sessions').where({ user_id: userId }).update({ idle_expires_at: new Date(Date.now() + 5 * 60_000) });
+  await dueForTouch();
+  let release!: () => void;
+  const held = new Promise<void>((r) => (release = r));
+  let opened!: () => void;
+  const touched = new Promise<void>((r) => (opened = r));
+  // A first request touches the session row and keeps its transaction open.
+  const first = requestTransaction(app.services.db, sessionScopeStatement(app.config, token)!, async (rows) => {
+    t.is(rows.length, 1);
+    opened();
+    await held;
+  });
+  try {
+    await touched;
+    const second = await Promise.race([
+      admin.get('/api/v1/audit?limit=1'),
+      new Promise<'waited'>((r) => setTimeout(() => r('waited'), 5_000)),
+    ]);
+    t.not(second, 'waited');
+    t.is(second !== 'waited' && second.status, 200);
+  } finally {
+    release();
+    await first;
     await owner.destroy();
   }
 });

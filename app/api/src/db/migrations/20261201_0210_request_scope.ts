@@ -1,6 +1,7 @@
 // Issue 9, item 2: one statement authenticates a request and scopes its transaction. The session
 // cookie's hash is checked (idle and absolute timeout, active user, unchanged roles), the idle
-// timeout is extended at most once a minute, and app.org_id / app.user_id are set for the rest of
+// timeout is extended at most once a minute (not waiting for a parallel request of the same
+// session that holds the row), and app.org_id / app.user_id are set for the rest of
 // the caller's transaction (set_config(…, true)), so row-level security applies from the next
 // statement on. A session that is no longer valid is deleted and nothing is returned.
 import type { Knex } from 'knex';
@@ -39,8 +40,11 @@ export async function up(knex: Knex): Promise<void> {
         perform set_config('app.org_id', '', true), set_config('app.user_id', '', true);
         return;
       end if;
+      -- The row lock of the touch lasts until the request's transaction ends: a request of the same
+      -- session that is touching it already is not waited for (skip locked).
       if v_idle - s.idle_expires_at > interval '1 minute' then
-        update sessions set last_seen_at = now(), idle_expires_at = v_idle where sessions.id = s.id;
+        update sessions set last_seen_at = now(), idle_expires_at = v_idle
+         where sessions.id = (select l.id from sessions l where l.id = s.id for update skip locked);
       end if;
       return query select s.id, s.organization_id, s.user_id, s.csrf_token, s.auth_method, s.roles, s.is_operator;
     end
