@@ -67,9 +67,16 @@ export function progressPrinter(enabled: boolean): ((p: Progress) => void) & { e
 
 // ---- database and runtime -----------------------------------------------------------------------
 
+/** Dumps and restores need the owner role, which only the worker and one-shot containers hold. */
+export const OWNER_ROLE_ONLY = 'this command needs the database owner role (DATABASE_OWNER_URL): in the appliance run it in the worker, "docker compose exec worker praxiskern …"';
+
 export async function withRuntime<T>(v: Values, fn: (rt: BackupRuntime, services: Services, db: Db) => Promise<T>): Promise<T> {
   const config = loadConfig();
   const urls = await cliDatabase(config);
+  if (!urls.ownerUrl) {
+    await urls.stop();
+    fail(OWNER_ROLE_ONLY);
+  }
   const db = createDb(urls.appUrl, 4);
   const progress = progressPrinter(!v.json);
   try {
@@ -267,6 +274,10 @@ of the ledger file first (the restored configuration archive's). Safe to run any
     const config = loadConfig();
     const merged = typeof v['ledger-file'] === 'string' ? await mergeLedgerFile(config.dataDir, readFileSync(v['ledger-file'], 'utf8')) : 0;
     const urls = await cliDatabase(config);
+    if (!urls.ownerUrl) {
+      await urls.stop();
+      fail(OWNER_ROLE_ONLY);
+    }
     const owner = createDb(urls.ownerUrl, 2);
     try {
       const r = await runWithContext(systemContext('cli-erasure'), () => replayErasureLedger(owner, { dataDir: config.dataDir }));

@@ -1,5 +1,5 @@
 import { loadConfig } from '@praxiskern/api/core/config.ts';
-import { startServer, migrate, buildServices } from '@praxiskern/api/server.ts';
+import { migrate, buildServices } from '@praxiskern/api/server.ts';
 import { createDb } from '@praxiskern/api/db/connection.ts';
 import { provisionDatabase } from '@praxiskern/api/db/provision.ts';
 import { runSetup } from '@praxiskern/api/modules/setup/setup.service.ts';
@@ -16,39 +16,19 @@ import { patientCommands } from './patient-commands.ts';
 import { backupCommands } from './backup-commands.ts';
 import { auditCommands } from './audit-commands.ts';
 import { cliDatabase } from './database.ts';
+import { start } from './start-command.ts';
 
-/** Runs fn with the database (the running server's, or embedded started for this command; migrations applied). */
-async function withDatabase<T>(fn: (urls: { appUrl: string; ownerUrl: string }) => Promise<T>): Promise<T> {
+/** Runs fn with the database (the running server's, or embedded started for this command; migrations applied when the owner role is at hand). */
+async function withDatabase<T>(fn: (urls: { appUrl: string; ownerUrl: string | undefined }) => Promise<T>): Promise<T> {
   const urls = await cliDatabase(loadConfig());
   try {
-    await migrate(urls.ownerUrl);
+    // Without the owner role (the bundle's app container) the init container has migrated already.
+    if (urls.ownerUrl) await migrate(urls.ownerUrl);
     return await fn(urls);
   } finally {
     await urls.stop();
   }
 }
-
-const start: Command = {
-  usage: `praxiskern start [--worker]   run the API and UI, and the scheduled jobs (backups, restore drills)
-unless PRAXISKERN_RUN_SCHEDULES=false. --worker marks the bundle's second instance, which always runs them.`,
-  options: { worker: { type: 'boolean' } },
-  async run(v) {
-    const config = loadConfig();
-    if (v.worker) config.runSchedules = true;
-    const server = await startServer(config);
-    process.stdout.write(`Praxiskern ${server.services.version} is running at ${config.publicUrl} (listening on ${server.url})\n`);
-    if (!(await isInitialized(server.services.db))) process.stdout.write(`Not set up yet: open ${config.publicUrl}/setup to set up Praxiskern (or run "praxiskern init").\n`);
-    else if (server.services.seal.isSealed) process.stdout.write('The server is sealed: open the URL and unseal, or run "praxiskern unseal".\n');
-    const stop = async () => {
-      await server.close();
-      process.exit(0);
-    };
-    process.once('SIGTERM', stop);
-    process.once('SIGINT', stop);
-    await new Promise(() => {});
-    return 0;
-  },
-};
 
 const init: Command = {
   usage: `praxiskern init --org-name NAME --org-slug SLUG --admin-username USER --admin-password-file FILE --passphrase-file FILE
@@ -122,7 +102,11 @@ const status: Command = {
     const res = await adminRequest('GET', '/status');
     if (res.status !== 200) fail(String(res.body.message));
     const b = res.body;
-    output(v, b, `version ${b.version}; ${b.initialized ? 'set up' : 'not set up'}; ${b.sealed ? 'SEALED' : 'unsealed'}`);
+    const left = Array.isArray(b.recoveryKitFilesOnServer) ? (b.recoveryKitFilesOnServer as string[]) : [];
+    const warning = left.length
+      ? `\nWARNING: recovery-kit files are still on this server: ${left.join(', ')}. Move them to the clinic's recovery kit and shred them (docs/runbooks/PraxiskernRecoveryKitOnServer.md).`
+      : '';
+    output(v, b, `version ${b.version}; ${b.initialized ? 'set up' : 'not set up'}; ${b.sealed ? 'SEALED' : 'unsealed'}${warning}`);
     return 0;
   },
 };
@@ -143,10 +127,12 @@ const migrateCmd: Command = {
 };
 
 const provision: Command = {
-  usage: `praxiskern db provision [--json]
-Creates the roles praxiskern_owner and praxiskern_app and the database. Environment:
-DATABASE_SUPERUSER_URL, PRAXISKERN_DB_OWNER_PASSWORD_FILE, PRAXISKERN_DB_APP_PASSWORD_FILE, PRAXISKERN_DB_NAME (praxiskern).`,
-  options: {},
+  usage: `praxiskern db provision [--migrate] [--json]
+Creates the roles praxiskern_owner and praxiskern_app and the database; --migrate then applies the
+migrations as the owner (the bundle's one-shot init container: the app never holds the owner role).
+Environment: DATABASE_SUPERUSER_URL, PRAXISKERN_DB_OWNER_PASSWORD_FILE, PRAXISKERN_DB_APP_PASSWORD_FILE,
+PRAXISKERN_DB_NAME (praxiskern), and DATABASE_OWNER_URL for --migrate.`,
+  options: { migrate: { type: 'boolean' } },
   async run(v) {
     const env = process.env;
     if (!env.DATABASE_SUPERUSER_URL) fail('DATABASE_SUPERUSER_URL is required');
@@ -157,7 +143,8 @@ DATABASE_SUPERUSER_URL, PRAXISKERN_DB_OWNER_PASSWORD_FILE, PRAXISKERN_DB_APP_PAS
       ownerPassword: read(env.PRAXISKERN_DB_OWNER_PASSWORD_FILE),
       appPassword: read(env.PRAXISKERN_DB_APP_PASSWORD_FILE),
     });
-    output(v, { database: name }, `Database ${name} and its roles are ready.`);
+    const applied = v.migrate ? await migrate(loadConfig().ownerDatabaseUrl) : [];
+    output(v, { database: name, applied }, `Database ${name} and its roles are ready.${applied.length ? ` Applied: ${applied.join(', ')}` : ''}`);
     return 0;
   },
 };

@@ -10,7 +10,8 @@ import { resolveDatabase } from '@praxiskern/api/server.ts';
 
 export interface CliDatabase {
   appUrl: string;
-  ownerUrl: string;
+  /** Undefined where this process holds the application role only (the bundle's app container). */
+  ownerUrl: string | undefined;
   /** Whether this command started the embedded cluster itself. */
   started: boolean;
   stop(): Promise<void>;
@@ -49,7 +50,7 @@ export function assertPortFree(port: number): Promise<void> {
 
 export async function cliDatabase(config: Config, env: NodeJS.ProcessEnv = process.env): Promise<CliDatabase> {
   if (config.databaseUrl) {
-    return { appUrl: config.databaseUrl, ownerUrl: config.ownerDatabaseUrl ?? config.databaseUrl, started: false, stop: async () => {} };
+    return { appUrl: config.databaseUrl, ownerUrl: config.ownerDatabaseUrl, started: false, stop: async () => {} };
   }
   const running = runningEmbeddedPort(config.dataDir);
   if (running !== undefined) {

@@ -21,7 +21,7 @@ anamnesis each, in the organization SLUG (default: the only one). Needs the prac
     const urls = await cliDatabase(config);
     const db = createDb(urls.appUrl, 4);
     try {
-      await migrate(urls.ownerUrl);
+      if (urls.ownerUrl) await migrate(urls.ownerUrl);
       const services = buildServices(config, db);
       await services.seal.unseal(db, await readSecret(v['passphrase-file'], 'Practice passphrase: ', '--passphrase-file'));
       const orgs = await withScope(db, { organizationId: null, platform: true }, (trx) => trx('organizations').select('id', 'slug'));

@@ -19,7 +19,7 @@ export async function withServices<T>(fn: (services: Services) => Promise<T>): P
   const urls = await cliDatabase(config);
   const db = createDb(urls.appUrl, 2);
   try {
-    await migrate(urls.ownerUrl);
+    if (urls.ownerUrl) await migrate(urls.ownerUrl);
     return await runWithContext(systemContext('cli'), () => fn(buildServices(config, db)));
   } finally {
     await db.destroy();

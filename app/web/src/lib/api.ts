@@ -537,6 +537,25 @@ export interface BackupStatus {
   lastBackup: BackupJob | null;
   lastSuccessfulBackup: BackupJob | null;
   lastDrill: BackupJob | null;
+  /** Backups and drills asked for here that the worker has not finished yet. */
+  requests: BackupRequest[];
+  /** Recovery-kit files still on the server (the worker's last check); null: not checked. */
+  recoveryKitFilesOnServer: string[] | null;
+}
+
+export interface BackupRequest {
+  id: string;
+  kind: 'backup' | 'drill';
+  status: 'queued' | 'running' | 'succeeded' | 'failed';
+  jobId: string | null;
+  requestedAt: string | null;
+}
+
+/** 202 of POST /backup/runs and /backup/drills: the worker runs the job; jobId is null while it waits in the queue. */
+export interface QueuedBackupRun {
+  requestId: string;
+  jobId: string | null;
+  status: BackupRequest['status'];
 }
 
 /** An installation operator as GET /installation/operators lists it (dates arrive as ISO strings). */
@@ -624,9 +643,9 @@ export const api = {
   backupStatus: () => request<BackupStatus>('GET', apiRoutes.backupStatus()),
   backupSnapshots: (target?: string) => request<{ snapshots: BackupSnapshot[] }>('GET', apiRoutes.backupSnapshots(target)),
   backupJobs: (query: { kind?: BackupJobKind; limit?: number } = {}) => request<{ jobs: BackupJob[] }>('GET', apiRoutes.backupJobs(query)),
-  /** 202: the job runs in the background; poll backupJobs() for its outcome. */
-  startBackup: () => request<{ jobId: string; snapshotId?: string }>('POST', apiRoutes.backupRuns()),
-  startDrill: () => request<{ jobId: string }>('POST', apiRoutes.backupDrills()),
+  /** 202: the worker runs the job; poll backupJobs() for its outcome (backupStatus() while it is queued). */
+  startBackup: () => request<QueuedBackupRun>('POST', apiRoutes.backupRuns()),
+  startDrill: () => request<QueuedBackupRun>('POST', apiRoutes.backupDrills()),
   createRecoveryKit: (body: RecoveryKitInput) => request<RecoveryKit>('POST', apiRoutes.backupRecoveryKit(), { body }),
 
   installationOperators: () => request<{ operators: InstallationOperator[] }>('GET', apiRoutes.installationOperators()),

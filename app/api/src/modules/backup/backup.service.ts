@@ -1,15 +1,16 @@
 // What the admin UI and API see of backups: status per target, snapshots, jobs, the last drill;
-// starting a backup or drill (in the background: the answer carries the job id); the recovery kit.
+// queuing a backup or drill for the worker, which alone holds the owner role (the answer carries the job id); the recovery kit.
 import { authorize } from '../../core/authorize.ts';
 import { AppError } from '../../core/errors.ts';
-import { currentContext, log, runWithContext, systemContext } from '../../core/context.ts';
+import { currentContext } from '../../core/context.ts';
 import type { Services } from '../../http/services.ts';
 import { withScope } from '../../db/connection.ts';
-import { backupRuntime, reasonOf } from './backup-runtime.service.ts';
+import { backupRuntime } from './backup-runtime.service.ts';
+import { queueRun } from './backup-requests.service.ts';
+import { openRequests } from './backup-requests.repository.ts';
+import { recoveryKitFindings } from '../installation/host-checks.service.ts';
 import * as repo from './backup.repository.ts';
-import { runDrill } from './drill.service.ts';
 import { createRecoveryKit, type KitOptions } from './kit.service.ts';
-import { runBackup } from './snapshot.service.ts';
 
 const iso = (d: Date | null | undefined) => (d ? new Date(d).toISOString() : null);
 
@@ -32,9 +33,9 @@ export async function backupStatus(services: Services) {
   authorize('backup.read');
   const rt = backupRuntime(services);
   const db = services.db;
-  const [snapshots, keys, lastBackup, lastSuccess, lastDrill, running] = await Promise.all([
+  const [snapshots, keys, lastBackup, lastSuccess, lastDrill, running, queued, kitFindings] = await Promise.all([
     repo.listSnapshots(db), repo.activeKeys(db), repo.lastJob(db, 'backup'), repo.lastJob(db, 'backup', 'succeeded'), repo.lastJob(db, 'drill'),
-    db('backup_jobs').where({ status: 'running' }).select('*'),
+    db('backup_jobs').where({ status: 'running' }).select('*'), openRequests(db), recoveryKitFindings(db),
   ]);
   const targets = rt.settings.targets.map((t) => {
     const own = snapshots.filter((s) => s.target === t.name);
@@ -55,6 +56,10 @@ export async function backupStatus(services: Services) {
     },
     targets,
     running: running.map(job),
+    /** Requests the worker has not finished yet (it runs backups and drills asked for here). */
+    requests: queued.map((r) => ({ id: r.id, kind: r.kind, status: r.status, jobId: r.job_id, requestedAt: iso(r.requested_at) })),
+    /** Secrets of the install still on the server (null: no worker has checked). */
+    recoveryKitFilesOnServer: kitFindings.files,
     lastBackup: job(lastBackup),
     lastSuccessfulBackup: job(lastSuccess),
     lastDrill: job(lastDrill),
@@ -71,33 +76,18 @@ export async function listBackupJobs(services: Services, kind: repo.JobKind | un
   return { jobs: (await repo.recentJobs(services.db, kind, limit)).map(job) };
 }
 
-/** Starts work in the background; resolves with the job id once the job row exists (or rejects at once, e.g. 409 busy). */
-function inBackground<J>(name: string, work: (onStarted: (j: J) => void) => Promise<{ ok: boolean; error?: string }>): Promise<J> {
-  return new Promise((resolve, reject) => {
-    let started = false;
-    runWithContext(systemContext(name, currentContext()?.actor), () =>
-      work((j) => {
-        started = true;
-        resolve(j);
-      }).then(
-        (r) => (r.ok ? log().info(`${name} finished`) : log().error({ err: r.error }, `${name} failed`)),
-        (err) => (started ? log().error({ err: reasonOf(err).message }, `${name} failed`) : reject(err)),
-      ),
-    );
-  });
-}
-
+/** Queues a backup for the worker (the API process holds no owner credentials); 202 with the job id. */
 export async function startBackup(services: Services) {
   authorize('backup.run');
   const rt = backupRuntime(services);
   if (rt.settings.targets.length === 0) throw new AppError(409, 'backup_no_target', 'no backup target is configured (PRAXISKERN_BACKUP_TARGETS)');
-  return inBackground('backup', (onStarted) => runBackup(rt, { trigger: 'manual', onStarted }));
+  return queueRun(services, 'backup');
 }
 
+/** Queues a restore drill for the worker; 202 with the job id. */
 export async function startDrill(services: Services) {
   authorize('backup.run');
-  const rt = backupRuntime(services);
-  return inBackground('drill', (onStarted) => runDrill(rt, { trigger: 'manual', onStarted }));
+  return queueRun(services, 'drill');
 }
 
 export async function recoveryKit(services: Services, opts: KitOptions) {

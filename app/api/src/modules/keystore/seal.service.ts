@@ -29,6 +29,8 @@ export class SealService {
    */
   readonly kdfBounds: KdfBounds;
   readonly listeners = new Set<(sealed: boolean) => void>();
+  /** Called with the passphrase after a successful setup or unseal (the API forwards it to the worker). */
+  readonly passphraseListeners = new Set<(passphrase: string) => void>();
 
   constructor(kdf: KdfParams = PASSPHRASE_KDF, kdfBounds: KdfBounds = boundsFor(kdf)) {
     const own = kdfProblem(kdf, kdfBounds);
@@ -61,6 +63,7 @@ export class SealService {
     const kek = await deriveKek(passphrase, salt, this.kdf);
     await insertSealConfig(trx, { kdf: this.kdf, salt, wrapped_master_key: seal(kek, master, MASTER_AAD) });
     this.#setKey(master);
+    for (const l of this.passphraseListeners) l(passphrase);
   }
 
   /** Returns true on success; throws 400 for a wrong passphrase. Rate limiting is the caller's. */
@@ -74,6 +77,7 @@ export class SealService {
       if (err instanceof DecryptionError) throw validation('passphrase', 'is wrong');
       throw err;
     }
+    for (const l of this.passphraseListeners) l(passphrase);
   }
 
   /** Re-wraps the master key under a new passphrase; data keys and data stay as they are. */

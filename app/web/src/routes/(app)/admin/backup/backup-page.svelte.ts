@@ -31,12 +31,16 @@ export class BackupPageState {
   outcome = $state<{ kind: JobKind; ok: boolean; error: string | null } | null>(null);
   startError = $state<string | null>(null);
   starting = $state(false);
+  /** A requested job the worker has not started yet (it runs backups and drills, not the API). */
+  queued = $state<JobKind | null>(null);
   /** Ticks while a job runs, for the elapsed seconds. */
   now = $state(Date.now());
 
   /** Another backup job (e.g. the nightly one or a verification) that this page did not start. */
   otherRunning = $derived((this.status?.running ?? []).some((j) => j.id !== this.job?.id));
-  busy = $derived(this.starting || this.job !== null || this.otherRunning);
+  busy = $derived(this.starting || this.job !== null || this.queued !== null || this.otherRunning);
+  /** Recovery-kit files the worker found on the server: shown as a warning banner. */
+  kitFilesOnServer = $derived(this.status?.recoveryKitFilesOnServer ?? []);
   elapsedSeconds = $derived(this.job ? Math.max(0, Math.round((this.now - this.job.since) / 1000)) : 0);
 
   #timer: ReturnType<typeof setTimeout> | undefined;
@@ -71,8 +75,13 @@ export class BackupPageState {
     this.outcome = null;
     try {
       const { jobId } = kind === 'backup' ? await api.startBackup() : await api.startDrill();
-      this.job = { id: jobId, kind, since: Date.now() };
-      this.#schedule();
+      if (jobId) {
+        this.job = { id: jobId, kind, since: Date.now() };
+        this.#schedule();
+      } else {
+        this.queued = kind;
+        this.#timer = setTimeout(() => void this.#pollQueued(), POLL_MS);
+      }
     } catch (err) {
       this.startError = describeBackupError(err);
     } finally {
@@ -90,6 +99,17 @@ export class BackupPageState {
     const since = j.startedAt ? Date.parse(j.startedAt) : Date.now();
     this.job = { id: j.id, kind: j.kind as JobKind, since: Number.isNaN(since) ? Date.now() : since };
     this.#schedule();
+  }
+
+  /** While the request waits for the worker: reload the status; load() follows the job once it runs. */
+  async #pollQueued(): Promise<void> {
+    if (this.#disposed) return;
+    await this.load();
+    if (this.job || !(this.status?.requests ?? []).length) {
+      this.queued = null;
+      return;
+    }
+    this.#timer = setTimeout(() => void this.#pollQueued(), POLL_MS);
   }
 
   #schedule(): void {
