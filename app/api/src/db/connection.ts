@@ -1,7 +1,10 @@
 // Two database roles: the owner runs migrations; the API connects as a role with no BYPASSRLS
 // that owns no tables. Every tenant query runs inside withScope(), which sets the organization
-// for the transaction so PostgreSQL's row-level security applies.
+// for the transaction so PostgreSQL's row-level security applies. During an HTTP request, a
+// withScope() for exactly the session's scope joins the request's transaction instead
+// (db/request-transaction.ts); the CLI, jobs and every other scope get a transaction of their own.
 import knexFactory, { type Knex } from 'knex';
+import { joinRequestTransaction } from './request-transaction.ts';
 
 export type Db = Knex;
 export type Tx = Knex.Transaction;
@@ -30,6 +33,8 @@ export function createDb(connectionString: string, poolMax = 10): Db {
 
 /** Runs fn in one transaction with the organization (and user) set for row-level security. */
 export async function withScope<T>(db: Db, scope: Scope, fn: (trx: Tx) => Promise<T>): Promise<T> {
+  const joined = joinRequestTransaction(db, scope);
+  if (joined) return joined.run(fn);
   return db.transaction(async (trx) => {
     await trx.raw(
       "select set_config('app.org_id', ?, true), set_config('app.user_id', ?, true), set_config('app.platform', ?, true), set_config('synchronous_commit', ?, true), set_config('app.installation', ?, true)",

@@ -13,9 +13,14 @@ export interface AuditRow {
   details: Record<string, unknown>;
 }
 
+/** The insert of one entry, not yet run: awaited by insertAudit, or deferred to a request's COMMIT. */
+/** Inserted unchained: the trigger stamps the time and the content hash; the sequencer links it later. */
+export function auditInsertQuery(db: Db | Tx, row: AuditRow) {
+  return db('audit_log').insert({ ...row, details: JSON.stringify(row.details) });
+}
+
 export async function insertAudit(db: Db | Tx, row: AuditRow): Promise<void> {
-  // Inserted unchained: the trigger stamps the time and the content hash; the sequencer links it later.
-  await db('audit_log').insert({ ...row, details: JSON.stringify(row.details) });
+  await auditInsertQuery(db, row);
 }
 
 export interface AuditQuery {

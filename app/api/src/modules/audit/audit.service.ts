@@ -3,7 +3,8 @@
 // inserted unchained (no lock); the sequencer links it into its chain after commit.
 import type { Db, Tx } from '../../db/connection.ts';
 import { currentContext, log } from '../../core/context.ts';
-import { insertAudit, type AuditRow } from './audit.repository.ts';
+import { deferToCommit } from '../../db/request-transaction.ts';
+import { auditInsertQuery, insertAudit, type AuditRow } from './audit.repository.ts';
 
 export interface AuditEvent {
   action: string;
@@ -44,7 +45,9 @@ function notifyCommitted(): void {
 
 /** Records an event inside the caller's transaction (it commits or rolls back with the change). */
 export async function audit(trx: Tx, event: AuditEvent): Promise<void> {
-  await insertAudit(trx, toRow(event));
+  const row = toRow(event);
+  // In a request's transaction the entry is written in the round trip of its COMMIT.
+  if (!deferToCommit(trx, auditInsertQuery(trx, row))) await insertAudit(trx, row);
   trx.executionPromise?.then(notifyCommitted, () => undefined);
 }
 

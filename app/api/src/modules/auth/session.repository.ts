@@ -18,10 +18,21 @@ export async function findSessionByTokenHash(db: Db, tokenHash: Buffer) {
   return rows[0] as { id: string; organization_id: string; user_id: string } | undefined;
 }
 
-export type SessionActorRow = SessionRow & { user_active: boolean; user_roles: string[]; is_operator: boolean };
+/** What auth_request_scope() returns for a valid session (it deletes an invalid one and returns nothing). */
+export type RequestScopeRow = Pick<SessionRow, 'id' | 'organization_id' | 'user_id' | 'csrf_token' | 'auth_method' | 'roles'> & { is_operator: boolean };
 
-export async function findSessionActor(db: Db, tokenHash: Buffer): Promise<SessionActorRow | undefined> {
-  const { rows } = await db.raw('select * from auth_session_actor(?)', [tokenHash]);
+/**
+ * The statement that checks a session and scopes the caller's transaction to it, as text without
+ * parameters so it can share a round trip with BEGIN: the hash is hex, the minutes an integer.
+ */
+export function requestScopeStatement(tokenHash: Buffer, idleMinutes: number): string {
+  if (!Number.isSafeInteger(idleMinutes) || idleMinutes <= 0) throw new Error('the session idle timeout must be a whole number of minutes');
+  return `select * from auth_request_scope('\\x${tokenHash.toString('hex')}'::bytea, ${idleMinutes})`;
+}
+
+/** The same check as one statement of its own (requests that hold no transaction). */
+export async function findRequestScope(db: Db, tokenHash: Buffer, idleMinutes: number): Promise<RequestScopeRow | undefined> {
+  const { rows } = await db.raw('select * from auth_request_scope(?, ?)', [tokenHash, idleMinutes]);
   return rows[0];
 }
 
@@ -38,10 +49,6 @@ export async function loadSession(trx: Tx, id: string): Promise<(SessionRow & { 
 export async function insertSession(trx: Tx, row: Omit<SessionRow, 'id'> & { token_hash: Buffer; ip: string | null; user_agent: string | null }) {
   const [created] = await trx('sessions').insert(row).returning('id');
   return created.id as string;
-}
-
-export async function touchSession(trx: Tx, id: string, idleExpiresAt: Date): Promise<void> {
-  await trx('sessions').where({ id }).update({ last_seen_at: trx.fn.now(), idle_expires_at: idleExpiresAt });
 }
 
 export async function deleteSession(trx: Tx, id: string): Promise<void> {

@@ -7,7 +7,7 @@ import { withScope } from '../../db/connection.ts';
 import type { Actor } from '../../core/context.ts';
 import { isRole, type Role } from '../../core/permissions.ts';
 import type { Config } from '../../core/config.ts';
-import { deleteSession, findSessionActor, findSessionByTokenHash, insertSession, touchSession } from './session.repository.ts';
+import { deleteSession, findRequestScope, findSessionByTokenHash, insertSession, requestScopeStatement, type RequestScopeRow } from './session.repository.ts';
 
 export const SESSION_COOKIE = 'pk_session';
 export const CSRF_COOKIE = 'pk_csrf';
@@ -60,34 +60,36 @@ export function clearSessionCookies(ctx: Context, config: Config): void {
   ctx.cookies.set(SESSION_COOKIE, null, { path: '/', secure: config.secureCookies });
 }
 
-/** Resolves the cookie to an actor, enforcing timeouts, deactivation and role changes. */
-export async function authenticate(db: Db, config: Config, token: string | undefined): Promise<(Actor & { csrfToken: string; method: string }) | undefined> {
-  if (!token || token.length > 100) return undefined;
-  const s = await findSessionActor(db, hashToken(token));
-  if (!s) return undefined;
-  const now = Date.now();
-  if (!s.user_active || s.idle_expires_at.getTime() < now || s.absolute_expires_at.getTime() < now || !sameRoles(s.roles, s.user_roles)) {
-    await withScope(db, { organizationId: s.organization_id, userId: s.user_id }, (trx) => deleteSession(trx, s.id));
-    return undefined;
-  }
-  // Extend the idle timeout at most once a minute to keep reads cheap.
-  const idle = new Date(now + config.sessionIdleMinutes * 60_000);
-  if (idle.getTime() - s.idle_expires_at.getTime() > 60_000) {
-    await withScope(db, { organizationId: s.organization_id, userId: s.user_id }, (trx) => touchSession(trx, s.id, idle));
-  }
+export type SessionActor = Actor & { csrfToken: string; method: string };
+
+const tokenShaped = (token: string | undefined): token is string => Boolean(token) && token!.length <= 100;
+
+/** The actor of a row of auth_request_scope(), which enforced timeouts, deactivation and role changes. */
+export function toSessionActor(row: RequestScopeRow | undefined): SessionActor | undefined {
+  if (!row) return undefined;
   return {
-    userId: s.user_id,
-    organizationId: s.organization_id,
-    roles: s.roles.filter(isRole),
-    installationRoles: s.is_operator ? ['operator'] : [],
-    sessionId: s.id,
-    csrfToken: s.csrf_token,
-    method: s.auth_method,
+    userId: row.user_id,
+    organizationId: row.organization_id,
+    roles: row.roles.filter(isRole),
+    installationRoles: row.is_operator ? ['operator'] : [],
+    sessionId: row.id,
+    csrfToken: row.csrf_token,
+    method: row.auth_method,
   };
 }
 
-function sameRoles(a: string[], b: string[]): boolean {
-  return a.length === b.length && [...a].sort().join(',') === [...b].sort().join(',');
+/**
+ * The statement that opens a request's transaction: it checks the cookie's session, extends the
+ * idle timeout at most once a minute and scopes the transaction (undefined: no usable cookie).
+ */
+export function sessionScopeStatement(config: Config, token: string | undefined): string | undefined {
+  return tokenShaped(token) ? requestScopeStatement(hashToken(token), config.sessionIdleMinutes) : undefined;
+}
+
+/** Resolves the cookie to an actor in one statement of its own (requests without a transaction). */
+export async function authenticate(db: Db, config: Config, token: string | undefined): Promise<SessionActor | undefined> {
+  if (!tokenShaped(token)) return undefined;
+  return toSessionActor(await findRequestScope(db, hashToken(token), config.sessionIdleMinutes));
 }
 
 /** Ends the session a cookie points at (if any): a login never continues an old session. */
