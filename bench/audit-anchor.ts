@@ -6,10 +6,10 @@ import http from 'node:http';
 import { rootLogger } from '../app/api/src/core/logger.ts';
 import { auditCommitListeners, auditStandalone } from '../app/api/src/modules/audit/audit.service.ts';
 import { startTestApp, setupInstance } from '../tests/helpers/app.ts';
-import { load, fmt, percentile } from './lib.ts';
+import { load, fmt, percentile, PRODUCTION_LIKE } from './lib.ts';
 
 rootLogger.level = 'silent';
-const app = await startTestApp();
+const app = await startTestApp(PRODUCTION_LIKE);
 const { client, organizationId } = await setupInstance(app);
 const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
 const cookie = client.cookieHeader();

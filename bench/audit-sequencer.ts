@@ -14,12 +14,12 @@ import { audit } from '../app/api/src/modules/audit/audit.service.ts';
 import { waitingStatus } from '../app/api/src/modules/audit/audit.repository.ts';
 import { startTestApp, setupInstance } from '../tests/helpers/app.ts';
 import { waitForChained } from '../tests/helpers/audit.ts';
-import { fmt, load, percentile } from './lib.ts';
+import { fmt, load, percentile, PRODUCTION_LIKE } from './lib.ts';
 
 rootLogger.level = 'silent';
 const ROWS = Number(process.env.BENCH_AUDIT_ROWS || 200_000);
 const TX = Number(process.env.BENCH_TRANSACTIONS || 3000);
-const app = await startTestApp();
+const app = await startTestApp(PRODUCTION_LIKE);
 const { organizationId, userId } = await setupInstance(app);
 const owner = createDb(app.db.ownerUrl, 2);
 const db: Db = createDb(app.db.appUrl, 40);

@@ -33,3 +33,9 @@ export async function load(total: number, concurrency: number, fn: (i: number) =
 }
 
 export const fmt = (n: number, digits = 2) => n.toFixed(digits);
+
+/**
+ * Settings that make the test app behave as in production for a measurement: the test suite's
+ * check of every answer against its schema (PRAXISKERN_CHECK_RESPONSES) is off, as it is in the bundle.
+ */
+export const PRODUCTION_LIKE: Record<string, string> = { PRAXISKERN_CHECK_RESPONSES: 'false' };

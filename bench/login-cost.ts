@@ -5,7 +5,7 @@ import { PASSWORD_KDF, hashPassword, verifyPassword } from '../app/api/src/modul
 import { PASSPHRASE_KDF, deriveKek } from '../app/api/src/modules/keystore/keystore.crypto.ts';
 import { rootLogger } from '../app/api/src/core/logger.ts';
 import { startTestApp, setupInstance, ADMIN, currentTotp } from '../tests/helpers/app.ts';
-import { percentile, fmt } from './lib.ts';
+import { percentile, fmt, PRODUCTION_LIKE } from './lib.ts';
 import { randomBytes } from 'node:crypto';
 
 rootLogger.level = 'silent';
@@ -28,7 +28,7 @@ const unseal = await time(5, () => deriveKek('practice passphrase', randomBytes(
 console.log(`password Argon2id m=${PASSWORD_KDF.memoryKiB} KiB t=${PASSWORD_KDF.passes} p=${PASSWORD_KDF.parallelism}: verify p50 ${fmt(verify.p50)} ms p95 ${fmt(verify.p95)} ms; unknown user (dummy hash) p50 ${fmt(unknown.p50)} ms`);
 console.log(`passphrase Argon2id m=${PASSPHRASE_KDF.memoryKiB} KiB t=${PASSPHRASE_KDF.passes} p=${PASSPHRASE_KDF.parallelism}: unseal KDF p50 ${fmt(unseal.p50)} ms`);
 
-const app = await startTestApp();
+const app = await startTestApp(PRODUCTION_LIKE);
 const { client, totpSecret } = await setupInstance(app);
 const probe = await client.post('/api/v1/auth/local/login', {});
 if (probe.status === 404) {

@@ -15,7 +15,7 @@ import { searchKey } from '../app/api/src/modules/patients/patient.crypto.ts';
 import { resolveQuestionnaire } from '../app/api/src/modules/records/questionnaire.service.ts';
 import { startTestApp, setupInstance } from '../tests/helpers/app.ts';
 import { clientAs } from '../tests/integration/patients-fixtures.ts';
-import { percentile } from './lib.ts';
+import { percentile, PRODUCTION_LIKE } from './lib.ts';
 import type { LoadRequest } from './patients-load.ts';
 
 const { values } = parseArgs({
@@ -30,7 +30,7 @@ const t0 = Date.now();
 const say = (s: string) => process.stdout.write(`[${((Date.now() - t0) / 1000).toFixed(0)}s] ${s}\n`);
 const mib = (bytes: number) => (bytes / 2 ** 20).toFixed(0);
 
-const app = await startTestApp();
+const app = await startTestApp(PRODUCTION_LIKE);
 const { organizationId, userId } = await setupInstance(app);
 const su = new pg.Pool({ connectionString: app.db.superuserUrl, max: 2 });
 

@@ -14,10 +14,10 @@ import { securityHeaders } from '../app/api/src/http/middleware/security-headers
 import { errorHandler } from '../app/api/src/http/middleware/errors.ts';
 import { rootLogger } from '../app/api/src/core/logger.ts';
 import { startTestApp, setupInstance } from '../tests/helpers/app.ts';
-import { load, fmt, type LoadResult } from './lib.ts';
+import { load, fmt, PRODUCTION_LIKE, type LoadResult } from './lib.ts';
 
 rootLogger.level = 'silent';
-const app = await startTestApp();
+const app = await startTestApp(PRODUCTION_LIKE);
 const { client } = await setupInstance(app);
 const created = await client.post('/api/v1/patients', {
   givenName: 'Bench', familyName: 'Patient', sex: 'female', birthDate: '1980-01-01', language: 'de', country: 'DE',
