@@ -10,6 +10,7 @@ import * as m0120 from './migrations/20261201_0120_audit_chain_heads.ts';
 import * as m0150 from './migrations/20261201_0150_document_removal.ts';
 import * as m0130 from './migrations/20261201_0130_backup_requests.ts';
 import * as m0200 from './migrations/20261201_0200_audit_sequencer.ts';
+import * as m0230 from './migrations/20261201_0230_operator_user_keys.ts';
 
 export interface MigrationModule {
   up(knex: Knex): Promise<void>;
@@ -27,6 +28,7 @@ export const MIGRATIONS: Record<string, MigrationModule> = {
   '20261201_0150_document_removal': m0150,
   '20261201_0130_backup_requests': m0130,
   '20261201_0200_audit_sequencer': m0200,
+  '20261201_0230_operator_user_keys': m0230,
 };
 
 const source: Knex.MigrationSource<string> = {
