@@ -166,7 +166,7 @@ export const de = {
   'installation.revoked': '{name} ist kein Betreiber mehr.',
   'installation.revokeConflict': 'Nicht möglich: Die eigene Betreiberrolle entzieht man nicht selbst, und ein aktiver Betreiber muss bleiben.',
   'installation.grant.heading': 'Betreiberrolle vergeben',
-  'installation.grant.user': 'Benutzername (name@organisation) oder Benutzer-ID',
+  'installation.grant.user': 'Benutzername oder Benutzer-ID',
   'installation.grant.hint': 'Ein Konto aus einer beliebigen Organisation dieser Installation: name@kurzname-der-organisation; ein Name allein meint die erste Organisation.',
   'installation.grant.submit': 'Betreiberrolle vergeben',
   'installation.grant.notFound': 'Es gibt kein Konto mit diesem Benutzernamen oder dieser ID.',

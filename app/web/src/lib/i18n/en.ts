@@ -167,7 +167,7 @@ export const en: Messages = {
   'installation.revoked': '{name} is no longer an operator.',
   'installation.revokeConflict': 'Not possible: nobody revokes their own operator role, and one active operator must remain.',
   'installation.grant.heading': 'Grant the operator role',
-  'installation.grant.user': 'Username (name@organization) or user id',
+  'installation.grant.user': 'Username or user id',
   'installation.grant.hint': 'An account of any organization on this installation: name@organization-slug; a name alone means the first organization.',
   'installation.grant.submit': 'Grant operator role',
   'installation.grant.notFound': 'There is no account with this username or id.',
