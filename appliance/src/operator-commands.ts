@@ -20,10 +20,10 @@ const list: Command = {
 };
 
 const grant: Command = {
-  usage: 'praxiskern operator grant USERNAME|ID [--json]   make a user of any organization an installation operator; ends their sessions',
+  usage: 'praxiskern operator grant NAME[@ORG-SLUG]|ID [--json]   make a user of any organization an installation operator (a plain name: the first organization); ends their sessions',
   options: {},
   run: (v, positionals) => withServices(async (services) => {
-    if (!positionals[0]) fail('name the user: praxiskern operator grant USERNAME|ID');
+    if (!positionals[0]) fail('name the user: praxiskern operator grant NAME[@ORG-SLUG]|ID');
     const operator = await grantOperator(services, root, positionals[0]);
     output(v, { operator }, `${operator.username ?? operator.userId} is an installation operator; sessions ended.`);
     return 0;
@@ -31,10 +31,10 @@ const grant: Command = {
 };
 
 const revoke: Command = {
-  usage: 'praxiskern operator revoke USERNAME|ID [--json]   take the installation operator role (one active operator must remain)',
+  usage: 'praxiskern operator revoke NAME[@ORG-SLUG]|ID [--json]   take the installation operator role (one active operator must remain)',
   options: {},
   run: (v, positionals) => withServices(async (services) => {
-    if (!positionals[0]) fail('name the user: praxiskern operator revoke USERNAME|ID');
+    if (!positionals[0]) fail('name the user: praxiskern operator revoke NAME[@ORG-SLUG]|ID');
     await revokeOperator(services, root, positionals[0]);
     output(v, { revoked: positionals[0] }, `${positionals[0]} is no longer an installation operator; sessions ended.`);
     return 0;

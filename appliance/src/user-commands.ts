@@ -37,7 +37,7 @@ async function organizationId(services: Services, slug: unknown): Promise<string
   });
 }
 
-const operator = (organizationId: string): Operator => ({ organizationId, userId: null, mayManagePlatformRole: true });
+const operator = (organizationId: string): Operator => ({ organizationId, userId: null, mayManagePlatformRole: true, mayManageOperators: true });
 
 function parse<T>(schema: { safeParse(v: unknown): { success: true; data: T } | { success: false; error: import('zod').ZodError } }, value: unknown): T {
   const r = schema.safeParse(value);

@@ -55,7 +55,7 @@ test('the operator manages operators and reads the installation audit log; an or
     await page.getByRole('alert').getByText('Es gibt kein Konto mit diesem Benutzernamen oder dieser ID.').waitFor();
     a11y.error = seriousViolations(await axeViolations(page));
 
-    await field.fill('sued-admin');
+    await field.fill('sued-admin@praxis-sued');
     await page.getByRole('button', { name: 'Betreiberrolle vergeben' }).click();
     await page.getByText('Süd Admin ist jetzt Betreiber der Installation.').waitFor();
     const row = operators.getByRole('row').filter({ has: page.getByRole('rowheader', { name: /Süd Admin/ }) });

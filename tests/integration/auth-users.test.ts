@@ -98,7 +98,7 @@ test.serial('the last active administrator cannot be demoted, also not by the CL
   const { changeUser } = await import('../../app/api/src/modules/users/user.service.ts');
   const admins = await ownerDb(app)('users').where({ organization_id: orgId, active: true }).whereRaw("'admin' = any(roles)");
   t.deepEqual(admins.map((a) => a.id), [adminId], 'serial tests run first: the set-up admin is the only one');
-  const err = await t.throwsAsync(changeUser(app.services, { organizationId: orgId, userId: null, mayManagePlatformRole: true }, adminId, { roles: ['doctor'] }));
+  const err = await t.throwsAsync(changeUser(app.services, { organizationId: orgId, userId: null, mayManagePlatformRole: true, mayManageOperators: true }, adminId, { roles: ['doctor'] }));
   t.regex(err!.message, /at least one active administrator/);
   t.deepEqual((await ownerDb(app)('users').where({ id: adminId }).first('roles')).roles, ['admin']);
 });

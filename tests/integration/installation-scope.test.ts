@@ -147,7 +147,9 @@ test.serial('an operator grants the role to another organization\'s admin, whose
   const before = await sessionAs(app, secondOrgId, secondAdminId, ['admin']);
   t.is((await operator.post('/api/v1/installation/operators', { user: 'nobody-here' })).status, 404);
   t.is((await operator.post('/api/v1/installation/operators', { user: 'bad name!' })).body.details[0].field, 'body.user');
-  const granted = await operator.post('/api/v1/installation/operators', { user: 'SUED-ADMIN' });
+  const plain = await operator.post('/api/v1/installation/operators', { user: 'sued-admin' });
+  t.is(plain.status, 404, 'a plain name means the first organization, as at sign-in');
+  const granted = await operator.post('/api/v1/installation/operators', { user: 'SUED-ADMIN@Praxis-Sued' });
   t.is(granted.status, 201, granted.text);
   t.is(granted.body.operator.organizationName, 'Praxis Süd');
   t.is((await operator.post('/api/v1/installation/operators', { user: secondAdminId })).status, 409, 'granting twice is a conflict');
@@ -168,7 +170,7 @@ test.serial('an operator grants the role to another organization\'s admin, whose
 
 test.serial('praxiskern operator grant|list|revoke manages the role from the server, audited as the CLI', async (t) => {
   const { app, operator, secondAdminId } = t.context;
-  const grant = await cli(app, 'operator', 'grant', 'sued-admin', '--json');
+  const grant = await cli(app, 'operator', 'grant', 'sued-admin@praxis-sued', '--json');
   t.is(grant.code, 0, grant.stderr);
   t.is(grant.json.operator.userId, secondAdminId);
   const list = await cli(app, 'operator', 'list', '--json');
@@ -176,12 +178,80 @@ test.serial('praxiskern operator grant|list|revoke manages the role from the ser
   const missing = await cli(app, 'operator', 'grant', 'nobody-here');
   t.not(missing.code, 0);
   t.regex(missing.stderr, /User not found/);
-  const revoke = await cli(app, 'operator', 'revoke', 'sued-admin', '--json');
+  const revoke = await cli(app, 'operator', 'revoke', 'sued-admin@praxis-sued', '--json');
   t.is(revoke.code, 0, revoke.stderr);
   t.is(await ownerDb(app)('installation_operators').where({ user_id: secondAdminId }).first(), undefined);
   const viaCli = (await actions(operator)).filter((e) => e.object_id === secondAdminId && e.details.via === 'cli');
   t.deepEqual(viaCli.map((e) => e.action).sort(), ['installation.operator_granted', 'installation.operator_revoked']);
   t.true(viaCli.every((e) => e.actor_user_id === null));
+});
+
+test.serial('a name that exists in two organizations is refused as ambiguous (API and CLI); name@slug grants and revokes the right account', async (t) => {
+  const { app, operator, orgId, secondOrgId } = t.context;
+  const owner = ownerDb(app);
+  const [nord] = await owner('users').insert({ organization_id: orgId, username: 'twin', display_name: 'Twin Nord', roles: ['staff'] }).returning('id');
+  const [sued] = await owner('users').insert({ organization_id: secondOrgId, username: 'twin', display_name: 'Twin Süd', roles: ['staff'] }).returning('id');
+  const isOperator = async (id: string) => (await owner('installation_operators').where({ user_id: id }).first()) !== undefined;
+  const plain = await operator.post('/api/v1/installation/operators', { user: 'twin' });
+  t.is(plain.status, 409, plain.text);
+  t.is(plain.body.error, 'user_ambiguous');
+  const plainCli = await cli(app, 'operator', 'grant', 'twin');
+  t.not(plainCli.code, 0);
+  t.regex(plainCli.stderr, /more than one organization/);
+  t.false(await isOperator(nord.id) || await isOperator(sued.id), 'neither twin became an operator');
+  t.is((await operator.post('/api/v1/installation/operators', { user: 'twin@no-such-practice' })).status, 404);
+  const granted = await operator.post('/api/v1/installation/operators', { user: 'twin@praxis-sued' });
+  t.is(granted.status, 201, granted.text);
+  t.is(granted.body.operator.userId, sued.id);
+  t.is(granted.body.operator.organizationId, secondOrgId);
+  t.false(await isOperator(nord.id));
+  const viaCli = await cli(app, 'operator', 'grant', `twin@${ADMIN.organizationSlug}`, '--json');
+  t.is(viaCli.code, 0, viaCli.stderr);
+  t.is(viaCli.json.operator.userId, nord.id);
+  const revokePlain = await cli(app, 'operator', 'revoke', 'twin');
+  t.not(revokePlain.code, 0, 'a plain name that is an operator in two organizations is not guessed at');
+  t.true(await isOperator(nord.id) && await isOperator(sued.id));
+  const revoked = await cli(app, 'operator', 'revoke', 'twin@praxis-sued', '--json');
+  t.is(revoked.code, 0, revoked.stderr);
+  t.false(await isOperator(sued.id));
+  t.true(await isOperator(nord.id), 'the first organization\'s twin keeps the role');
+  t.is((await operator.delete(`/api/v1/installation/operators/${nord.id}`)).status, 204);
+});
+
+test.serial('an organization admin cannot reset, re-role or deactivate an installation operator; an operator can, and one active operator remains', async (t) => {
+  const { app, operator, operatorId, orgId } = t.context;
+  const owner = ownerDb(app);
+  const [plainAdmin] = await owner('users').insert({ organization_id: orgId, username: 'plain-admin', display_name: 'Plain Admin', roles: ['admin'] }).returning('id');
+  const [opTwo] = await owner('users').insert({ organization_id: orgId, username: 'op-two', display_name: 'Op Two', roles: ['admin'] }).returning('id');
+  const grant = await operator.post('/api/v1/installation/operators', { user: 'op-two' });
+  t.is(grant.status, 201, 'a plain name unique in the first organization is granted');
+  const admin = await sessionAs(app, orgId, plainAdmin.id, ['admin']);
+  const account = () => owner('users').where({ id: operatorId }).first('password_hash', 'totp_secret', 'active', 'roles');
+  const before = await account();
+  for (const [what, res] of [
+    ['reset', await admin.post(`/api/v1/users/${operatorId}/enrollment`)],
+    ['deactivation', await admin.patch(`/api/v1/users/${operatorId}`, { active: false })],
+    ['role change', await admin.patch(`/api/v1/users/${operatorId}`, { roles: ['admin', 'doctor'] })],
+  ] as const) {
+    t.is(res.status, 403, `${what}: ${res.text}`);
+    t.is(res.body.error, 'operator_protected', what);
+  }
+  t.deepEqual(await account(), before, 'the operator\'s credentials, activation and roles are unchanged');
+  t.is(await owner('enrollments').where({ user_id: operatorId }).first(), undefined, 'no enrollment link exists for the operator');
+  t.not((await operator.get('/api/v1/session')).body.user, null, 'the operator\'s session goes on');
+  t.is((await admin.patch(`/api/v1/users/${opTwo.id}`, { displayName: 'Op Zwei' })).status, 200, 'the display name stays the admin\'s to change');
+
+  const reset = await operator.post(`/api/v1/users/${opTwo.id}/enrollment`);
+  t.is(reset.status, 200, reset.text);
+  t.is((await operator.patch(`/api/v1/users/${opTwo.id}`, { roles: ['admin', 'doctor'] })).status, 200, 'an operator changes another operator\'s roles');
+  t.is((await operator.patch(`/api/v1/users/${opTwo.id}`, { active: false })).status, 200, 'an operator deactivates another operator');
+  const last = await cli(app, 'user', 'deactivate', operatorId, '--org', ADMIN.organizationSlug);
+  t.not(last.code, 0, 'root cannot deactivate the last active operator');
+  t.regex(last.stderr, /at least one active operator/);
+  t.true((await account()).active);
+  t.is((await operator.patch(`/api/v1/users/${opTwo.id}`, { active: true })).status, 200);
+  t.is((await operator.delete(`/api/v1/installation/operators/${opTwo.id}`)).status, 204);
+  t.is((await admin.post(`/api/v1/users/${opTwo.id}/enrollment`)).status, 200, 'once no operator, the account is the organization admin\'s again');
 });
 
 test.serial('praxiskern audit verify covers the installation chain and finds an edited installation entry', async (t) => {

@@ -2976,7 +2976,7 @@ export type paths = {
             };
         };
         put?: never;
-        /** Grant the installation operator role to a user of any organization (by username or id); ends their sessions */
+        /** Grant the installation operator role to a user of any organization (by id, name@organization-slug, or a name of the first organization); ends their sessions */
         post: {
             parameters: {
                 query?: never;

@@ -10,7 +10,8 @@ import { created, noContent, ok } from '../../http/response.ts';
 import { auditEntriesView } from '../audit/audit.schema.ts';
 import { grantedOperatorView, operatorsView } from './installation.schema.ts';
 
-const userKey = z.string().trim().min(1).max(64).regex(/^[A-Za-z0-9._-]+$/, 'a username or a user id');
+/** A user id, "name@organization-slug", or a plain name (the installation's first organization), as at sign-in. */
+const userKey = z.string().trim().min(1).max(128).regex(/^[A-Za-z0-9._-]+(@[A-Za-z0-9-]+)?$/, 'a user id, name@organization-slug or a username');
 
 export const installationRoutes = [
   defineRoute({
@@ -25,7 +26,7 @@ export const installationRoutes = [
   defineRoute({
     method: 'post', path: '/installation/operators', access: 'installation.operators', tags: ['installation'],
     body: z.strictObject({ user: userKey }),
-    summary: 'Grant the installation operator role to a user of any organization (by username or id); ends their sessions',
+    summary: 'Grant the installation operator role to a user of any organization (by id, name@organization-slug, or a name of the first organization); ends their sessions',
     response: created(grantedOperatorView),
     handler: async ({ ctx, services, body }) => {
       const actor = authorize('installation.operators');

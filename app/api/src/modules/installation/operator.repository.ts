@@ -23,10 +23,25 @@ export async function listOperators(trx: Tx): Promise<OperatorRow[]> {
   return rows;
 }
 
-/** A user of any organization, by id or username. */
-export async function findAnyUser(trx: Tx, key: string): Promise<{ id: string; organization_id: string; active: boolean } | undefined> {
+export interface AnyUserRef {
+  id: string;
+  organization_id: string;
+  active: boolean;
+}
+
+/**
+ * The accounts a key may mean: an id, "name@org-slug", or a plain name (the installation's first
+ * organization; then also the same name in other organizations, so the caller can see it is ambiguous).
+ */
+export async function findUsersByKey(trx: Tx, key: string): Promise<AnyUserRef[]> {
   const { rows } = await trx.raw('select * from installation_find_user(?)', [key]);
-  return rows[0];
+  return rows;
+}
+
+/** Whether the account holds the installation role; callable in any scope (SECURITY DEFINER). */
+export async function isInstallationOperator(trx: Tx, userId: string): Promise<boolean> {
+  const { rows } = await trx.raw('select is_installation_operator(?) as yes', [userId]);
+  return rows[0].yes === true;
 }
 
 export async function insertOperator(trx: Tx, userId: string, grantedBy: string | null): Promise<boolean> {

@@ -5,11 +5,11 @@
 // user's sessions, like an organization role change.
 import type { Services } from '../../http/services.ts';
 import { withScope, type Tx } from '../../db/connection.ts';
-import { conflict, notFound } from '../../core/errors.ts';
+import { AppError, conflict, notFound } from '../../core/errors.ts';
 import { audit } from '../audit/audit.service.ts';
 import { deleteUserSessions } from '../auth/session.repository.ts';
 import { switchOrganization } from '../admin/organization.repository.ts';
-import { deleteOperator, findAnyUser, insertOperator, listOperators, setInstallationScope, type OperatorRow } from './operator.repository.ts';
+import { deleteOperator, findUsersByKey, insertOperator, listOperators, setInstallationScope, type OperatorRow } from './operator.repository.ts';
 
 /** Who acts: a signed-in operator (the router and authorize() checked installation.operators), or root via the CLI (null). */
 export interface InstallationActor {
@@ -37,10 +37,35 @@ async function endSessions(trx: Tx, organizationId: string, userId: string): Pro
   return n;
 }
 
+/** Exactly one account for an id, "name@org-slug" or a plain name (first organization); else 404 or 409. */
+async function resolveUserKey(trx: Tx, userKey: string, what = 'User') {
+  const [user, ...others] = await findUsersByKey(trx, userKey);
+  if (!user) throw notFound(what);
+  if (others.length) {
+    throw new AppError(409, 'user_ambiguous', 'user: the name exists in more than one organization; write name@organization-slug or the user id', { field: 'user' });
+  }
+  return user;
+}
+
+/** Inside an installation-scope transaction: whether someone other than `userId` remains an active operator. */
+async function anotherActiveOperator(trx: Tx, userId: string): Promise<boolean> {
+  return (await listOperators(trx)).some((o) => o.active && o.user_id !== userId);
+}
+
+/**
+ * For an organization's user administration (organization scope): refuses to deactivate the last
+ * active installation operator. Enters installation scope for the look-up and leaves it again.
+ */
+export async function assertOperatorRemains(trx: Tx, userId: string): Promise<void> {
+  await setInstallationScope(trx, true);
+  const remains = await anotherActiveOperator(trx, userId);
+  await setInstallationScope(trx, false);
+  if (!remains) throw conflict('The installation must keep at least one active operator', { field: 'active' });
+}
+
 export async function grantOperator(services: Services, by: InstallationActor, userKey: string): Promise<PublicOperator> {
   return inInstallation(services, by, async (trx) => {
-    const user = await findAnyUser(trx, userKey);
-    if (!user) throw notFound('User');
+    const user = await resolveUserKey(trx, userKey);
     if (!user.active) throw conflict('user: is deactivated', { field: 'user' });
     if (!(await insertOperator(trx, user.id, by.userId))) throw conflict('user: is an installation operator already', { field: 'user' });
     const sessionsEnded = await endSessions(trx, user.organization_id, user.id);
@@ -52,15 +77,15 @@ export async function grantOperator(services: Services, by: InstallationActor, u
   });
 }
 
-/** Revokes by user id (API) or by id or username (CLI). */
+/** Revokes by user id (API) or by id, "name@org-slug" or plain name (CLI), resolved like a grant. */
 export async function revokeOperator(services: Services, by: InstallationActor, userKey: string): Promise<void> {
   await inInstallation(services, by, async (trx) => {
-    const operators = await listOperators(trx);
-    const target = operators.find((o) => o.user_id === userKey || (o.username !== null && o.username === userKey.toLowerCase()));
+    const user = await resolveUserKey(trx, userKey, 'Installation operator');
+    const target = (await listOperators(trx)).find((o) => o.user_id === user.id);
     if (!target) throw notFound('Installation operator');
     const userId = target.user_id;
     if (userId === by.userId) throw conflict('You cannot revoke your own operator role; ask another operator', { field: 'userId' });
-    if (!operators.some((o) => o.active && o.user_id !== userId)) throw conflict('The installation must keep at least one active operator', { field: 'userId' });
+    if (!(await anotherActiveOperator(trx, userId))) throw conflict('The installation must keep at least one active operator', { field: 'userId' });
     await deleteOperator(trx, userId);
     const sessionsEnded = await endSessions(trx, target.organization_id, userId);
     await audit(trx, {

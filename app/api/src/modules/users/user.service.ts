@@ -13,6 +13,8 @@ import { deleteUserSessions } from '../auth/session.repository.ts';
 import { countOtherActiveAdmins, findPublicUser, findUser, insertUser, listUsers, updateUser, type UserRow } from './user.repository.ts';
 import { isUsernameTaken } from './user-credentials.ts';
 import { issueEnrollment, type IssuedEnrollment } from './enrollment.service.ts';
+import { isInstallationOperator } from '../installation/operator.repository.ts';
+import { assertOperatorRemains } from '../installation/operator.service.ts';
 import type { CreateUserInput, UpdateUserInput } from './user.schema.ts';
 
 /** Who acts: a signed-in administrator, or the CLI on the server (userId null). */
@@ -21,10 +23,13 @@ export interface Operator {
   userId: string | null;
   /** platform_owner can only be granted or taken by an installation operator or the CLI. */
   mayManagePlatformRole: boolean;
+  /** An installation operator's account (reset, activation, roles) is changed only by an operator or the CLI. */
+  mayManageOperators: boolean;
 }
 
 export const operatorFrom = (actor: Actor): Operator => ({
   organizationId: actor.organizationId, userId: actor.userId, mayManagePlatformRole: permits(actor, 'organizations.manage'),
+  mayManageOperators: permits(actor, 'installation.operators'),
 });
 
 export type PublicUser = ReturnType<typeof toPublicUser>;
@@ -50,6 +55,19 @@ function assertPlatformRoleChange(op: Operator, before: readonly Role[], after: 
   if (before.includes('platform_owner') !== after.includes('platform_owner') && !op.mayManagePlatformRole) {
     throw forbidden('Only an installation operator (or the praxiskern CLI) can grant or remove the platform_owner role');
   }
+}
+
+const operatorProtected = () =>
+  new AppError(403, 'operator_protected', 'This account is an installation operator: only an installation operator (or the praxiskern CLI) can reset it, change its roles or its activation');
+
+/**
+ * Reset, role and activation changes of an installation operator's account need installation.operators
+ * (else an organization admin could take it over); deactivating one keeps at least one active operator.
+ */
+async function assertOperatorChange(trx: Tx, op: Operator, user: UserRow, deactivates: boolean): Promise<void> {
+  if (!(await isInstallationOperator(trx, user.id))) return;
+  if (!op.mayManageOperators) throw operatorProtected();
+  if (deactivates) await assertOperatorRemains(trx, user.id);
 }
 
 export async function listOrganizationUsers(services: Services, op: Operator): Promise<PublicUser[]> {
@@ -92,6 +110,7 @@ export async function resetLocalAccount(services: Services, op: Operator, id: st
     if (!user.username || user.oidc_issuer) throw conflict('This account signs in through the identity provider and has no local credentials');
     if (user.id === op.userId) throw conflict('You cannot reset your own account; change your password instead');
     if (user.roles.includes('platform_owner') && !op.mayManagePlatformRole) throw forbidden('Only an installation operator (or the praxiskern CLI) can reset a platform owner');
+    await assertOperatorChange(trx, op, user, false);
     await updateUser(trx, id, { password_hash: null, totp_secret: null, totp_confirmed: false, totp_last_step: null, recovery_codes: [], failed_attempts: 0, locked_until: null });
     const sessionsEnded = await deleteUserSessions(trx, id);
     await audit(trx, { action: 'user.reset', objectType: 'user', objectId: id, organizationId: op.organizationId, actorUserId: op.userId, details: { sessionsEnded } });
@@ -118,6 +137,7 @@ export async function changeUser(services: Services, op: Operator, id: string, p
     assertPlatformRoleChange(op, user.roles, nextRoles);
     await assertNotLockingOut(trx, op, user, nextRoles, nextActive);
     const rolesChanged = [...user.roles].sort().join(',') !== nextRoles.join(',');
+    if (rolesChanged || nextActive !== user.active) await assertOperatorChange(trx, op, user, user.active && !nextActive);
     const reactivated = !user.active && nextActive;
     await updateUser(trx, id, {
       roles: nextRoles, active: nextActive, display_name: patch.displayName ?? user.display_name,

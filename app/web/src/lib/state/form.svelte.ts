@@ -15,7 +15,7 @@ export function describeError(err: unknown): string {
   if (!(err instanceof ApiError)) return t('error.unexpected');
   if (err.status === 429) return t('error.tooMany', { seconds: err.retryAfterSeconds ?? 60 });
   if (err.code === 'csrf_failed') return t('error.csrf');
-  if (err.status === 403) return t('error.forbidden');
+  if (err.status === 403) return i18n.lookup(`error.code.${err.code}`) ?? t('error.forbidden');
   if (err.code === 'sealed') return t('error.sealed');
   if (err.status === 423) return t('error.restricted');
   if (err.status === 404) return t('error.notFound');
