@@ -9,6 +9,7 @@ import path from 'node:path';
 import { loadConfig, type Config } from '../../app/api/src/core/config.ts';
 import { migrate, startServer, type RunningServer } from '../../app/api/src/server.ts';
 import { totpCode, base32Decode, currentStep } from '../../app/api/src/modules/auth/totp.ts';
+import type { Db } from '../../app/api/src/db/connection.ts';
 import { createTestDatabase, type TestDatabase } from './pg.ts';
 import { Client } from './http-client.ts';
 
@@ -77,4 +78,21 @@ export async function setupInstance(app: TestApp) {
   const res = await client.post('/api/v1/setup', { ...ADMIN, totpSecret, totpCode: currentTotp(totpSecret) });
   if (res.status !== 200) throw new Error(`setup failed: ${res.status} ${res.text}`);
   return { client, totpSecret, recoveryCodes: res.body.recoveryCodes as string[], organizationId: res.body.organizationId as string, userId: res.body.userId as string };
+}
+
+/**
+ * The API hands the passphrase on to the worker after setup (worker-link.ts), in the background and
+ * retrying while the setup commits; the worker then records its own `seal.unseal` in the
+ * installation chain. A test that counts audit entries waits (with a deadline) until that entry has
+ * committed, so it does not turn up in the middle of the test. `owner` reads the installation chain.
+ */
+export async function waitForWorkerUnsealed(app: TestApp, owner: Db, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  const recorded = async () =>
+    !app.worker.services.seal.isSealed &&
+    !!(await owner('audit_log').whereNull('organization_id').where({ action: 'seal.unseal', outcome: 'success' }).first('id'));
+  while (!(await recorded())) {
+    if (Date.now() > deadline) throw new Error(`the worker was not unsealed (with its audit entry) ${timeoutMs} ms after setup`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
 }

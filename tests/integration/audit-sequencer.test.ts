@@ -11,7 +11,7 @@ import { sequenceBatch, waitingStatus } from '../../app/api/src/modules/audit/au
 import { audit } from '../../app/api/src/modules/audit/audit.service.ts';
 import { AuditSequencer } from '../../app/api/src/modules/audit/sequencer.service.ts';
 import { verifyAuditChains } from '../../app/api/src/modules/audit/audit.verify.ts';
-import { setupInstance, startTestApp, type TestApp } from '../helpers/app.ts';
+import { setupInstance, startTestApp, waitForWorkerUnsealed, type TestApp } from '../helpers/app.ts';
 import { waitForChained } from '../helpers/audit.ts';
 import type { Client } from '../helpers/http-client.ts';
 import { metricValue } from './backup-fixtures.ts';
@@ -31,6 +31,9 @@ test.before(async () => {
   orgId = s.organizationId;
   userId = s.userId;
   owner = createDb(app.db.ownerUrl, 2);
+  // The worker (no sequencer either) records its forwarded unseal shortly after setup: let it land
+  // before the tests count waiting entries.
+  await waitForWorkerUnsealed(app, owner);
 });
 
 test.after.always(async () => {

@@ -21,7 +21,8 @@ import { backupSigningKey } from '../../app/api/src/modules/backup/manifest-sign
 import { restoreSnapshot } from '../../app/api/src/modules/backup/restore.service.ts';
 import { runBackup } from '../../app/api/src/modules/backup/snapshot.service.ts';
 import { verifyBackups } from '../../app/api/src/modules/backup/verify.service.ts';
-import { setupInstance, startTestApp, TEST_KDF, type TestApp } from '../helpers/app.ts';
+import { setupInstance, startTestApp, TEST_KDF, waitForWorkerUnsealed, type TestApp } from '../helpers/app.ts';
+import { waitForChained } from '../helpers/audit.ts';
 import { createTestDatabase } from '../helpers/pg.ts';
 import { backupEnv, fingerprint, offlineKey, runtimeFor, seedPatients, treeHashes } from './backup-fixtures.ts';
 
@@ -41,6 +42,9 @@ test.before(async () => {
   app = await startTestApp();
   const { client } = await setupInstance(app);
   await seedPatients(client, 2, 1);
+  // The worker's own unseal entry lands shortly after setup: not between two fingerprints.
+  const owner = createDb(app.db.ownerUrl, 1);
+  await waitForWorkerUnsealed(app, owner).finally(() => owner.destroy());
   env = backupEnv([`nas=local:${targetDir}`]);
 });
 test.after.always(async () => {
@@ -79,6 +83,12 @@ async function plant(id: string, from: string, edit: (m: Manifest) => void, sign
 
 const removeSnapshot = (id: string) => rmSync(path.join(targetDir, 'snapshots', id), { recursive: true, force: true });
 
+/** The database as it stands once the sequencer has chained the entries already committed (the drill's). */
+async function settledFingerprint(): Promise<Awaited<ReturnType<typeof fingerprint>>> {
+  await waitForChained(app.services.db);
+  return fingerprint(app.db.ownerUrl);
+}
+
 test.serial('the first snapshot after setup, taken by the sealed CLI, is encrypted to the drill key and the first drill passes', async (t) => {
   const cliEnv = { ...process.env, ...env, PRAXISKERN_DATA_DIR: app.dataDir, DATABASE_URL: app.db.appUrl, DATABASE_OWNER_URL: app.db.ownerUrl, LOG_LEVEL: 'silent' };
   const { stdout } = await run(process.execPath, [CLI, 'backup', 'run', '--json'], { env: cliEnv });
@@ -93,6 +103,8 @@ test.serial('the first snapshot after setup, taken by the sealed CLI, is encrypt
 
 test.serial('a planted snapshot, encrypted to the real recipients but not signed by the installation, is refused by verify, drill and restore', async (t) => {
   const planted = '29990101T000000Z-000aaa';
+  // Removed even when an assertion fails: the planted snapshot is the newest and would be picked by the next tests.
+  t.teardown(() => removeSnapshot(planted));
   const attacker = generateKeyPairSync('ed25519');
   const cases: Array<[string, ((s: Buffer) => Buffer) | undefined, RegExp]> = [
     ['no signature', undefined, /carries no signature .* refused, it was not made by this installation/],
@@ -108,16 +120,18 @@ test.serial('a planted snapshot, encrypted to the real recipients but not signed
     const drill = await runDrill(rt());
     t.false(drill.ok, what);
     t.regex(drill.error!, reason, what);
-    const before = await fingerprint(app.db.ownerUrl);
+    // The drill's audit entry is chained by the sequencer after its commit: fingerprint once it is.
+    const before = await settledFingerprint();
     const err = await t.throwsAsync(restoreSnapshot(rt(), { identities: [offlineKey.identity], force: true }));
     t.regex(err!.message, reason, what);
-    t.deepEqual(await fingerprint(app.db.ownerUrl), before, `${what}: the database is untouched`);
+    t.deepEqual(await settledFingerprint(), before, `${what}: the database is untouched`);
   }
   removeSnapshot(planted);
 });
 
 test.serial('an altered manifest (re-encrypted, original signature kept) is refused; the real snapshot still verifies', async (t) => {
   const altered = '29990101T000000Z-000bbb';
+  t.teardown(() => removeSnapshot(altered));
   cpSync(path.join(targetDir, 'snapshots', first), path.join(targetDir, 'snapshots', altered), { recursive: true });
   const original = readFileSync(path.join(targetDir, signaturePath(first)));
   const m = await readManifestFile(first);
@@ -135,6 +149,7 @@ test.serial('an altered manifest (re-encrypted, original signature kept) is refu
 
 test.serial('a manifest naming a path outside its snapshot is refused, even when signed by the installation', async (t) => {
   const id = '29990101T000000Z-000ccc';
+  t.teardown(() => removeSnapshot(id));
   const key = backupSigningKey(app.services.appKey);
   const signed = (s: Buffer) => sign(null, s, key.privateKey);
   const edits: Array<[string, (m: Manifest) => void, RegExp]> = [
