@@ -23,8 +23,8 @@ export interface Checkable {
 
 /** What is wrong with the bytes `measure` saw, compared with the manifest's entry, if anything. */
 export function measuredProblem(entry: Checkable, measure: Measure): Error | undefined {
-  if (measure.bytes !== entry.size) return snapshotBroken(`${entry.path}: size ${measure.bytes} differs from the manifest's ${entry.size}`);
-  if (measure.digest() !== entry.sha256) return snapshotBroken(`${entry.path}: SHA-256 differs from the manifest (file altered)`);
+  if (measure.bytes !== entry.size) return snapshotBroken(`${entry.path}: size ${measure.bytes} differs from the manifest's ${entry.size} (truncated or altered)`);
+  if (measure.digest() !== entry.sha256) return snapshotBroken(`${entry.path}: SHA-256 differs from the manifest (truncated or altered; not used)`);
   return undefined;
 }
 
