@@ -49,9 +49,11 @@ export async function fetchChecked(target: BackupTarget, entry: Checkable, local
 export const stagedPath = (dir: string, entry: Checkable) => path.join(dir, path.posix.basename(entry.path));
 
 /** Decrypts a checked local copy into a tool's stdin and waits for the tool; on failure the tool is killed. */
-export async function decryptInto(local: string, identities: string[], tool: RunningTool & { stdin: Writable }): Promise<void> {
+export async function decryptInto(local: string, identities: string[], tool: RunningTool & { stdin: Writable }, onBytes?: (n: number) => void): Promise<void> {
+  const input = createReadStream(local, { highWaterMark: 1 << 20 });
+  if (onBytes) input.on('data', (chunk) => onBytes(chunk.length));
   try {
-    await pipeline(createReadStream(local), decryptStream(identities), tool.stdin);
+    await pipeline(input, decryptStream(identities), tool.stdin);
   } catch (err) {
     tool.child.kill('SIGKILL');
     await tool.done.catch(() => undefined);

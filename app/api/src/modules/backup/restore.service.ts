@@ -154,7 +154,9 @@ async function applyConfig(rt: BackupRuntime, manifest: Manifest, dir: string, f
  * emptying; psql's input ends (and so it commits) only after pg_restore finished. Any failure
  * kills psql: nothing commits. Just before the commit the erasure replay is marked pending.
  */
-async function restoreDatabase(rt: BackupRuntime, local: string, identities: string[], snapshotId: string): Promise<void> {
+async function restoreDatabase(rt: BackupRuntime, local: string, identities: string[], manifest: Manifest): Promise<void> {
+  const size = manifest.files.find((f) => f.role === 'database')!.size;
+  let done = 0;
   const psql = startPsqlTransaction(rt.settings.pgBinDir, rt.ownerUrl);
   const script = startPgRestoreScript(rt.settings.pgBinDir);
   psql.stdin.on('error', () => undefined); // psql stopped at an error: psql.done carries the reason
@@ -170,7 +172,7 @@ async function restoreDatabase(rt: BackupRuntime, local: string, identities: str
     script.stdout.pipe(psql.stdin, { end: false });
     await Promise.race([
       (async () => {
-        await decryptInto(local, identities, script);
+        await decryptInto(local, identities, script, (n) => rt.onProgress?.({ phase: 'database', bytes: (done += n), totalBytes: size }));
         await scriptEnded;
       })(),
       endedEarly,
@@ -182,7 +184,7 @@ async function restoreDatabase(rt: BackupRuntime, local: string, identities: str
     throw err;
   }
   // From here on the restore may be committed: until the ledger replay has run, nothing serves it.
-  await markReplayPending(rt.settings.dataDir, `restore of snapshot ${snapshotId}`);
+  await markReplayPending(rt.settings.dataDir, `restore of snapshot ${manifest.snapshotId}`);
   psql.stdin.end();
   await psql.done;
 }
@@ -250,8 +252,8 @@ export async function restoreSnapshot(rt: BackupRuntime, opts: RestoreOptions): 
       // 2. The dump: copied and checked before pg_restore sees a byte of it (the signature covers
       //    only the manifest), then restored in one transaction.
       let dbBytes = 0;
-      const dump = await fetchChecked(target, db, stagedPath(staging, db), (n) => rt.onProgress?.({ phase: 'database', bytes: (dbBytes += n), totalBytes: db.size }));
-      await restoreDatabase(rt, dump, opts.identities, manifest.snapshotId);
+      const dump = await fetchChecked(target, db, stagedPath(staging, db), (n) => rt.onProgress?.({ phase: 'download', bytes: (dbBytes += n), totalBytes: db.size }));
+      await restoreDatabase(rt, dump, opts.identities, manifest);
       // 3. Only now the files: renames within the data directory.
       await commitBlobs(rt, path.join(staging, 'blobs'));
       config = await applyConfig(rt, manifest, path.join(staging, 'config'), configFiles);
