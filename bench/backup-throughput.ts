@@ -3,6 +3,8 @@
 // Run: node_modules/.bin/node bench/backup-throughput.ts   (BENCH_MIB=256 sets the table data size)
 // Needs the PostgreSQL 17 client tools (PRAXISKERN_PG_BIN_DIR or .ci/backup-prereqs.sh) and `age`.
 // The target directory is on tmpfs (/dev/shm) when there is one, so the disk does not dominate.
+// BENCH_DATA_DIR puts the restores' data directories (and so the staging copy of the dump) on a
+// disk of your choice, as on a real server.
 import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -106,13 +108,15 @@ const oursR: number[] = [];
 const theirsR: number[] = [];
 for (let i = 0; i < REPETITIONS; i++) {
   const fresh = await createTestDatabase();
-  const dst = services(fresh, path.join(work, `restore-${i}`));
+  const dstDir = mkdtempSync(path.join(process.env.BENCH_DATA_DIR ?? work, `pk-bench-restore-${i}-`));
+  const dst = services(fresh, dstDir);
   const rt2 = registerBackup(dst.services, { ownerUrl: fresh.ownerUrl, env: env(target) });
   // A new server trusts the old one's snapshots through the kit's signing key.
   const signers = [backupSigningKey(src.services.appKey).text];
   oursR.push(await timed(() => restoreSnapshot(rt2, { identities: [key.identity], signers, snapshotId })));
   await dst.knex.destroy();
   await fresh.drop();
+  rmSync(dstDir, { recursive: true, force: true });
   const plain = await createTestDatabase();
   const { dbname, env: pgEnv } = connectionArgs(plain.ownerUrl);
   const file = path.join(target, 'snapshots', snapshotId, 'db.dump.age');

@@ -268,7 +268,9 @@ const erasureReplay: Command = {
 Re-applies the erasure ledger (the database table and $PRAXISKERN_DATA_DIR/ledger/erasure-ledger.jsonl)
 to this database: every erased patient's rows, data key and blobs are removed again. Run it after a
 manual restore with age and pg_restore, before the app serves anyone; --ledger-file merges another copy
-of the ledger file first (the restored configuration archive's). Safe to run any number of times.`,
+of the ledger file first (the restored configuration archive's). Safe to run any number of times.
+When it completes it removes the replay marker a restore leaves while the replay is pending
+($PRAXISKERN_DATA_DIR/erasure-replay.pending; the server does not start while it exists).`,
   options: { 'ledger-file': { type: 'string' } },
   async run(v) {
     const config = loadConfig();

@@ -15,7 +15,7 @@ import { loadConfig } from '../../app/api/src/core/config.ts';
 import { createDb } from '../../app/api/src/db/connection.ts';
 import { buildServices, migrate } from '../../app/api/src/server.ts';
 import { decryptFile, encryptFile } from '../../app/api/src/modules/backup/age/index.ts';
-import { runDrill } from '../../app/api/src/modules/backup/drill.service.ts';
+import { drillDatabaseUrl, runDrill } from '../../app/api/src/modules/backup/drill.service.ts';
 import { blobPath, dbPath, manifestPath, signaturePath, type Manifest } from '../../app/api/src/modules/backup/manifest.ts';
 import { backupSigningKey } from '../../app/api/src/modules/backup/manifest-signature.ts';
 import { restoreSnapshot } from '../../app/api/src/modules/backup/restore.service.ts';
@@ -24,7 +24,7 @@ import { verifyBackups } from '../../app/api/src/modules/backup/verify.service.t
 import { setupInstance, startTestApp, TEST_KDF, waitForWorkerUnsealed, type TestApp } from '../helpers/app.ts';
 import { waitForChained } from '../helpers/audit.ts';
 import { createTestDatabase } from '../helpers/pg.ts';
-import { backupEnv, fingerprint, offlineKey, runtimeFor, seedPatients, treeHashes } from './backup-fixtures.ts';
+import { backupEnv, fingerprint, maliciousDump, offlineKey, runtimeFor, seedPatients, treeHashes } from './backup-fixtures.ts';
 
 const run = promisify(execFile);
 const CLI = process.env.PK_TEST_CLI ?? 'appliance/src/cli.ts';
@@ -227,3 +227,56 @@ test.serial('a damaged blob or dump leaves the target database and data director
     await fresh.close();
   }
 });
+
+test.serial('a signed snapshot whose dump was swapped for another valid age file is refused by restore and drill before a statement of it runs', async (t) => {
+  const b = await runBackup(rt());
+  t.true(b.ok, b.error);
+  const signer = backupSigningKey(app.services.appKey).text;
+  const { recipients } = await readManifestFile(b.snapshotId);
+  const marker = path.join(work, 'pwned-marker');
+  // Built in a database of its own, then encrypted to the snapshot's (public) recipients.
+  const source = await createTestDatabase();
+  const evil = path.join(work, 'evil.dump');
+  try {
+    writeFileSync(evil, await maliciousDump(source.ownerUrl, marker));
+  } finally {
+    await source.drop();
+  }
+  const dump = path.join(targetDir, dbPath(b.snapshotId));
+  const genuine = readFileSync(dump);
+  await encryptFile(evil, dump, recipients);
+  const fresh = await freshInstall('swapped');
+  try {
+    const before = await fingerprint(fresh.db.ownerUrl);
+    const err = await t.throwsAsync(restoreSnapshot(fresh.rt, { identities: [offlineKey.identity], signers: [signer] }));
+    t.false(await hasSchema(fresh.db.ownerUrl, 'pwned'), 'no statement of the swapped dump committed in the target');
+    t.deepEqual(await fingerprint(fresh.db.ownerUrl), before, 'the target database is untouched');
+    t.regex(err!.message, /db\.dump\.age: (size \d+ differs|SHA-256 differs)/);
+    t.false(existsSync(path.join(fresh.dataDir, 'erasure-replay.pending')), 'nothing was committed, so no replay is pending');
+
+    const drill = await runDrill(rt());
+    t.false(await hasSchema(drillDatabaseUrl(rt()), 'pwned'), 'no statement of the swapped dump ran in the scratch database');
+    t.false(drill.ok);
+    t.regex(drill.error!, /db\.dump\.age: (size \d+ differs|SHA-256 differs)/);
+    t.false(existsSync(marker), 'no psql meta-command of the swapped dump ran');
+    t.false(existsSync(path.join(app.dataDir, 'drill', b.snapshotId)), 'the drill left no copy behind');
+
+    writeFileSync(dump, genuine);
+    const again = await runDrill(rt());
+    t.true(again.ok, again.error);
+  } finally {
+    writeFileSync(dump, genuine);
+    await fresh.close();
+  }
+});
+
+async function hasSchema(url: string, name: string): Promise<boolean> {
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  try {
+    const { rows } = await c.query('select to_regnamespace($1) is not null as has', [name]);
+    return rows[0].has;
+  } finally {
+    await c.end();
+  }
+}

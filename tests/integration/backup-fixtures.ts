@@ -1,8 +1,10 @@
 // Shared fixtures of the backup tests (not a test file itself): an app with patients and documents,
 // the backup runtime pointed at a real SFTP server, logical fingerprints of a database and a blob store.
+import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import pg from 'pg';
 import { generateIdentity } from '../../app/api/src/modules/backup/age/index.ts';
 import { registerBackup, type BackupRuntime, type RuntimeOptions } from '../../app/api/src/modules/backup/backup-runtime.service.ts';
@@ -111,3 +113,38 @@ export async function metricValue(services: Services, name: string, labels: Reco
   return hit?.value;
 }
 
+
+/**
+ * Replaces a string of a custom-format dump's table of contents (written as a sign byte, a 4-byte
+ * little-endian length and the bytes; TOC strings are never compressed) by another.
+ */
+function replaceTocString(dump: Buffer, from: string, to: string): Buffer {
+  const at = dump.indexOf(Buffer.from(from));
+  if (at < 5 || dump[at - 5] !== 0 || dump.readUInt32LE(at - 4) !== Buffer.byteLength(from)) throw new Error(`"${from}" is not a TOC string of the dump`);
+  const head = Buffer.alloc(5);
+  head.writeUInt32LE(Buffer.byteLength(to), 1);
+  return Buffer.concat([dump.subarray(0, at - 5), head, Buffer.from(to), dump.subarray(at + Buffer.byteLength(from))]);
+}
+
+/**
+ * What someone who can write to a target makes of a snapshot (the age recipients are public): a
+ * valid custom-format dump whose statements commit a schema "pwned" (ending the restore's
+ * transaction early) and run `\! touch <marker>` through psql, followed by megabytes of table data
+ * so a tool that reads as the bytes arrive executes them long before the end of the file.
+ */
+export async function maliciousDump(ownerUrl: string, marker: string): Promise<Buffer> {
+  const c = new pg.Client({ connectionString: ownerUrl });
+  await c.connect();
+  try {
+    await c.query(`create table public.bulk (x text)`);
+    await c.query(`comment on table public.bulk is 'first-placeholder'`);
+    await c.query(`comment on column public.bulk.x is 'second-placeholder'`);
+    await c.query(`insert into public.bulk select md5(i::text) || md5((i + 1)::text) from generate_series(1, 200000) i`);
+  } finally {
+    await c.end();
+  }
+  const pgDump = PG_BIN_DIR ? path.join(PG_BIN_DIR, 'pg_dump') : 'pg_dump';
+  const { stdout } = await promisify(execFile)(pgDump, ['--format=custom', '--compress=0', `--dbname=${ownerUrl}`], { encoding: 'buffer', maxBuffer: 1 << 28 });
+  const sql = replaceTocString(stdout, `COMMENT ON TABLE public.bulk IS 'first-placeholder';\n`, 'COMMIT;\nCREATE SCHEMA pwned;\nBEGIN;\n');
+  return replaceTocString(sql, `COMMENT ON COLUMN public.bulk.x IS 'second-placeholder';\n`, `\\! touch ${marker}\n`);
+}

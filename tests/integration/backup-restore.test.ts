@@ -1,10 +1,14 @@
 // Backup → lost server → restore, against a real OpenSSH SFTP server on loopback: the restored
 // installation has the same logical database, the same blobs and the same app key, comes up
-// sealed, unseals with the practice passphrase, and an erased patient stays erased.
+// sealed, unseals with the practice passphrase, and an erased patient stays erased (a restore
+// whose erasure replay failed is not served until the replay has run).
 import test from 'ava';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import pg from 'pg';
 import { loadConfig } from '../../app/api/src/core/config.ts';
 import { createDb } from '../../app/api/src/db/connection.ts';
@@ -15,10 +19,14 @@ import { runBackup } from '../../app/api/src/modules/backup/snapshot.service.ts'
 import { readIdentityFile } from '../../app/api/src/modules/backup/age/index.ts';
 import { backupSigningKey, signersInIdentityFile } from '../../app/api/src/modules/backup/manifest-signature.ts';
 import { ADMIN, setupInstance, startTestApp, TEST_KDF, type TestApp } from '../helpers/app.ts';
+import { waitForChained } from '../helpers/audit.ts';
 import { startSshd, type Sshd } from '../helpers/sshd.ts';
 import { TEST_ROLE_PASSWORDS } from '../helpers/pg.ts';
 import type { Client } from '../helpers/http-client.ts';
 import { backupEnv, fingerprint, maxAuditId, offlineKey, runtimeFor, seedPatients, sftpSpec, treeHashes, writeIdentityFile } from './backup-fixtures.ts';
+
+const run = promisify(execFile);
+const CLI = process.env.PK_TEST_CLI ?? 'appliance/src/cli.ts';
 
 let sshd: Sshd;
 let app: TestApp;
@@ -72,6 +80,7 @@ test.serial('backup to SFTP, wipe the server, restore: same database, same blobs
   const blobsBefore = treeHashes(path.join(app.dataDir, 'blobs'));
   t.is(Object.keys(blobsBefore).filter((k) => !k.includes('/') === false).length, 8, 'eight documents are eight blobs');
   const appKey = readFileSync(path.join(app.dataDir, 'secrets', 'app.key'), 'utf8');
+  await waitForChained(app.services.db); // entries are chained after their commit: compare chained ones
   const auditUpTo = await maxAuditId(app.db.ownerUrl);
   const catalog = ['backup_jobs', 'backup_snapshots', 'backup_blobs', 'backup_keys'];
   const before = await fingerprint(app.db.ownerUrl, { exclude: catalog, auditUpTo });
@@ -125,6 +134,47 @@ test.serial('an erased patient stays erased after restoring a backup taken befor
   t.deepEqual(rows.map((r) => r.id), [keep]);
   app = await startTestApp({}, { db: app.db, dataDir: app.dataDir });
 });
+
+test.serial('a restore whose erasure replay fails leaves the server refusing to start until "praxiskern erasure replay" has run', async (t) => {
+  admin = (await setupFresh()).client;
+  const [keep, erase] = await seedPatients(admin, 2, 1);
+  const env = backupEnv([sftpSpec(sshd, 'replay')]);
+  const result = await runBackup(runtimeFor(app.services, app.db.ownerUrl, env));
+  t.true(result.ok, result.error);
+  const res = await admin.post(`/api/v1/patients/${erase}/erasure`, { confirm: true, override: true, reason: 'Art. 17 request (test)' });
+  t.is(res.status, 200, res.text);
+  const signer = backupSigningKey(app.services.appKey).text;
+  await wipe(app, true);
+  // The injected failure: a first ledger line whose time the replay cannot store, so the replay stops
+  // before it reaches the erased patient.
+  const ledger = path.join(app.dataDir, 'ledger', 'erasure-ledger.jsonl');
+  const intact = readFileSync(ledger, 'utf8');
+  writeFileSync(ledger, JSON.stringify({ organizationId: randomUUID(), patientId: randomUUID(), erasedAt: 'yesterday-ish' }) + '\n' + intact);
+
+  const failed = await t.throwsAsync(restore(app, env, signer));
+  t.regex(failed!.message, /invalid input syntax for type timestamp/);
+  t.deepEqual(await patientIds(app.db.ownerUrl), [keep, erase].sort(), 'the restore committed and the erased patient is back in the database');
+  const refused = await t.throwsAsync(startTestApp({}, { db: app.db, dataDir: app.dataDir }));
+  t.regex(refused!.message, /erasure-ledger replay after restore of snapshot \S+ has not completed: .* Run "praxiskern erasure replay"/);
+
+  writeFileSync(ledger, intact); // the operator repairs the torn line
+  const { stdout } = await run(process.execPath, [CLI, 'erasure', 'replay', '--json'], {
+    env: { ...process.env, PRAXISKERN_DATA_DIR: app.dataDir, DATABASE_URL: app.db.appUrl, DATABASE_OWNER_URL: app.db.ownerUrl, LOG_LEVEL: 'silent' },
+  });
+  t.deepEqual(JSON.parse(stdout).patientsErasedAgain, [erase]);
+  app = await startTestApp({}, { db: app.db, dataDir: app.dataDir });
+  t.deepEqual(await patientIds(app.db.ownerUrl), [keep]);
+});
+
+async function patientIds(url: string): Promise<string[]> {
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  try {
+    return (await c.query('select id from patients order by id')).rows.map((r) => r.id);
+  } finally {
+    await c.end();
+  }
+}
 
 async function setupFresh() {
   // After the first test the app runs on the restored database, already set up: start over.

@@ -32,6 +32,7 @@ import { forwardUnseal } from './worker-link.ts';
 import { AuditSequencer } from './modules/audit/sequencer.service.ts';
 import { waitingMetrics } from './modules/audit/metrics.ts';
 import { waitingStatus } from './modules/audit/audit.repository.ts';
+import { assertNoReplayPending } from './modules/gdpr/replay-marker.ts';
 
 export interface DatabaseUrls {
   appUrl: string;
@@ -88,6 +89,8 @@ function listen(server: http.Server, port: number, host: string): Promise<number
 
 export async function startServer(config: Config = loadConfig(), opts: { kdf?: KdfParams; adminSocket?: boolean } = {}): Promise<RunningServer> {
   rootLogger.level = config.logLevel;
+  // A restore whose erasure replay did not complete may hold erased patients: serve nothing.
+  await assertNoReplayPending(config.dataDir);
   const dbUrls = await resolveDatabase(config);
   if (dbUrls.ownerUrl) {
     const applied = await migrate(dbUrls.ownerUrl);

@@ -1,18 +1,20 @@
 // The weekly restore drill: with the on-server drill key (so only while unsealed), the newest
 // snapshot of each target is restored into a scratch database and checked — the manifest's
-// signature by this installation's backup signing key, every file's hash and
-// decryptability, the configuration archive reads as tar, row counts and audit anchors equal the
+// signature by this installation's backup signing key, every file's hash (on a local copy, before
+// any tool reads it: checked-copy.ts) and decryptability, the configuration archive reads as tar, row counts and audit anchors equal the
 // manifest — and the scratch database is emptied again. A backup is proven, not assumed.
+import { mkdir, rm } from 'node:fs/promises';
+import path from 'node:path';
 import pg from 'pg';
 import { AppError } from '../../core/errors.ts';
 import { auditStandalone } from '../audit/audit.service.ts';
 import { drillIdentity } from './backup-keys.service.ts';
 import { closeTargets, reasonOf, withBackupLock, type BackupRuntime } from './backup-runtime.service.ts';
 import * as repo from './backup.repository.ts';
-import { blobPath, type Manifest } from './manifest.ts';
+import { decryptInto, fetchChecked, stagedPath } from './checked-copy.ts';
+import { blobPath, type Manifest, type ManifestFile } from './manifest.ts';
 import { trustedSigners } from './manifest-signature.ts';
 import { startPgRestore, startTarList } from './pg-dump.repository.ts';
-import { decryptInto } from './restore.service.ts';
 import { checkFile, pickSnapshot, readManifest } from './verify.service.ts';
 import type { BackupTarget } from './targets/index.ts';
 
@@ -74,6 +76,16 @@ async function compareFacts(url: string, manifest: Manifest): Promise<string[]> 
   return problems;
 }
 
+/** One file of the snapshot: copied and checked against the manifest first, only then into pg_restore or tar. */
+async function drillFile(rt: BackupRuntime, target: BackupTarget, file: ManifestFile, identity: string, scratch: string, staging: string): Promise<void> {
+  const local = await fetchChecked(target, file, stagedPath(staging, file));
+  try {
+    await decryptInto(local, [identity], file.role === 'database' ? startPgRestore(rt.settings.pgBinDir, scratch) : startTarList());
+  } finally {
+    await rm(local, { force: true });
+  }
+}
+
 async function drillTarget(rt: BackupRuntime, target: BackupTarget, identity: string, scratch: string): Promise<DrillReport> {
   const t0 = Date.now();
   const report: DrillReport = { target: target.name, ok: false, seconds: 0, problems: [] };
@@ -82,16 +94,18 @@ async function drillTarget(rt: BackupRuntime, target: BackupTarget, identity: st
     report.snapshotId = snapshotId;
     const { manifest } = await readManifest(target, snapshotId, [identity], trustedSigners(rt.services.appKey));
     await repo.withOwnerClient(scratch, (c) => repo.emptyPublicSchema(c));
+    const staging = path.join(rt.settings.dataDir, 'drill', snapshotId);
+    await mkdir(staging, { recursive: true, mode: 0o700 });
     try {
       for (const file of manifest.files) {
         rt.onProgress?.({ phase: `drill ${file.role}`, target: target.name, bytes: 0, totalBytes: file.size });
-        const tool = file.role === 'database' ? startPgRestore(rt.settings.pgBinDir, scratch) : startTarList();
-        await decryptInto(target, file, [identity], tool).catch((err) => {
+        await drillFile(rt, target, file, identity, scratch, staging).catch((err) => {
           report.problems.push(`${file.path}: ${reasonOf(err).message}`);
         });
       }
       if (!report.problems.length) report.problems.push(...(await compareFacts(scratch, manifest)));
     } finally {
+      await rm(staging, { recursive: true, force: true });
       await repo.withOwnerClient(scratch, (c) => repo.emptyPublicSchema(c)).catch(() => undefined);
     }
     let done = 0;

@@ -1,16 +1,17 @@
 // Restore onto a fresh install (the app stopped), all or nothing: the manifest's signature is
-// checked first; blobs and the configuration archive are decrypted into a staging directory, every
-// file against its SHA-256; then the database is emptied and restored in ONE transaction that
-// commits only once the dump's hash is proven; only then are the staged files moved into place.
-// A damaged or planted file leaves database and data directory as they were. Then the erasure
-// ledger is re-applied, so an old backup never brings an erased patient back, and the catalog is
-// re-indexed from the target. The master key is never in a backup in usable form: the app comes
-// up sealed and waits for the passphrase.
+// checked first; the signature covers only the manifest, so every other file is proven against
+// the manifest's size and SHA-256 before any tool reads it (checked-copy.ts): blobs are decrypted
+// into a staging directory, the configuration archive and the dump are copied there encrypted and
+// checked first; then the database is emptied and restored in ONE transaction; only then are the
+// staged files moved into place. A damaged or swapped file leaves database and data directory as
+// they were. Just before the commit a replay marker is written (gdpr/replay-marker.ts): the server
+// refuses to start until the erasure ledger has been re-applied, so an old backup never serves an
+// erased patient again. Then the catalog is re-indexed from the target. The master key is never in
+// a backup in usable form: the app comes up sealed and waits for the passphrase.
 import type { KeyObject } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { chmod, copyFile, lstat, mkdir, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { AppError, conflict } from '../../core/errors.ts';
 import { log } from '../../core/context.ts';
@@ -20,14 +21,16 @@ import { auditStandalone } from '../audit/audit.service.ts';
 import { blobDir } from '../documents/blob.repository.ts';
 import { replayErasureLedger, type ReplayResult } from '../gdpr/erasure.service.ts';
 import { mergeLedgerFile } from '../gdpr/ledger-file.ts';
+import { markReplayPending } from '../gdpr/replay-marker.ts';
 import { decryptStream } from './age/index.ts';
 import { appKeyPath } from './backup-config.service.ts';
 import { closeTargets, reasonOf, withBackupLock, type BackupRuntime } from './backup-runtime.service.ts';
 import { Measure } from './backup-stream.service.ts';
+import { decryptInto, fetchChecked, measuredProblem, stagedPath } from './checked-copy.ts';
 import * as repo from './backup.repository.ts';
-import { blobPath, type Manifest, type ManifestFile } from './manifest.ts';
+import { blobPath, type Manifest } from './manifest.ts';
 import { trustedSigners } from './manifest-signature.ts';
-import { startPgRestoreScript, startPsqlTransaction, startTarExtract, type RunningTool } from './pg-dump.repository.ts';
+import { startPgRestoreScript, startPsqlTransaction, startTarExtract } from './pg-dump.repository.ts';
 import { completeSnapshots, pickSnapshot, readManifest, snapshotBroken } from './verify.service.ts';
 import type { BackupTarget } from './targets/index.ts';
 
@@ -58,54 +61,6 @@ export interface RestoreResult {
   seconds: { database: number; blobs: number; config: number; total: number };
 }
 
-/**
- * A sink that feeds a tool's stdin and ends it only if `verdict` finds the input whole; otherwise it
- * kills the tool, which never sees the end of its input (a transaction it holds rolls back).
- */
-function guardedSink(tool: RunningTool & { stdin: Writable }, verdict: () => Error | undefined): Writable {
-  const sink = new Writable({
-    highWaterMark: 1 << 20,
-    write(chunk: Buffer, _e, cb) {
-      if (tool.stdin.write(chunk)) cb();
-      else tool.stdin.once('drain', () => cb());
-    },
-    final(cb) {
-      const problem = verdict();
-      if (problem) {
-        tool.child.kill('SIGKILL');
-        cb(problem);
-      } else tool.stdin.end(() => cb());
-    },
-    destroy(err, cb) {
-      if (err) tool.child.kill('SIGKILL');
-      cb(err);
-    },
-  });
-  tool.stdin.on('error', (err) => sink.destroy(err));
-  return sink;
-}
-
-const verdictFor = (entry: { path: string; size: number; sha256: string }, measure: Measure) => () => {
-  if (measure.bytes !== entry.size) return snapshotBroken(`${entry.path}: size ${measure.bytes} differs from the manifest's ${entry.size}`);
-  if (measure.digest() !== entry.sha256) return snapshotBroken(`${entry.path}: SHA-256 differs from the manifest (file altered)`);
-  return undefined;
-};
-
-/** Streams an encrypted file through hash check and decryption into a tool; throws the tool's reason. */
-export async function decryptInto(
-  target: BackupTarget, entry: ManifestFile, identities: string[], tool: RunningTool & { stdin: Writable }, onBytes?: (n: number) => void,
-): Promise<void> {
-  const measure = new Measure(onBytes);
-  try {
-    await pipeline(await target.get(entry.path), measure, decryptStream(identities), guardedSink(tool, verdictFor(entry, measure)));
-  } catch (err) {
-    tool.child.kill('SIGKILL');
-    await tool.done.catch(() => undefined);
-    throw err;
-  }
-  await tool.done;
-}
-
 async function assertFreshDatabase(rt: BackupRuntime, force: boolean): Promise<void> {
   await repo.withOwnerClient(rt.ownerUrl, async (c) => {
     const { rows: others } = await c.query(
@@ -132,8 +87,9 @@ async function stageBlobs(rt: BackupRuntime, target: BackupTarget, manifest: Man
     await mkdir(path.join(dir, blob.id.slice(0, 2)), { recursive: true, mode: 0o700 });
     const measure = new Measure((n) => rt.onProgress?.({ phase: 'blobs', bytes: (bytes += n), items: done, totalItems: manifest.blobs.length }));
     const entry = { path: blobPath(blob.id), size: blob.size, sha256: blob.sha256 };
+    // A blob is only decrypted into staging (never consumed) before its hash is checked.
     await pipeline(await target.get(entry.path), measure, decryptStream(identities), createWriteStream(path.join(dir, blob.id.slice(0, 2), blob.id), { mode: 0o600 }));
-    const problem = verdictFor(entry, measure)();
+    const problem = measuredProblem(entry, measure);
     if (problem) throw problem;
     done++;
   };
@@ -161,11 +117,13 @@ async function regularFileIn(dir: string, rel: string): Promise<string | undefin
   return st?.isFile() ? full : undefined;
 }
 
-/** Extracts the configuration archive (hash-checked) into a private staging directory. */
-async function stageConfig(target: BackupTarget, manifest: Manifest, identities: string[], dir: string): Promise<string[]> {
+/** Extracts the configuration archive into a private staging directory, from a local copy checked first. */
+async function stageConfig(target: BackupTarget, manifest: Manifest, identities: string[], staging: string, dir: string): Promise<string[]> {
   const entry = manifest.files.find((f) => f.role === 'config')!;
+  const local = await fetchChecked(target, entry, stagedPath(staging, entry));
   await mkdir(dir, { recursive: true, mode: 0o700 });
-  await decryptInto(target, entry, identities, startTarExtract(dir));
+  await decryptInto(local, identities, startTarExtract(dir));
+  await rm(local, { force: true });
   const files = await listFiles(dir);
   if (manifest.config.appKeyPath && !(await regularFileIn(dir, manifest.config.appKeyPath))) {
     throw snapshotBroken(`config.tar.age holds no regular file at the manifest's appKeyPath ${manifest.config.appKeyPath}`);
@@ -191,11 +149,14 @@ async function applyConfig(rt: BackupRuntime, manifest: Manifest, dir: string, f
 }
 
 /**
- * Empties the database and restores the dump in ONE transaction: pg_restore turns the archive into
- * a script that psql runs after the emptying; psql's input ends (and so it commits) only after the
- * dump's size and SHA-256 matched and pg_restore finished. Any failure kills psql: nothing commits.
+ * Empties the database and restores the dump (a local copy whose size and SHA-256 were already
+ * checked) in ONE transaction: pg_restore turns the archive into a script that psql runs after the
+ * emptying; psql's input ends (and so it commits) only after pg_restore finished. Any failure
+ * kills psql: nothing commits. Just before the commit the erasure replay is marked pending.
  */
-async function restoreDatabase(rt: BackupRuntime, target: BackupTarget, entry: ManifestFile, identities: string[], onBytes: (n: number) => void): Promise<void> {
+async function restoreDatabase(rt: BackupRuntime, local: string, identities: string[], manifest: Manifest): Promise<void> {
+  const size = manifest.files.find((f) => f.role === 'database')!.size;
+  let done = 0;
   const psql = startPsqlTransaction(rt.settings.pgBinDir, rt.ownerUrl);
   const script = startPgRestoreScript(rt.settings.pgBinDir);
   psql.stdin.on('error', () => undefined); // psql stopped at an error: psql.done carries the reason
@@ -211,7 +172,7 @@ async function restoreDatabase(rt: BackupRuntime, target: BackupTarget, entry: M
     script.stdout.pipe(psql.stdin, { end: false });
     await Promise.race([
       (async () => {
-        await decryptInto(target, entry, identities, script, onBytes);
+        await decryptInto(local, identities, script, (n) => rt.onProgress?.({ phase: 'database', bytes: (done += n), totalBytes: size }));
         await scriptEnded;
       })(),
       endedEarly,
@@ -222,6 +183,8 @@ async function restoreDatabase(rt: BackupRuntime, target: BackupTarget, entry: M
     await Promise.all([psql.done.catch(() => undefined), script.done.catch(() => undefined)]);
     throw err;
   }
+  // From here on the restore may be committed: until the ledger replay has run, nothing serves it.
+  await markReplayPending(rt.settings.dataDir, `restore of snapshot ${manifest.snapshotId}`);
   psql.stdin.end();
   await psql.done;
 }
@@ -284,11 +247,13 @@ export async function restoreSnapshot(rt: BackupRuntime, opts: RestoreOptions): 
       blobBytes = await stageBlobs(rt, target, manifest, opts.identities, path.join(staging, 'blobs'));
       t1 = Date.now();
       rt.onProgress?.({ phase: 'config', bytes: 0 });
-      const configFiles = await stageConfig(target, manifest, opts.identities, path.join(staging, 'config'));
+      const configFiles = await stageConfig(target, manifest, opts.identities, staging, path.join(staging, 'config'));
       t2 = Date.now();
-      // 2. The database, in one transaction that commits only for a whole dump.
+      // 2. The dump: copied and checked before pg_restore sees a byte of it (the signature covers
+      //    only the manifest), then restored in one transaction.
       let dbBytes = 0;
-      await restoreDatabase(rt, target, db, opts.identities, (n) => rt.onProgress?.({ phase: 'database', bytes: (dbBytes += n), totalBytes: db.size }));
+      const dump = await fetchChecked(target, db, stagedPath(staging, db), (n) => rt.onProgress?.({ phase: 'download', bytes: (dbBytes += n), totalBytes: db.size }));
+      await restoreDatabase(rt, dump, opts.identities, manifest);
       // 3. Only now the files: renames within the data directory.
       await commitBlobs(rt, path.join(staging, 'blobs'));
       config = await applyConfig(rt, manifest, path.join(staging, 'config'), configFiles);
@@ -298,7 +263,8 @@ export async function restoreSnapshot(rt: BackupRuntime, opts: RestoreOptions): 
     }
     const t3 = Date.now();
 
-    // Before anything serves traffic: erase again whoever was erased after this snapshot.
+    // Before anything serves traffic: erase again whoever was erased after this snapshot. Until this
+    // succeeds the replay marker (written before the commit) keeps the server from starting.
     const owner = createDb(rt.ownerUrl, 2);
     let erasure: ReplayResult;
     try {

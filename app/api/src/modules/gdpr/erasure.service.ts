@@ -17,6 +17,7 @@ import { blobDir, deleteBlob } from '../documents/blob.repository.ts';
 import { retentionEndsOn, withinRetention } from '../retention/retention.policy.ts';
 import * as repo from './erasure.repository.ts';
 import { appendLedgerFile, readLedgerFile } from './ledger-file.ts';
+import { clearReplayPending } from './replay-marker.ts';
 import { reasonKey, sealReason, type ReasonCategory } from './erasure-reason.ts';
 import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
@@ -67,7 +68,8 @@ export interface ReplayResult {
 /**
  * Called after any restore with the owner connection: re-erases every patient in the ledger
  * (database table ∪ ledger file), re-destroys their keys, deletes their blobs and blobs that no
- * row references any more (older than graceMs, so uploads in flight are safe).
+ * row references any more (older than graceMs, so uploads in flight are safe). Only a replay that
+ * completed removes a restore's "replay pending" marker (replay-marker.ts).
  */
 export async function replayErasureLedger(owner: Db, opts: { dataDir: string; graceMs?: number }): Promise<ReplayResult> {
   const entries = new Map<string, { organizationId: string; patientId: string; erasedAt?: string; reasonErasedAt?: string }>();
@@ -91,6 +93,7 @@ export async function replayErasureLedger(owner: Db, opts: { dataDir: string; gr
   }
   blobsDeleted += await sweepOrphanBlobs(owner, opts.dataDir, opts.graceMs ?? 3_600_000);
   if (again.length) log().warn({ count: again.length }, 'erasure ledger replay removed patients that a restore brought back');
+  await clearReplayPending(opts.dataDir);
   return { ledgerEntries: entries.size, patientsErasedAgain: again, blobsDeleted };
 }
 
