@@ -8,7 +8,9 @@ import { ADMIN, startTestApp, type TestApp } from '../helpers/app.ts';
 import { axeViolations, launchBrowser, observedPage, screenshotOnFailure, seriousViolations } from '../helpers/browser.ts';
 import { startTestIdp, type TestIdp } from '../helpers/oidc-provider.ts';
 import { completeSetup, confirmRecoveryCodes } from './ui-steps.ts';
+import { ownerDb } from '../integration/auth-fixtures.ts';
 
+const STAFF_NAME = 'Maria Schulz';
 const test = anyTest as TestFn<{ app: TestApp; idp: TestIdp; browser: Browser }>;
 
 const IDP_ACCOUNT = 'hanna.berg';
@@ -64,6 +66,9 @@ test('after setup and logout, an IdP sign-in provisions the user, who changes an
   await screenshotOnFailure(page, 'web-oidc', async () => {
     await completeSetup(page);
     await confirmRecoveryCodes(page);
+    // A member of the practice team whose roles the IdP administrator will change.
+    const [org] = await ownerDb(app)('organizations').select('id');
+    await ownerDb(app)('users').insert({ organization_id: org.id, username: 'maria.schulz', display_name: STAFF_NAME, roles: ['staff'] });
     await page.getByRole('button', { name: 'Abmelden', exact: true }).click();
     await page.waitForURL('**/login?notice=logged_out');
 
@@ -82,20 +87,32 @@ test('after setup and logout, an IdP sign-in provisions the user, who changes an
     t.regex((await rowOf(ADMIN.adminDisplayName).textContent()) ?? '', /Lokales Konto.*Administration/s);
     usersA11y = seriousViolations(await axeViolations(page));
 
-    // Give the local administrator the doctor role as well.
+    // The local administrator from the setup is the installation's operator: an organization
+    // administrator who is none (the IdP account) cannot change its roles, and is told why in German.
     await page.getByRole('button', { name: new RegExp(`Rollen ändern.*${ADMIN.adminDisplayName}`) }).click();
-    const editor = page.getByRole('group', { name: `Rollen von ${ADMIN.adminDisplayName}` });
-    t.true(await editor.getByLabel('Administration').isChecked(), 'the editor starts from the current roles');
+    const operatorEditor = page.getByRole('group', { name: `Rollen von ${ADMIN.adminDisplayName}` });
+    t.true(await operatorEditor.getByLabel('Administration').isChecked(), 'the editor starts from the current roles');
+    await operatorEditor.getByLabel('Ärztin / Arzt').check();
+    await page.getByRole('button', { name: 'Speichern' }).click();
+    await page.getByText('Nur ein Betreiber der Installation kann es zurücksetzen, seine Rollen ändern oder es deaktivieren.').waitFor();
+    await page.getByRole('button', { name: 'Abbrechen' }).click();
+
+    // Give the practice team member the doctor role as well.
+    await page.getByRole('button', { name: new RegExp(`Rollen ändern.*${STAFF_NAME}`) }).click();
+    const editor = page.getByRole('group', { name: `Rollen von ${STAFF_NAME}` });
+    t.true(await editor.getByLabel('Praxisteam').isChecked(), 'the editor starts from the current roles');
     await editor.getByLabel('Ärztin / Arzt').check();
     await page.getByRole('button', { name: 'Speichern' }).click();
-    await page.getByRole('status').getByText(`Änderungen für ${ADMIN.adminDisplayName} gespeichert.`).waitFor();
-    await rowOf(ADMIN.adminDisplayName).getByRole('listitem').filter({ hasText: 'Ärztin / Arzt' }).waitFor();
+    await page.getByRole('status').getByText(`Änderungen für ${STAFF_NAME} gespeichert.`).waitFor();
+    await rowOf(STAFF_NAME).getByRole('listitem').filter({ hasText: 'Ärztin / Arzt' }).waitFor();
 
-    // The change is stored on the server: it survives a reload and is in the audit log.
+    // The change is stored on the server: it survives a reload and is in the audit log; the operator's did not happen.
     await page.reload();
-    await rowOf(ADMIN.adminDisplayName).waitFor();
-    const badges = await rowOf(ADMIN.adminDisplayName).getByRole('listitem').allTextContents();
-    t.deepEqual(badges.map((b) => b.trim()).sort(), ['Administration', 'Ärztin / Arzt']);
+    await rowOf(STAFF_NAME).waitFor();
+    const badges = await rowOf(STAFF_NAME).getByRole('listitem').allTextContents();
+    t.deepEqual(badges.map((b) => b.trim()).sort(), ['Praxisteam', 'Ärztin / Arzt']);
+    const operatorBadges = await rowOf(ADMIN.adminDisplayName).getByRole('listitem').allTextContents();
+    t.deepEqual(operatorBadges.map((b) => b.trim()), ['Administration']);
     await page.getByRole('link', { name: 'Protokoll', exact: true }).click();
     await page.getByRole('cell', { name: 'user.updated', exact: true }).first().waitFor();
   }, t.log);
