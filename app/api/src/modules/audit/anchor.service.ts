@@ -3,6 +3,7 @@
 // Prometheus gauge carries each chain's length. An anchor only ever moves forward along the same
 // chain: if the entry it recorded is gone or changed, the writer keeps the old anchor, logs it and
 // raises praxiskern_audit_anchor_mismatch, so `praxiskern audit verify` still sees the evidence.
+import { CoalescedTask } from '../../core/coalesced-task.ts';
 import type { Registry } from 'prom-client';
 import { rootLogger } from '../../core/logger.ts';
 import type { Db } from '../../db/connection.ts';
@@ -45,58 +46,41 @@ function merge(ours: AnchorFile, theirs: AnchorFile | undefined): AnchorFile {
   return { ...ours, chains };
 }
 
+const reportWriteFailure = (err: unknown) => rootLogger.error({ err: (err as Error).message }, 'writing the audit anchor file failed');
+
 export class AuditAnchorWriter {
   readonly file: string;
   readonly metrics: AnchorMetrics;
   #db: Db;
-  #debounceMs: number;
-  #timer: NodeJS.Timeout | undefined;
-  #interval: NodeJS.Timeout | undefined;
-  #running: Promise<void> | undefined;
-  #again = false;
+  #task: CoalescedTask;
   #reported = new Set<string>();
   /** What this process last wrote: a deleted or replaced file does not make it forget its anchors. */
   #known: AnchorFile = emptyAnchorFile();
-  readonly #listener = () => this.schedule();
 
-  constructor(db: Db, dataDir: string, registry: Registry, opts: { debounceMs?: number } = {}) {
+  constructor(db: Db, dataDir: string, registry: Registry, opts: { debounceMs?: number; intervalMs?: number } = {}) {
     this.#db = db;
     this.file = anchorFilePath(dataDir);
     this.metrics = anchorMetrics(registry);
-    this.#debounceMs = opts.debounceMs ?? 250;
+    this.#task = new CoalescedTask(async () => {
+      await this.#flushOnce();
+      return 0;
+    }, { delayMs: opts.debounceMs ?? 250, intervalMs: opts.intervalMs ?? 30_000, onError: reportWriteFailure });
   }
 
-  /** Listens for newly chained audit entries; also confirms the anchors every `intervalMs` (other processes write too). */
-  start(intervalMs = 30_000): this {
-    auditChainedListeners.add(this.#listener);
-    this.#interval = setInterval(this.#listener, intervalMs);
-    this.#interval.unref();
-    this.schedule();
+  /** Listens for newly chained audit entries; also confirms the anchors every interval (other processes write too). */
+  start(): this {
+    auditChainedListeners.add(this.#task.poke);
+    this.#task.start();
     return this;
   }
 
   schedule(): void {
-    if (this.#timer) return;
-    this.#timer = setTimeout(() => {
-      this.#timer = undefined;
-      void this.flush().catch((err) => rootLogger.error({ err: (err as Error).message }, 'writing the audit anchor file failed'));
-    }, this.#debounceMs);
-    this.#timer.unref();
+    this.#task.schedule();
   }
 
   /** Reads the heads and advances the anchors now; concurrent calls coalesce into one more run. */
   async flush(): Promise<void> {
-    if (this.#running) {
-      this.#again = true;
-      return this.#running;
-    }
-    this.#running = (async () => {
-      do {
-        this.#again = false;
-        await this.#flushOnce();
-      } while (this.#again);
-    })().finally(() => (this.#running = undefined));
-    return this.#running;
+    await this.#task.run();
   }
 
   async #flushOnce(): Promise<void> {
@@ -131,11 +115,10 @@ export class AuditAnchorWriter {
     }
   }
 
+  /** Writes a last time, so the anchors are current when the process ends. */
   async stop(): Promise<void> {
-    auditChainedListeners.delete(this.#listener);
-    clearInterval(this.#interval);
-    clearTimeout(this.#timer);
-    this.#timer = undefined;
-    await this.flush().catch((err) => rootLogger.error({ err: (err as Error).message }, 'writing the audit anchor file failed'));
+    auditChainedListeners.delete(this.#task.poke);
+    await this.#task.stop();
+    await this.flush().catch(reportWriteFailure);
   }
 }

@@ -4,6 +4,7 @@
 // It wakes shortly after this process commits audit entries and polls for entries other processes
 // committed. If it stops, reads go on; the waiting entries show in the lag metric (alert
 // AuditSequencerLagging) and in `praxiskern audit verify`.
+import { CoalescedTask } from '../../core/coalesced-task.ts';
 import { rootLogger } from '../../core/logger.ts';
 import type { Db } from '../../db/connection.ts';
 import { sequenceBatch } from './audit.repository.ts';
@@ -20,55 +21,33 @@ export interface SequencerOptions {
 
 export class AuditSequencer {
   #db: Db;
-  #intervalMs: number;
-  #wakeMs: number;
   #batch: number;
-  #timer: NodeJS.Timeout | undefined;
-  #interval: NodeJS.Timeout | undefined;
-  #running: Promise<number> | undefined;
-  #again = false;
+  #task: CoalescedTask;
   #refusedLogged = 0;
-  readonly #listener = () => this.schedule();
 
   constructor(db: Db, opts: SequencerOptions = {}) {
     this.#db = db;
-    this.#intervalMs = opts.intervalMs ?? 250;
-    this.#wakeMs = opts.wakeMs ?? 50;
     this.#batch = opts.batch ?? 2000;
+    this.#task = new CoalescedTask(() => this.#drainOnce(), {
+      delayMs: opts.wakeMs ?? 50,
+      intervalMs: opts.intervalMs ?? 250,
+      onError: (err) => rootLogger.error({ err: (err as Error).message }, 'audit sequencer batch failed; retrying'),
+    });
   }
 
   start(): this {
-    auditCommitListeners.add(this.#listener);
-    this.#interval = setInterval(this.#listener, this.#intervalMs);
-    this.#interval.unref();
-    this.schedule();
+    auditCommitListeners.add(this.#task.poke);
+    this.#task.start();
     return this;
   }
 
   schedule(): void {
-    if (this.#timer) return;
-    this.#timer = setTimeout(() => {
-      this.#timer = undefined;
-      void this.drain().catch((err) => rootLogger.error({ err: (err as Error).message }, 'audit sequencer batch failed; retrying'));
-    }, this.#wakeMs);
-    this.#timer.unref();
+    this.#task.schedule();
   }
 
   /** Chains everything waiting now (batch after batch); returns the entries chained. Calls coalesce. */
-  async drain(): Promise<number> {
-    if (this.#running) {
-      this.#again = true;
-      return this.#running;
-    }
-    this.#running = (async () => {
-      let total = 0;
-      do {
-        this.#again = false;
-        total += await this.#drainOnce();
-      } while (this.#again);
-      return total;
-    })().finally(() => (this.#running = undefined));
-    return this.#running;
+  drain(): Promise<number> {
+    return this.#task.run();
   }
 
   async #drainOnce(): Promise<number> {
@@ -91,10 +70,7 @@ export class AuditSequencer {
   }
 
   async stop(): Promise<void> {
-    auditCommitListeners.delete(this.#listener);
-    clearInterval(this.#interval);
-    clearTimeout(this.#timer);
-    this.#timer = undefined;
-    await this.#running?.catch(() => undefined);
+    auditCommitListeners.delete(this.#task.poke);
+    await this.#task.stop();
   }
 }
