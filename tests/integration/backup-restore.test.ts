@@ -80,8 +80,9 @@ test.serial('backup to SFTP, wipe the server, restore: same database, same blobs
   const blobsBefore = treeHashes(path.join(app.dataDir, 'blobs'));
   t.is(Object.keys(blobsBefore).filter((k) => !k.includes('/') === false).length, 8, 'eight documents are eight blobs');
   const appKey = readFileSync(path.join(app.dataDir, 'secrets', 'app.key'), 'utf8');
-  await waitForChained(app.services.db); // entries are chained after their commit: compare chained ones
+  // Entries are chained after their commit: fix the compared range first, then wait until all of it is chained.
   const auditUpTo = await maxAuditId(app.db.ownerUrl);
+  await waitForChained(app.services.db);
   const catalog = ['backup_jobs', 'backup_snapshots', 'backup_blobs', 'backup_keys'];
   const before = await fingerprint(app.db.ownerUrl, { exclude: catalog, auditUpTo });
 
