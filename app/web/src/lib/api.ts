@@ -49,6 +49,7 @@ export type BackupSnapshot = Schemas['BackupSnapshot'];
 export type BackupTargetStatus = Schemas['BackupTargetStatus'];
 export type BackupStatus = Schemas['BackupStatus'];
 export type InstallationOperator = Schemas['InstallationOperator'];
+export type UpdateRun = Schemas['UpdateRun'];
 
 type AnyEntry = Schemas['AnamnesisEntry'] | Schemas['DiagnosisEntry'] | Schemas['TreatmentEntry'] | Schemas['PlanEntry'];
 export type EntryKind = AnyEntry['kind'];
@@ -310,4 +311,5 @@ export const api = {
   grantOperator: (user: string) => call(client.POST('/api/v1/installation/operators', { body: { user } })),
   revokeOperator: (userId: string) => call(client.DELETE('/api/v1/installation/operators/{userId}', { params: { path: { userId } } })),
   installationAudit: (query: AuditQuery = {}) => call(client.GET('/api/v1/installation/audit', { params: { query } })),
+  installationUpdates: () => call(client.GET('/api/v1/installation/updates')),
 };
