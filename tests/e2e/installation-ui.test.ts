@@ -64,7 +64,7 @@ test('the operator manages operators and reads the installation audit log; an or
     const cells = async (i: number) => (await rows.nth(i).getByRole('cell').allTextContents()).map((c) => c.replace(/\s+/g, ' ').trim());
     t.deepEqual(await cells(1), ['Rücksetzung', when(ROLLBACK.startedAt, 'de-DE'), 'itadmin', 'Zurückgesetzt Sicherung von vor der Aktualisierung zurückgespielt health gate: readyz timed out', '2 min 30 s']);
     await rows.nth(2).getByRole('rowheader', { name: '1.0.0 nach 1.1.0' }).waitFor();
-    t.deepEqual(await cells(2), ['Aktualisierung', when(UPDATE.startedAt, 'de-DE'), 'ansible', 'Erfolgreich Erzwungen ohne Sicherung vorab: Sicherungsziel wird heute getauscht', '42 s']);
+    t.deepEqual(await cells(2), ['Aktualisierung', when(UPDATE.startedAt, 'de-DE'), 'ansible', 'Erfolgreich Erzwungen, ohne vollständige Sicherung vorab: Sicherungsziel wird heute getauscht', '42 s']);
 
     // The first administrator is the only operator; setup's grant is in the installation log.
     const operators = page.getByRole('table', { name: 'Betreiber der Installation' });

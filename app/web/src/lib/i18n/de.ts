@@ -192,7 +192,7 @@ export const de = {
   'installation.updates.outcome.rolled_back': 'Zurückgesetzt',
   'installation.updates.outcome.failed': 'Fehlgeschlagen',
   'installation.updates.outcome.refused': 'Abgelehnt',
-  'installation.updates.forced': 'Erzwungen ohne Sicherung vorab: {reason}',
+  'installation.updates.forced': 'Erzwungen, ohne vollständige Sicherung vorab: {reason}',
   'installation.updates.snapshotRestored': 'Sicherung von vor der Aktualisierung zurückgespielt',
   'installation.updates.seconds': '{s} s',
   'installation.updates.minutes': '{m} min {s} s',

@@ -193,7 +193,7 @@ export const en: Messages = {
   'installation.updates.outcome.rolled_back': 'Rolled back',
   'installation.updates.outcome.failed': 'Failed',
   'installation.updates.outcome.refused': 'Refused',
-  'installation.updates.forced': 'Forced without a snapshot first: {reason}',
+  'installation.updates.forced': 'Forced, without a complete pre-update snapshot: {reason}',
   'installation.updates.snapshotRestored': 'Pre-update snapshot restored',
   'installation.updates.seconds': '{s} s',
   'installation.updates.minutes': '{m} min {s} s',
