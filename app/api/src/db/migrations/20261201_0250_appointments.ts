@@ -1,5 +1,6 @@
 // Issue 11, item 1: appointments. Types and resources (practitioners, rooms) per organization,
-// appointments stored in UTC with their period as a tstzrange, and the rule "no double booking of
+// appointments stored in UTC (starts_at, ends_at; their period is the range tstzrange(starts_at,
+// ends_at, '[)'), an expression rather than a generated column so plain row copies restore), and the rule "no double booking of
 // a practitioner or a room" enforced by PostgreSQL itself: two exclusion constraints (btree_gist)
 // on resource + period that ignore cancelled and no-show appointments. Notes and cancel reasons are
 // encrypted with the patient's data key in the API (bytea here). The organization gets a time zone
@@ -58,7 +59,6 @@ export async function up(knex: Knex): Promise<void> {
       room_id uuid,
       starts_at timestamptz not null,
       ends_at timestamptz not null,
-      period tstzrange generated always as (tstzrange(starts_at, ends_at, '[)')) stored,
       status text not null default 'planned'
         check (status in ('planned', 'confirmed', 'arrived', 'in_treatment', 'done', 'no_show', 'cancelled')),
       cancel_reason bytea,
@@ -79,11 +79,11 @@ export async function up(knex: Knex): Promise<void> {
       foreign key (organization_id, practitioner_id) references appointment_resources (organization_id, id),
       foreign key (organization_id, room_id) references appointment_resources (organization_id, id),
       constraint appointments_no_double_booking_practitioner
-        exclude using gist (practitioner_id with =, period with &&) where (practitioner_id is not null and status not in ('cancelled', 'no_show')),
+        exclude using gist (practitioner_id with =, tstzrange(starts_at, ends_at, '[)') with &&) where (practitioner_id is not null and status not in ('cancelled', 'no_show')),
       constraint appointments_no_double_booking_room
-        exclude using gist (room_id with =, period with &&) where (room_id is not null and status not in ('cancelled', 'no_show'))
+        exclude using gist (room_id with =, tstzrange(starts_at, ends_at, '[)') with &&) where (room_id is not null and status not in ('cancelled', 'no_show'))
     );
-    create index appointments_org_period on appointments using gist (organization_id, period);
+    create index appointments_org_period on appointments using gist (organization_id, tstzrange(starts_at, ends_at, '[)'));
     create index appointments_patient on appointments (patient_id, starts_at);
     create index appointments_org_starts on appointments (organization_id, starts_at);
 

@@ -118,10 +118,10 @@ export async function findAppointment(trx: Tx, id: string, forUpdate = false): P
 
 /**
  * Appointments overlapping [from, to), optionally of one practitioner or room; cancelled ones only
- * when asked. Uses the GiST index on (organization_id, period).
+ * when asked. Uses the GiST index on (organization_id, tstzrange(starts_at, ends_at)).
  */
 export async function listInRange(trx: Tx, o: { organizationId: string; from: Date; to: Date; practitionerId?: string; roomId?: string; withCancelled?: boolean }): Promise<AppointmentWithPatient[]> {
-  const where = ['a.organization_id = ?', 'a.period && tstzrange(?, ?)'];
+  const where = ['a.organization_id = ?', "tstzrange(a.starts_at, a.ends_at, '[)') && tstzrange(?, ?)"];
   const args: unknown[] = [o.organizationId, o.from, o.to];
   if (o.practitionerId) (where.push('a.practitioner_id = ?'), args.push(o.practitionerId));
   if (o.roomId) (where.push('a.room_id = ?'), args.push(o.roomId));
@@ -140,7 +140,7 @@ export async function overlapping(trx: Tx, column: 'practitioner_id' | 'room_id'
   const q = trx('appointments')
     .where(column, resourceId)
     .whereNotIn('status', ['cancelled', 'no_show'])
-    .whereRaw('period && tstzrange(?, ?)', [from, to])
+    .whereRaw("tstzrange(starts_at, ends_at, '[)') && tstzrange(?, ?)", [from, to])
     .orderBy('starts_at')
     .select('id', 'patient_id', 'starts_at', 'ends_at');
   return except ? q.whereNot('id', except) : q;
@@ -151,7 +151,7 @@ export async function feedTimes(trx: Tx, resourceId: string, from: Date, to: Dat
   return trx('appointments')
     .where('practitioner_id', resourceId)
     .whereNotIn('status', ['cancelled', 'no_show'])
-    .whereRaw('period && tstzrange(?, ?)', [from, to])
+    .whereRaw("tstzrange(starts_at, ends_at, '[)') && tstzrange(?, ?)", [from, to])
     .orderBy('starts_at')
     .select('id', 'starts_at', 'ends_at', 'updated_at', 'status');
 }

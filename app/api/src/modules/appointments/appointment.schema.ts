@@ -1,24 +1,11 @@
 import { z } from 'zod';
 import { isoDay, isoTime, named } from '../../http/response.ts';
 
-export const STATUSES = ['planned', 'confirmed', 'arrived', 'in_treatment', 'done', 'no_show', 'cancelled'] as const;
-export type Status = (typeof STATUSES)[number];
+import { STATUSES, type Status } from './appointment-status.ts';
+
+export { STATUSES, TRANSITIONS, type Status } from './appointment-status.ts';
 export const RESOURCE_KINDS = ['practitioner', 'room'] as const;
 export const TYPE_KEYS = ['consultation', 'surgery', 'follow_up'] as const;
-
-/**
- * Which status may follow which. Cancelled and done are final; a no-show can be planned again
- * (the slot is checked again by the database).
- */
-export const TRANSITIONS: Record<Status, readonly Status[]> = {
-  planned: ['confirmed', 'arrived', 'no_show', 'cancelled'],
-  confirmed: ['planned', 'arrived', 'no_show', 'cancelled'],
-  arrived: ['in_treatment', 'done', 'no_show', 'cancelled', 'confirmed'],
-  in_treatment: ['done', 'arrived'],
-  done: [],
-  no_show: ['planned'],
-  cancelled: [],
-};
 
 /** A time as the client sends it: local wall time of the organization (YYYY-MM-DDTHH:MM) or ISO with offset. */
 const time = z.string().min(16).max(40);

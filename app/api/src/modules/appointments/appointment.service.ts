@@ -58,7 +58,7 @@ function period(zone: string, start: Date, end: { value?: string; minutes?: numb
   else endsAt = new Date(start.getTime() + (end.minutes ?? end.fallbackMinutes) * 60_000);
   const field = end.value !== undefined ? 'body.end' : end.minutes !== undefined ? 'body.durationMinutes' : startField;
   if (endsAt.getTime() <= start.getTime()) throw validation(field, 'must be after the start (an appointment cannot be empty or end before it begins)', 'not_after_start');
-  if (endsAt.getTime() - start.getTime() > MAX_MS) throw validation(field, 'an appointment lasts at most 24 hours', 'too_long');
+  if (endsAt.getTime() - start.getTime() > MAX_MS) throw validation(field, 'an appointment lasts at most 24 hours', 'max_duration');
   return { startsAt: start, endsAt };
 }
 
