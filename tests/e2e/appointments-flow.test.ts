@@ -51,7 +51,7 @@ test('an appointment is booked, moved, resized and cancelled by keyboard, and th
     await page.getByRole('navigation', { name: 'Hauptnavigation' }).getByRole('link', { name: 'Kalender' }).click();
     await page.getByRole('heading', { level: 1, name: 'Terminkalender' }).waitFor();
     await page.getByText('Zeiten in der Zeitzone der Praxis: Europe/Berlin.').waitFor();
-    await page.getByLabel('Kalender von').selectOption(doctor.id);
+    await page.getByLabel('Kalender von', { exact: true }).selectOption(doctor.id);
     await page.waitForURL(new RegExp(`resource=${doctor.id}`));
     a11y.emptyDay = seriousViolations(await axeViolations(page));
 
@@ -89,11 +89,11 @@ test('an appointment is booked, moved, resized and cancelled by keyboard, and th
     a11y.dayView = seriousViolations(await axeViolations(page));
 
     // The week view shows it on today's column.
-    await page.getByLabel('Ansicht').selectOption('week');
+    await page.getByLabel('Ansicht', { exact: true }).selectOption('week');
     await page.waitForURL(/view=week/);
     await page.locator('.calendar-week-day').filter({ hasText: 'Terminova, Kalinka' }).waitFor();
     a11y.weekView = seriousViolations(await axeViolations(page));
-    await page.getByLabel('Ansicht').selectOption('day');
+    await page.getByLabel('Ansicht', { exact: true }).selectOption('day');
 
     // A second appointment, cancelled with Delete and a reason.
     const second = (await api.post('/api/v1/appointments', { patientId: patient.id, typeId: booked.typeId, practitionerId: doctor.id, start: `${today}T14:00` })).body.appointment;

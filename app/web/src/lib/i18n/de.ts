@@ -776,7 +776,6 @@ export const de = {
   'appt.minutes': "{n} Min.",
   'appt.conflictAt': "Belegt von {from} bis {to}.",
   'appt.settingsLink': "Kalender einrichten",
-  'appt.summary': "{time}, {patient}, {type}, {status}",
   'waiting.title': "Wartezimmer – heute",
   'waiting.intro': "Alle Termine von heute, {day}, mit Ankunft und Behandlungsstand. Zeiten in {zone}.",
   'waiting.arrivedAt': "angekommen {time}",

@@ -778,7 +778,6 @@ export const en: Messages = {
   'appt.minutes': "{n} min",
   'appt.conflictAt': "Taken from {from} to {to}.",
   'appt.settingsLink': "Calendar set-up",
-  'appt.summary': "{time}, {patient}, {type}, {status}",
   'waiting.title': "Waiting room – today",
   'waiting.intro': "All of today's appointments, {day}, with arrivals and treatment state. Times in {zone}.",
   'waiting.arrivedAt': "arrived {time}",
