@@ -7,7 +7,7 @@
 // Run: node bench/appointments-week.ts   (starts its own embedded PostgreSQL; BENCH_APPOINTMENTS
 // (50000), BENCH_PATIENTS (300), BENCH_PRACTITIONERS (20), BENCH_REQUESTS (400) adjust it)
 import http from 'node:http';
-import { createDb } from '../app/api/src/db/connection.ts';
+import { createDb, withScope } from '../app/api/src/db/connection.ts';
 import { rootLogger } from '../app/api/src/core/logger.ts';
 import { dayFrames } from '../app/api/src/modules/appointments/time-zone.ts';
 import { startTestApp, setupInstance } from '../tests/helpers/app.ts';
@@ -48,7 +48,8 @@ await owner.raw(
                                                         + ((g / array_length(r.ids, 1)) % 12) * interval '30 minutes' as s) x`,
   [organizationId, practitioners, organizationId, typeId, APPOINTMENTS],
 );
-await owner.raw('analyze appointments');
+// Fresh statistics, as autovacuum would have them in a running practice.
+await owner.raw('analyze appointments, patients, data_keys, appointment_resources');
 const total = (await owner('appointments').count<{ count: string }[]>('* as count'))[0].count;
 console.log(`loaded ${PATIENTS} patients, ${PRACTITIONERS} practitioners, ${total} appointments in ${fmt((performance.now() - t0) / 1000, 1)} s`);
 
@@ -60,9 +61,9 @@ const last = dayFrames(monday, 7, 'Europe/Berlin')[6];
 const bareSql = `select a.*, p.data as patient_data, k.id as key_id, k.wrapped_key
   from appointments a join patients p on p.id = a.patient_id
   left join data_keys k on k.organization_id = p.organization_id and k.scope = 'patient' and k.scope_id = p.id
-  where a.organization_id = ? and tstzrange(a.starts_at, a.ends_at, '[)') && tstzrange(?, ?) and a.practitioner_id = ? and a.status <> 'cancelled'
+  where a.organization_id = ? and a.starts_at >= ? and a.starts_at < ? and a.ends_at > ? and a.practitioner_id = ? and a.status <> 'cancelled'
   order by a.starts_at, a.id`;
-const bareArgs = [organizationId, first.startsAt, last.endsAt, practitionerId];
+const bareArgs = [organizationId, new Date(first.startsAt.getTime() - 24 * 3_600_000), last.endsAt, first.startsAt, practitionerId];
 const rows = (await owner.raw(bareSql, bareArgs as never)).rows.length;
 const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
 const cookie = client.cookieHeader();
@@ -84,7 +85,11 @@ function get(): Promise<void> {
 await get();
 if (apiRows !== rows) throw new Error(`the API returned ${apiRows} appointments, the SQL ${rows}`);
 const plan = (await owner.raw(`explain ${bareSql}`, bareArgs as never)).rows.map((r: Record<string, string>) => r['QUERY PLAN']).join('\n');
-console.log(`week ${monday} of one practitioner: ${rows} appointments (plan uses ${/appointments_org_period|no_double_booking/.test(plan) ? 'the GiST index' : 'NO index'})`);
+// The same statement as the application role under row-level security (what the API runs).
+const rlsPlan = await withScope(app.services.db, { organizationId }, async (trx) =>
+  (await trx.raw(`explain analyze ${bareSql}`, bareArgs as never)).rows.map((r: Record<string, string>) => r['QUERY PLAN']).join('\n'));
+console.log(`under RLS (application role):\n${rlsPlan.split('\n').map((l: string) => `  ${l}`).join('\n')}`);
+console.log(`week ${monday} of one practitioner: ${rows} appointments (plan: ${/Index/.test(plan) ? plan.match(/Index[^\n]*? on (\w+)/)?.[1] ?? 'an index' : 'NO index'})`);
 
 const line = (r: LoadResult) => `${fmt(r.rps, 0)} req/s  p50 ${fmt(r.p50)} ms  p95 ${fmt(r.p95)} ms`;
 for (const concurrency of [1, 8]) {

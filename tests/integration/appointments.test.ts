@@ -357,3 +357,32 @@ test('admin manages types and resources: create, rename, deactivate (a deactivat
   t.is((await admin.post(`${api}/resources`, { kind: 'practitioner', userId: user.userId })).body.resource.name, 'Test doctor');
   t.is((await admin.post(`${api}/resources`, { kind: 'practitioner', userId: user.userId })).status, 409, 'one practitioner calendar per user');
 });
+
+test('a restricted record (Art. 18) cannot be booked or annotated (423); its appointments can still be moved and checked in', async (t) => {
+  const p = await newPatient({ givenName: 'Eingeschränkta' });
+  const r = await newResource('room', 'Raum Einschränkung');
+  const a = (await admin.post(api, { patientId: p, typeId: typeOf('consultation').id, roomId: r.id, start: '2026-05-11T09:00' })).body.appointment;
+  t.is((await admin.post(`/api/v1/patients/${p}/restriction`, { restricted: true, reason: 'Art. 18 Antrag' })).status, 200);
+  t.is((await admin.post(api, { patientId: p, typeId: typeOf('consultation').id, roomId: r.id, start: '2026-05-11T11:00' })).status, 423);
+  t.is((await admin.patch(`${api}/${a.id}`, { version: a.version, notes: 'neu' })).status, 423);
+  const moved = await admin.patch(`${api}/${a.id}`, { version: a.version, start: '2026-05-11T10:00' });
+  t.is(moved.status, 200);
+  t.is((await admin.post(`${api}/${a.id}/status`, { version: moved.body.appointment.version, status: 'arrived' })).status, 200);
+});
+
+test('the Art. 15 export has the appointments with notes decrypted; erasure and anonymization leave none behind', async (t) => {
+  const p = await newPatient({ givenName: 'Exportina' });
+  const r = await newResource('room', 'Raum Export');
+  const a = (await admin.post(api, { patientId: p, typeId: typeOf('follow_up').id, roomId: r.id, start: '2026-05-12T09:00', notes: 'Fäden ziehen' })).body.appointment;
+  const x = (await admin.get(`/api/v1/patients/${p}/export`)).body;
+  t.deepEqual(x.appointments.map((e: { id: string; notes: string }) => [e.id, e.notes]), [[a.id, 'Fäden ziehen']]);
+  const fhir = (await admin.get(`/api/v1/patients/${p}/export?format=fhir`)).body;
+  t.is(fhir.entry.find((e: { resource: { resourceType: string } }) => e.resource.resourceType === 'Appointment').resource.status, 'booked');
+  await ownerQuery(app.db.ownerUrl, 'update patients set data = null, restriction_reason = null, anonymized_at = now() where id = ?', [p]);
+  t.is((await ownerQuery(app.db.ownerUrl, 'select 1 from appointments where patient_id = ?', [p])).length, 0, 'anonymization removes the appointments');
+  const q = await newPatient({ givenName: 'Löschbara' });
+  await admin.post(api, { patientId: q, typeId: typeOf('follow_up').id, roomId: r.id, start: '2026-05-12T10:00', notes: 'weg damit' });
+  const erased = await admin.post(`/api/v1/patients/${q}/erasure`, { confirm: true });
+  t.is(erased.status, 200, erased.text);
+  t.is((await ownerQuery(app.db.ownerUrl, 'select 1 from appointments where patient_id = ?', [q])).length, 0, 'the Art. 17 erasure removes the appointments');
+});

@@ -83,9 +83,12 @@ export async function up(knex: Knex): Promise<void> {
       constraint appointments_no_double_booking_room
         exclude using gist (room_id with =, tstzrange(starts_at, ends_at, '[)') with &&) where (room_id is not null and status not in ('cancelled', 'no_show'))
     );
-    create index appointments_org_period on appointments using gist (organization_id, tstzrange(starts_at, ends_at, '[)'));
-    create index appointments_patient on appointments (patient_id, starts_at);
+    -- Range reads compare starts_at/ends_at with b-tree indexes: under row-level security only
+    -- leakproof operators become index conditions, and the range operator && is not leakproof.
     create index appointments_org_starts on appointments (organization_id, starts_at);
+    create index appointments_practitioner_starts on appointments (practitioner_id, starts_at) where practitioner_id is not null;
+    create index appointments_room_starts on appointments (room_id, starts_at) where room_id is not null;
+    create index appointments_patient on appointments (patient_id, starts_at);
 
     do $$ declare t text; begin
       foreach t in array array['appointment_types', 'appointment_resources', 'appointments'] loop

@@ -117,12 +117,22 @@ export async function findAppointment(trx: Tx, id: string, forUpdate = false): P
 }
 
 /**
+ * "Overlaps [from, to)" written with plain comparisons on starts_at/ends_at. Under row-level
+ * security PostgreSQL only uses leakproof operators as index conditions; the range operator &&
+ * is not leakproof, so `tstzrange(…) && …` would scan every appointment of the organization. As
+ * an appointment lasts at most 24 hours (check constraint), starts_at in [from − 24 h, to) bounds
+ * the index range scan; ends_at > from finishes the test.
+ */
+const OVERLAPS = (alias: string) => [`${alias}.starts_at >= ?`, `${alias}.starts_at < ?`, `${alias}.ends_at > ?`];
+const overlapArgs = (from: Date, to: Date) => [new Date(from.getTime() - 24 * 3_600_000), to, from];
+
+/**
  * Appointments overlapping [from, to), optionally of one practitioner or room; cancelled ones only
- * when asked. Uses the GiST index on (organization_id, tstzrange(starts_at, ends_at)).
+ * when asked. Uses the b-tree indexes on (practitioner_id | room_id | organization_id, starts_at).
  */
 export async function listInRange(trx: Tx, o: { organizationId: string; from: Date; to: Date; practitionerId?: string; roomId?: string; withCancelled?: boolean }): Promise<AppointmentWithPatient[]> {
-  const where = ['a.organization_id = ?', "tstzrange(a.starts_at, a.ends_at, '[)') && tstzrange(?, ?)"];
-  const args: unknown[] = [o.organizationId, o.from, o.to];
+  const where = ['a.organization_id = ?', ...OVERLAPS('a')];
+  const args: unknown[] = [o.organizationId, ...overlapArgs(o.from, o.to)];
   if (o.practitionerId) (where.push('a.practitioner_id = ?'), args.push(o.practitionerId));
   if (o.roomId) (where.push('a.room_id = ?'), args.push(o.roomId));
   if (!o.withCancelled) where.push("a.status <> 'cancelled'");
@@ -140,7 +150,7 @@ export async function overlapping(trx: Tx, column: 'practitioner_id' | 'room_id'
   const q = trx('appointments')
     .where(column, resourceId)
     .whereNotIn('status', ['cancelled', 'no_show'])
-    .whereRaw("tstzrange(starts_at, ends_at, '[)') && tstzrange(?, ?)", [from, to])
+    .whereRaw(OVERLAPS('appointments').join(' and '), overlapArgs(from, to) as never)
     .orderBy('starts_at')
     .select('id', 'patient_id', 'starts_at', 'ends_at');
   return except ? q.whereNot('id', except) : q;
@@ -151,7 +161,7 @@ export async function feedTimes(trx: Tx, resourceId: string, from: Date, to: Dat
   return trx('appointments')
     .where('practitioner_id', resourceId)
     .whereNotIn('status', ['cancelled', 'no_show'])
-    .whereRaw("tstzrange(starts_at, ends_at, '[)') && tstzrange(?, ?)", [from, to])
+    .whereRaw(OVERLAPS('appointments').join(' and '), overlapArgs(from, to) as never)
     .orderBy('starts_at')
     .select('id', 'starts_at', 'ends_at', 'updated_at', 'status');
 }
