@@ -123,7 +123,7 @@ async function feedResource(services: Services, id: string, action: 'enable' | '
     const token = randomBytes(32).toString('base64url');
     const updated = (await repo.updateResource(trx, id, { feed_token_hash: feedTokenHash(token), feed_enabled_at: new Date() }))!;
     await audit(trx, { action: 'appointment_feed.enable', objectType: 'appointment_resource', objectId: id, details: { replacedPrevious: Boolean(r.feed_token_hash) } });
-    return { url: `${services.config.publicUrl}/ical/${token}.ics`, enabledAt: updated.feed_enabled_at! };
+    return { url: `${services.config.publicUrl}/ical/feed.ics?token=${token}`, enabledAt: updated.feed_enabled_at! };
   });
 }
 
