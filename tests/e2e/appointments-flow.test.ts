@@ -88,6 +88,10 @@ test('an appointment is booked, moved, resized and cancelled by keyboard, and th
     t.is(moved.roomId, room.id);
     a11y.dayView = seriousViolations(await axeViolations(page));
 
+    // With the pointer: dragged onto the 12:00 hour it keeps its 15 minutes past the hour and its length.
+    await card.dragTo(page.locator('li.calendar-hour', { has: page.locator('.calendar-hour-label', { hasText: /^12:00$/ }) }));
+    await card.getByText('12:15–13:00').waitFor();
+
     // The week view shows it on today's column.
     await page.getByLabel('Ansicht', { exact: true }).selectOption('week');
     await page.waitForURL(/view=week/);
@@ -113,7 +117,7 @@ test('an appointment is booked, moved, resized and cancelled by keyboard, and th
     await page.getByRole('navigation', { name: 'Hauptnavigation' }).getByRole('link', { name: 'Wartezimmer' }).click();
     await page.getByRole('heading', { level: 1, name: 'Wartezimmer – heute' }).waitFor();
     const row = page.locator(`tr[data-appointment-id="${booked.id}"]`);
-    await row.getByText('10:15–11:00').waitFor();
+    await row.getByText('12:15–13:00').waitFor();
     await page.locator(`tr[data-appointment-id="${second.id}"]`).getByText('Abgesagt').waitFor();
     a11y.waitingRoom = seriousViolations(await axeViolations(page));
     await row.getByRole('button', { name: /^Angekommen/ }).click();
@@ -131,7 +135,7 @@ test('an appointment is booked, moved, resized and cancelled by keyboard, and th
     await section.getByText(/Abgesagt – Patientin krank/).waitFor();
     a11y.record = seriousViolations(await axeViolations(page));
     await page.getByRole('group', { name: 'Sprache' }).getByRole('button', { name: 'English' }).click();
-    await section.getByText(/10:15–11:00/).waitFor();
+    await section.getByText(/12:15–13:00/).waitFor();
     await section.getByText('Done').waitFor();
   }, t.log);
 
