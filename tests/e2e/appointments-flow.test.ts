@@ -137,9 +137,35 @@ test('an appointment is booked, moved, resized and cancelled by keyboard, and th
     await page.getByRole('group', { name: 'Sprache' }).getByRole('button', { name: 'English' }).click();
     await section.getByText(/12:15–13:00/).waitFor();
     await section.getByText('Done').waitFor();
+    const saved = page.waitForResponse((r) => r.url().endsWith('/api/v1/session/locale') && r.request().method() === 'PATCH');
+    await page.getByRole('group', { name: 'Language' }).getByRole('button', { name: 'Deutsch' }).click();
+    await saved;
+    await section.getByText('Erledigt').waitFor();
+
+    // The clock changes: 23 hours on 2026-03-29, 25 on 2026-10-25 with 02:00 twice, each named by
+    // its offset; booking from the second 02:00 books the second one (01:00 UTC), not the first.
+    await page.goto(`/appointments?view=day&day=2026-03-29&resource=${doctor.id}`);
+    await page.getByText('Dieser Tag hat 23 Stunden (Zeitumstellung).').waitFor();
+    t.is(await page.locator('li.calendar-hour').count(), 23);
+    await page.goto(`/appointments?view=day&day=2026-10-25&resource=${doctor.id}`);
+    await page.getByText('Dieser Tag hat 25 Stunden (Zeitumstellung).').waitFor();
+    t.is(await page.locator('li.calendar-hour').count(), 25);
+    const labels = await page.locator('.calendar-hour-label').allTextContents();
+    t.deepEqual(labels.filter((l) => l.startsWith('02:00')), ['02:00 (MESZ)', '02:00 (MEZ)']);
+    a11y.dstDay = seriousViolations(await axeViolations(page));
+    await page.getByRole('button', { name: 'Neuer Termin um 02:00 (MEZ)' }).focus();
+    await page.keyboard.press('Enter');
+    const dst = page.getByRole('dialog', { name: 'Neuer Termin' });
+    await dst.getByLabel('Patient/in suchen').fill('Terminova');
+    await dst.getByLabel('Patient/in suchen').press('Enter');
+    await dst.getByLabel(/Terminova, Kalinka/).waitFor();
+    await dst.getByRole('button', { name: 'Termin anlegen' }).click();
+    await dst.waitFor({ state: 'hidden' });
+    const all = (await api.get(`/api/v1/patients/${patient.id}/appointments`)).body.appointments as { startsAt: string }[];
+    t.true(all.some((a) => a.startsAt === '2026-10-25T01:00:00.000Z'), all.map((a) => a.startsAt).join(', '));
   }, t.log);
 
-  t.deepEqual(a11y, { emptyDay: [], createDialog: [], dayView: [], weekView: [], cancelDialog: [], waitingRoom: [], record: [] });
+  t.deepEqual(a11y, { emptyDay: [], createDialog: [], dayView: [], weekView: [], cancelDialog: [], waitingRoom: [], record: [], dstDay: [] });
   t.deepEqual(consoleLines.filter((l) => /Content Security Policy/i.test(l)), []);
   await context.close();
 });

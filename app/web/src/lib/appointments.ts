@@ -34,6 +34,13 @@ export function zoneName(instant: string | Date, locale: Locale, zone: string): 
   return fmt(locale, zone, { timeZoneName: 'short' }).formatToParts(new Date(instant)).find((p) => p.type === 'timeZoneName')?.value ?? '';
 }
 
+/** The zone's offset at an instant as ISO text ("+02:00"), to name one of two equal wall times. */
+export function isoOffset(instant: string | Date, zone: string): string {
+  const name = fmt('en', zone, { timeZoneName: 'longOffset' }).formatToParts(new Date(instant)).find((p) => p.type === 'timeZoneName')?.value ?? 'GMT';
+  const m = /GMT([+-]\d{2}):?(\d{2})?/.exec(name);
+  return m ? `${m[1]}:${m[2] ?? '00'}` : '+00:00';
+}
+
 /** The organization's local calendar day and wall time of an instant. */
 export function localParts(instant: string | Date, zone: string): { day: string; time: string } {
   const parts = Object.fromEntries(fmt('en', zone, { year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' })
