@@ -67,7 +67,7 @@ test('the FHIR export is an R4 Bundle with every resource type', async (t) => {
   t.is(res.body.resourceType, 'Bundle');
   t.is(res.body.type, 'collection');
   const types = res.body.entry.map((e: { resource: { resourceType: string } }) => e.resource.resourceType).sort();
-  t.deepEqual([...new Set(types)], ['CarePlan', 'Condition', 'Consent', 'DocumentReference', 'Patient', 'Procedure', 'QuestionnaireResponse']);
+  t.deepEqual([...new Set(types)], ['Appointment', 'CarePlan', 'Condition', 'Consent', 'DocumentReference', 'Patient', 'Procedure', 'QuestionnaireResponse']);
   const patient = res.body.entry[0].resource;
   t.is(patient.name[0].family, input.familyName);
   t.is(patient.birthDate, input.birthDate);

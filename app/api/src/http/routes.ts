@@ -9,5 +9,6 @@ import { extraRoutes } from './routes.extra.ts';
 import { patientRoutes } from './routes.patients.ts';
 import { backupRoutes } from './routes.backup.ts';
 import { installationRoutes } from '../modules/installation/installation.routes.ts';
+import { appointmentRoutes } from '../modules/appointments/appointment.routes.ts';
 
-export const ROUTES: AnyRoute[] = [...setupRoutes, ...sessionRoutes, ...sealRoutes, ...auditRoutes, ...extraRoutes, ...patientRoutes, ...backupRoutes, ...installationRoutes];
+export const ROUTES: AnyRoute[] = [...setupRoutes, ...sessionRoutes, ...sealRoutes, ...auditRoutes, ...extraRoutes, ...patientRoutes, ...backupRoutes, ...installationRoutes, ...appointmentRoutes];

@@ -50,6 +50,11 @@ export type BackupTargetStatus = Schemas['BackupTargetStatus'];
 export type BackupStatus = Schemas['BackupStatus'];
 export type InstallationOperator = Schemas['InstallationOperator'];
 export type UpdateRun = Schemas['UpdateRun'];
+export type Appointment = Schemas['Appointment'];
+export type AppointmentType = Schemas['AppointmentType'];
+export type AppointmentResource = Schemas['AppointmentResource'];
+export type CalendarDay = Schemas['CalendarDay'];
+export type AppointmentStatus = Appointment['status'];
 
 type AnyEntry = Schemas['AnamnesisEntry'] | Schemas['DiagnosisEntry'] | Schemas['TreatmentEntry'] | Schemas['PlanEntry'];
 export type EntryKind = AnyEntry['kind'];
@@ -77,6 +82,14 @@ export type ErasureInput = BodyOf<'/api/v1/patients/{id}/erasure', 'post'>;
 export type RecoveryKitInput = BodyOf<'/api/v1/backup/recovery-kit', 'post'>;
 export type AuditQuery = QueryOf<'/api/v1/audit'>;
 export type BackupJobQuery = QueryOf<'/api/v1/backup/jobs'>;
+export type NewAppointment = BodyOf<'/api/v1/appointments', 'post'>;
+export type AppointmentChange = BodyOf<'/api/v1/appointments/{appointmentId}', 'patch'>;
+export type AppointmentStatusChange = BodyOf<'/api/v1/appointments/{appointmentId}/status', 'post'>;
+export type AppointmentRange = QueryOf<'/api/v1/appointments'>;
+export type NewAppointmentType = BodyOf<'/api/v1/appointments/types', 'post'>;
+export type AppointmentTypeChange = BodyOf<'/api/v1/appointments/types/{typeId}', 'patch'>;
+export type NewAppointmentResource = BodyOf<'/api/v1/appointments/resources', 'post'>;
+export type AppointmentResourceChange = BodyOf<'/api/v1/appointments/resources/{resourceId}', 'patch'>;
 
 // ---- the value lists the forms offer; each must list exactly the members the API accepts ----
 /** Returns the values unchanged; a type error when they miss a member of T (or name one T lacks). */
@@ -101,6 +114,7 @@ export type ConsentAction = ConsentEntry['action'];
 export const DOCUMENT_CATEGORIES = allOf<PatientDocument['category']>()(['front', 'side', 'donor_area', 'close_up', 'document', 'other']);
 export type DocumentCategory = (typeof DOCUMENT_CATEGORIES)[number];
 export type BackupJobKind = BackupJob['kind'];
+export const APPOINTMENT_STATUSES = allOf<AppointmentStatus>()(['planned', 'confirmed', 'arrived', 'in_treatment', 'done', 'no_show', 'cancelled']);
 
 /** Why a record inside its retention period is erased anyway (kept in clear in the audit log). */
 export { REASON_CATEGORIES as ERASURE_REASON_CATEGORIES, type ReasonCategory as ErasureReasonCategory } from '../../../api/src/modules/gdpr/erasure-reason.schema.ts';
@@ -312,4 +326,23 @@ export const api = {
   revokeOperator: (userId: string) => call(client.DELETE('/api/v1/installation/operators/{userId}', { params: { path: { userId } } })),
   installationAudit: (query: AuditQuery = {}) => call(client.GET('/api/v1/installation/audit', { params: { query } })),
   installationUpdates: () => call(client.GET('/api/v1/installation/updates')),
+
+  calendarSettings: () => call(client.GET('/api/v1/appointments/settings')),
+  setTimeZone: (timeZone: string) => call(client.PUT('/api/v1/appointments/settings/time-zone', { body: { timeZone } })),
+  createAppointmentType: (body: NewAppointmentType) => call(client.POST('/api/v1/appointments/types', { body })),
+  updateAppointmentType: (typeId: string, body: AppointmentTypeChange) => call(client.PATCH('/api/v1/appointments/types/{typeId}', { params: { path: { typeId } }, body })),
+  createResource: (body: NewAppointmentResource) => call(client.POST('/api/v1/appointments/resources', { body })),
+  updateResource: (resourceId: string, body: AppointmentResourceChange) =>
+    call(client.PATCH('/api/v1/appointments/resources/{resourceId}', { params: { path: { resourceId } }, body })),
+  /** The feed URL is in this answer only: it is stored as a hash. */
+  enableFeed: (resourceId: string) => call(client.POST('/api/v1/appointments/resources/{resourceId}/feed', { params: { path: { resourceId } } })),
+  revokeFeed: (resourceId: string) => call(client.DELETE('/api/v1/appointments/resources/{resourceId}/feed', { params: { path: { resourceId } } })),
+  appointments: (query: AppointmentRange) => call(client.GET('/api/v1/appointments', { params: { query } })),
+  appointmentsToday: () => call(client.GET('/api/v1/appointments/today')),
+  patientAppointments: (patientId: string) => call(client.GET('/api/v1/patients/{id}/appointments', { params: id(patientId) })),
+  createAppointment: (body: NewAppointment) => call(client.POST('/api/v1/appointments', { body })),
+  updateAppointment: (appointmentId: string, body: AppointmentChange) =>
+    call(client.PATCH('/api/v1/appointments/{appointmentId}', { params: { path: { appointmentId } }, body })),
+  setAppointmentStatus: (appointmentId: string, body: AppointmentStatusChange) =>
+    call(client.POST('/api/v1/appointments/{appointmentId}/status', { params: { path: { appointmentId } }, body })),
 };

@@ -24,6 +24,7 @@ export const EXPORT_SECTIONS: Record<string, string> = {
   consents: 'consents',
   documents: 'documents',
   document_events: 'documentEvents',
+  appointments: 'appointments',
   audit_log: 'auditTrail',
 };
 
