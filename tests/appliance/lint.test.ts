@@ -108,6 +108,9 @@ const goodVars = {
   praxiskern_appliance_org_slug: 'praxis',
   praxiskern_appliance_oidc_issuer: 'https://id.example.de/realms/praxis',
   praxiskern_appliance_oidc_client_id: 'praxiskern',
+  praxiskern_monitoring_alert_email_to: ['it@praxis.example.de'],
+  praxiskern_monitoring_alert_email_from: 'praxiskern@praxis.example.de',
+  praxiskern_monitoring_smtp_smarthost: 'mail.example.de:587',
 };
 
 async function validate(vars: Record<string, unknown>) {
@@ -131,6 +134,15 @@ test('the playbook accepts a complete configuration', async (t) => {
   t.regex(r.stdout, /changed=0/);
 });
 
+test('with monitoring switched off the playbook needs no alert mail settings', async (t) => {
+  const { praxiskern_monitoring_alert_email_to: _to, praxiskern_monitoring_smtp_smarthost: _smtp, ...rest } = goodVars;
+  const off = await validate({ ...rest, praxiskern_monitoring_enabled: false });
+  t.is(off.code, 0, off.stdout + off.stderr);
+  const on = await validate(rest);
+  t.not(on.code, 0, 'monitoring is on by default and needs its mail settings');
+  t.regex(on.stdout, /praxiskern_monitoring_alert_email_to must list/);
+});
+
 const badInputs: Array<[string, unknown, RegExp]> = [
   ['praxiskern_appliance_domain', '', /praxiskern_appliance_domain must be/],
   ['praxiskern_appliance_domain', 'https://praxis.example.de', /praxiskern_appliance_domain must be/],
@@ -142,6 +154,13 @@ const badInputs: Array<[string, unknown, RegExp]> = [
   ['praxiskern_appliance_acme_email', 'nobody', /praxiskern_appliance_tls_mode must be acme \(with praxiskern_appliance_acme_email\)/],
   ['praxiskern_base_reboot_time', '25:00', /praxiskern_base_reboot_time must be/],
   ['praxiskern_docker_source', 'snap', /praxiskern_docker_source must be docker or debian/],
+  ['praxiskern_monitoring_alert_email_to', [], /praxiskern_monitoring_alert_email_to must list at least one e-mail address/],
+  ['praxiskern_monitoring_alert_email_to', 'it@praxis.example.de', /praxiskern_monitoring_alert_email_to must list/],
+  ['praxiskern_monitoring_smtp_smarthost', 'mail.example.de', /praxiskern_monitoring_smtp_smarthost the clinic's mail server as host:port/],
+  ['praxiskern_monitoring_smtp_username', 'praxiskern', /praxiskern_monitoring_smtp_password \(in ansible-vault\) must be too/],
+  ['praxiskern_monitoring_heartbeat_url', 'status.example.de/push', /praxiskern_monitoring_heartbeat_url must be empty or/],
+  ['praxiskern_monitoring_acceptance_test_for', '1 hour', /praxiskern_monitoring_acceptance_test_for must be empty/],
+  ['praxiskern_monitoring_image_archives', { grafana2: '/tmp/x.tar' }, /praxiskern_monitoring_image_archives may only name those services/],
 ];
 
 for (const [name, value, message] of badInputs) {
