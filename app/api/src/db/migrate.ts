@@ -12,6 +12,7 @@ import * as m0130 from './migrations/20261201_0130_backup_requests.ts';
 import * as m0200 from './migrations/20261201_0200_audit_sequencer.ts';
 import * as m0210 from './migrations/20261201_0210_request_scope.ts';
 import * as m0230 from './migrations/20261201_0230_operator_user_keys.ts';
+import * as m0260 from './migrations/20261201_0260_messaging.ts';
 
 export interface MigrationModule {
   up(knex: Knex): Promise<void>;
@@ -31,6 +32,7 @@ export const MIGRATIONS: Record<string, MigrationModule> = {
   '20261201_0200_audit_sequencer': m0200,
   '20261201_0210_request_scope': m0210,
   '20261201_0230_operator_user_keys': m0230,
+  '20261201_0260_messaging': m0260,
 };
 
 const source: Knex.MigrationSource<string> = {
