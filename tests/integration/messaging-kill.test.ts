@@ -18,7 +18,7 @@ test.before(async () => {
   // The app's own worker applies webhooks but does not deliver: the children do.
   env = await startMessagingEnv({ PRAXISKERN_OUTBOX_DELIVERY: 'false' });
   await enableChannels(env.admin);
-  const r = await env.admin.put('/api/v1/messaging/templates/document_request/de', {
+  const r = await env.admin.put('/api/v1/messaging/templates', { purpose: 'document_request', language: 'de',
     body: 'Bitte senden Sie {{documentName}}.', whatsappTemplate: { name: 'unterlagen', languageCode: 'de', parameters: ['documentName'] },
   });
   if (r.status !== 200) throw new Error(r.text);

@@ -13,13 +13,13 @@ let env: MessagingEnv;
 test.before(async () => {
   env = await startMessagingEnv();
   await enableChannels(env.admin);
-  const wa = await env.admin.put('/api/v1/messaging/templates/appointment_reminder/de', {
+  const wa = await env.admin.put('/api/v1/messaging/templates', { purpose: 'appointment_reminder', language: 'de',
     subject: 'Terminerinnerung', body: 'Guten Tag {{firstName}}, Ihr Termin bei {{practiceName}} ist am {{appointmentDate}} um {{appointmentTime}} Uhr.',
     whatsappTemplate: { name: 'termin_erinnerung', languageCode: 'de', parameters: ['firstName', 'appointmentDate', 'appointmentTime'] },
   });
   if (wa.status !== 200) throw new Error(wa.text);
   for (const purpose of ['document_request', 'appointment_confirmation']) {
-    const r = await env.admin.put(`/api/v1/messaging/templates/${purpose}/de`, {
+    const r = await env.admin.put('/api/v1/messaging/templates', { purpose, language: 'de',
       body: purpose === 'document_request' ? 'Bitte senden Sie {{documentName}}.' : 'Termin am {{appointmentDate}} bestätigt.',
       whatsappTemplate: { name: purpose, languageCode: 'de', parameters: purpose === 'document_request' ? ['documentName'] : ['appointmentDate'] },
     });
@@ -245,7 +245,7 @@ test.serial('bad input: a 4xx naming the field', async (t) => {
   t.is(unknownVar.status, 400);
   t.is(unknownVar.body.details[0].field, 'body.variables.diagnosisCode');
   t.regex(unknownVar.body.details[0].message, /unknown variable "diagnosisCode"/);
-  const tpl = await env.admin.put('/api/v1/messaging/templates/aftercare_step/de', { body: 'Hallo {{vorname}}' });
+  const tpl = await env.admin.put('/api/v1/messaging/templates', { purpose: 'aftercare_step', language: 'de', body: 'Hallo {{vorname}}' });
   t.is(tpl.status, 400);
   t.is(tpl.body.details[0].field, 'body.body');
   t.regex(tpl.body.details[0].message, /vorname/);
@@ -262,11 +262,11 @@ test.serial('bad input: a 4xx naming the field', async (t) => {
 });
 
 test.serial('health data in a template needs a reason, which is audited', async (t) => {
-  const body = { body: 'Nachsorge nach {{treatment}}: {{stepTitle}}' };
-  const refused = await env.admin.put('/api/v1/messaging/templates/aftercare_step/de', body);
+  const body = { purpose: 'aftercare_step', language: 'de', body: 'Nachsorge nach {{treatment}}: {{stepTitle}}' };
+  const refused = await env.admin.put('/api/v1/messaging/templates', body);
   t.is(refused.status, 400);
   t.is(refused.body.details[0].field, 'body.healthDataReason');
-  const ok = await env.admin.put('/api/v1/messaging/templates/aftercare_step/de', { ...body, healthDataReason: 'Patienten wünschen die Nennung der Behandlung' });
+  const ok = await env.admin.put('/api/v1/messaging/templates', { ...body, healthDataReason: 'Patienten wünschen die Nennung der Behandlung' });
   t.is(ok.status, 200);
   t.true(ok.body.template.usesHealthData);
   t.truthy(ok.body.template.healthDataEnabledAt);

@@ -3,7 +3,7 @@ import { ok, created } from '../../http/response.ts';
 import { idParams } from '../patients/patient.schema.ts';
 import {
   channelSettingsBody, channelSettingsView, oneTemplateView, outboxPageView, outboxQuery, patientMessagesView, sendBody, sentMessageView,
-  templateBody, templateParams, templatesView,
+  templateBody, templatesView,
 } from './messaging.schema.ts';
 import { getChannels, listTemplates, outboxList, patientMessages, saveChannels, saveTemplate, sendToPatient } from './messaging.service.ts';
 
@@ -27,10 +27,10 @@ export const messagingRoutes = [
     handler: ({ services }) => listTemplates(services),
   }),
   defineRoute({
-    method: 'put', path: '/messaging/templates/:purpose/:language', access: 'messaging.settings', tags: ['messaging'], params: templateParams, body: templateBody,
+    method: 'put', path: '/messaging/templates', access: 'messaging.settings', tags: ['messaging'], body: templateBody,
     summary: 'Replace a template; unknown variables are refused, health variables need a reason (audited)',
     response: ok(oneTemplateView),
-    handler: ({ services, params, body }) => saveTemplate(services, params.purpose, params.language, body),
+    handler: ({ services, body }) => saveTemplate(services, body.purpose, body.language, body),
   }),
   defineRoute({
     method: 'get', path: '/messaging/outbox', access: 'messaging.outbox', tags: ['messaging'], query: outboxQuery,

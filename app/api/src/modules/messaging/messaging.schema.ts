@@ -20,9 +20,9 @@ export const channelSettingsBody = z.strictObject({
   }),
 });
 
-export const templateParams = z.strictObject({ purpose: z.enum(MESSAGE_PURPOSES), language: z.enum(LANGUAGES) });
-
 export const templateBody = z.strictObject({
+  purpose: z.enum(MESSAGE_PURPOSES),
+  language: z.enum(LANGUAGES),
   subject: z.string().trim().min(1).max(200).optional(),
   body: z.string().trim().min(1).max(4000),
   whatsappTemplate: z.strictObject({
