@@ -73,7 +73,7 @@ async function renderAlertmanager(t: { teardown: (fn: () => void) => void }, env
 test('promtool check config accepts prometheus.yml with its rule files', async (t) => {
   const r = await run('promtool', ['check', 'config', path.join(promDir, 'prometheus.yml')]);
   t.is(r.code, 0, r.out);
-  t.regex(r.out, /SUCCESS: 1 rule files found/);
+  t.regex(r.out, /SUCCESS: \d+ rule files found/); // praxiskern.rules.yml, messaging.rules.yml
   t.regex(r.out, /SUCCESS: \d+ rules found/);
 });
 
