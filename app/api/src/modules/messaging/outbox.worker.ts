@@ -26,22 +26,27 @@ type Prepared =
 /** A token bucket: at most `perSecond` calls per second per provider, bursts up to one second's worth. */
 export class RateLimiter {
   #tokens: number;
-  #last = Date.now();
+  #last: number;
   readonly perSecond: number;
-  constructor(perSecond: number) {
+  readonly #now: () => number;
+  readonly #sleep: (ms: number) => Promise<unknown>;
+  constructor(perSecond: number, clock: { now: () => number; sleep: (ms: number) => Promise<unknown> } = { now: Date.now, sleep: (ms) => new Promise((r) => setTimeout(r, ms)) }) {
     this.perSecond = perSecond;
     this.#tokens = perSecond;
+    this.#now = clock.now;
+    this.#sleep = clock.sleep;
+    this.#last = clock.now();
   }
   async take(): Promise<void> {
     for (;;) {
-      const now = Date.now();
+      const now = this.#now();
       this.#tokens = Math.min(this.perSecond, this.#tokens + ((now - this.#last) / 1000) * this.perSecond);
       this.#last = now;
       if (this.#tokens >= 1) {
         this.#tokens -= 1;
         return;
       }
-      await new Promise((r) => setTimeout(r, Math.ceil(((1 - this.#tokens) / this.perSecond) * 1000)));
+      await this.#sleep(Math.ceil(((1 - this.#tokens) / this.perSecond) * 1000));
     }
   }
 }
