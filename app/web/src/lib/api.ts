@@ -49,6 +49,9 @@ export type BackupSnapshot = Schemas['BackupSnapshot'];
 export type BackupTargetStatus = Schemas['BackupTargetStatus'];
 export type BackupStatus = Schemas['BackupStatus'];
 export type InstallationOperator = Schemas['InstallationOperator'];
+export type MessagingChannels = Schemas['MessagingChannels'];
+export type MessageTemplate = Schemas['MessageTemplate'];
+export type OutboxMessage = Schemas['OutboxMessage'];
 
 type AnyEntry = Schemas['AnamnesisEntry'] | Schemas['DiagnosisEntry'] | Schemas['TreatmentEntry'] | Schemas['PlanEntry'];
 export type EntryKind = AnyEntry['kind'];
@@ -76,6 +79,10 @@ export type ErasureInput = BodyOf<'/api/v1/patients/{id}/erasure', 'post'>;
 export type RecoveryKitInput = BodyOf<'/api/v1/backup/recovery-kit', 'post'>;
 export type AuditQuery = QueryOf<'/api/v1/audit'>;
 export type BackupJobQuery = QueryOf<'/api/v1/backup/jobs'>;
+type PutBodyOf<P extends keyof paths> = paths[P]['put'] extends { requestBody?: infer B } ? JsonOf<NonNullable<B>> : never;
+export type ChannelSettingsInput = PutBodyOf<'/api/v1/messaging/channels'>;
+export type TemplateInput = PutBodyOf<'/api/v1/messaging/templates'>;
+export type OutboxQuery = QueryOf<'/api/v1/messaging/outbox'>;
 
 // ---- the value lists the forms offer; each must list exactly the members the API accepts ----
 /** Returns the values unchanged; a type error when they miss a member of T (or name one T lacks). */
@@ -100,6 +107,9 @@ export type ConsentAction = ConsentEntry['action'];
 export const DOCUMENT_CATEGORIES = allOf<PatientDocument['category']>()(['front', 'side', 'donor_area', 'close_up', 'document', 'other']);
 export type DocumentCategory = (typeof DOCUMENT_CATEGORIES)[number];
 export type BackupJobKind = BackupJob['kind'];
+export const MESSAGE_PURPOSES = allOf<MessageTemplate['purpose']>()(['appointment_confirmation', 'appointment_reminder', 'appointment_change', 'appointment_cancellation', 'aftercare_step', 'document_request', 'treatment_plan_sent']);
+export const OUTBOX_STATUSES = allOf<OutboxMessage['status']>()(['queued', 'sending', 'sent', 'delivered', 'read', 'failed', 'blocked', 'cancelled']);
+export type OutboxStatus = (typeof OUTBOX_STATUSES)[number];
 
 /** Why a record inside its retention period is erased anyway (kept in clear in the audit log). */
 export { REASON_CATEGORIES as ERASURE_REASON_CATEGORIES, type ReasonCategory as ErasureReasonCategory } from '../../../api/src/modules/gdpr/erasure-reason.schema.ts';
@@ -310,4 +320,10 @@ export const api = {
   grantOperator: (user: string) => call(client.POST('/api/v1/installation/operators', { body: { user } })),
   revokeOperator: (userId: string) => call(client.DELETE('/api/v1/installation/operators/{userId}', { params: { path: { userId } } })),
   installationAudit: (query: AuditQuery = {}) => call(client.GET('/api/v1/installation/audit', { params: { query } })),
+
+  messagingChannels: () => call(client.GET('/api/v1/messaging/channels')),
+  saveMessagingChannels: (body: ChannelSettingsInput) => call(client.PUT('/api/v1/messaging/channels', { body })),
+  messageTemplates: () => call(client.GET('/api/v1/messaging/templates')),
+  saveMessageTemplate: (body: TemplateInput) => call(client.PUT('/api/v1/messaging/templates', { body })),
+  outbox: (query: OutboxQuery = {}) => call(client.GET('/api/v1/messaging/outbox', { params: { query } })),
 };
