@@ -697,7 +697,6 @@ export const de = {
   'users.enrollment.resetSubmit': 'Zurücksetzen und Link erstellen',
   'users.enrollment.pending': 'Einrichtung offen bis {time}',
   'users.enrollment.expired': 'Einrichtungslink abgelaufen',
-  'nav.messaging': 'Nachrichten',
   'home.messagingLink': 'Nachrichtenkanäle und Vorlagen',
   'home.outboxLink': 'Postausgang der Nachrichten',
   'validation.code.unknown_variable': 'Diese Variable gibt es nicht.',

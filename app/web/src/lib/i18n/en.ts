@@ -699,7 +699,6 @@ export const en: Messages = {
   'users.enrollment.resetSubmit': 'Reset and create link',
   'users.enrollment.pending': 'Enrollment open until {time}',
   'users.enrollment.expired': 'Enrollment link expired',
-  'nav.messaging': 'Messages',
   'home.messagingLink': 'Messaging channels and templates',
   'home.outboxLink': 'Message outbox',
   'validation.code.unknown_variable': 'This variable does not exist.',
