@@ -3,7 +3,7 @@
 // objection, restriction and erasure decide; webhooks are signed, deduplicated and move statuses
 // only forwards; the circuit breaker opens and closes; bad input is a 4xx naming the field.
 import test from 'ava';
-import { createDb } from '../../app/api/src/db/connection.ts';
+import { createDb, withScope } from '../../app/api/src/db/connection.ts';
 import { inboundEvent, postWebhook, statusEvent } from '../helpers/fake-whatsapp.ts';
 import { clientAs, newOrganization } from './patients-fixtures.ts';
 import { enableChannels, messageOf, metric, newPatient, PHONE_NUMBER_ID, startMessagingEnv, waitFor, type MessagingEnv } from './messaging-fixtures.ts';
@@ -297,4 +297,17 @@ test.serial('a second organization sees none of the messages (RLS)', async (t) =
   // the same WhatsApp number cannot be claimed by another organization
   const steal = await other.put('/api/v1/messaging/channels', { email: { enabled: false }, whatsapp: { enabled: true, provider: 'meta', phoneNumberId: PHONE_NUMBER_ID } });
   t.is(steal.status, 409);
+});
+
+test.serial('anonymization after the retention period removes the patient\'s messages and inbound messages', async (t) => {
+  const p = await newPatient(env.admin, ['whatsapp_contact']);
+  const queued = await env.admin.post(`/api/v1/patients/${p.id}/messages`, { ...reminder, sendAt: new Date(Date.now() + 3_600_000).toISOString() });
+  t.is(queued.body.message.status, 'queued');
+  const event = inboundEvent(PHONE_NUMBER_ID, { id: `wamid.anon${Date.now()}`, from: p.whatsapp.replace('+', ''), text: 'Hallo' });
+  t.is((await postWebhook(env.app.url, event, env.appSecret)).status, 200);
+  await waitFor('inbound stored', async () => env.owner('inbound_messages').where({ patient_id: p.id }).first());
+  const { rows } = await withScope(env.app.services.db, { organizationId: env.organizationId }, (trx) => trx.raw('select anonymize_patient(?) as done', [p.id]));
+  t.true(rows[0].done);
+  t.is(Number((await env.owner('outbox_messages').where({ patient_id: p.id }).count({ n: '*' }))[0].n), 0);
+  t.is(Number((await env.owner('inbound_messages').where({ patient_id: p.id }).count({ n: '*' }))[0].n), 0);
 });

@@ -10,6 +10,27 @@ const TENANT_TABLES = ['messaging_channels', 'message_templates', 'outbox_messag
 const PURPOSES = ['appointment_confirmation', 'appointment_reminder', 'appointment_change', 'appointment_cancellation', 'aftercare_step', 'document_request', 'treatment_plan_sent'];
 const list = (xs: string[]) => xs.map((x) => `'${x}'`).join(',');
 
+// Anonymization after the retention period (0003) also removes the patient's messages and inbound
+// messages; down() restores the function as 0003 defined it.
+const anonymizeFunction = (messaging: boolean) => `
+    create or replace function anonymize_patient(p_patient uuid) returns boolean language plpgsql
+      security definer set search_path = public, pg_temp as $$
+    begin
+      if app_org() is null then raise exception 'no organization in scope' using errcode = '42501'; end if;
+      perform 1 from patients where id = p_patient and organization_id = app_org() for update;
+      if not found then return false; end if;
+      delete from record_entries where patient_id = p_patient;
+      delete from consents where patient_id = p_patient;
+      delete from documents where patient_id = p_patient;
+      delete from patient_versions where patient_id = p_patient;
+      delete from patient_search where patient_id = p_patient;${messaging ? `
+      delete from outbox_messages where patient_id = p_patient;
+      delete from inbound_messages where patient_id = p_patient;` : ''}
+      update patients set data = null, restriction_reason = null, anonymized_at = now(), updated_at = now()
+        where id = p_patient;
+      return true;
+    end $$;`;
+
 export async function up(knex: Knex): Promise<void> {
   await knex.raw(`
     create table messaging_channels (
@@ -194,9 +215,11 @@ export async function up(knex: Knex): Promise<void> {
     grant usage on sequence webhook_events_id_seq to ${APP_ROLE};
     grant select, insert on webhook_seen to ${APP_ROLE};
   `);
+  await knex.raw(anonymizeFunction(true));
 }
 
 export async function down(knex: Knex): Promise<void> {
+  await knex.raw(anonymizeFunction(false));
   await knex.raw(`
     drop function if exists messaging_organization_for_number(text), outbox_due_organizations(), outbox_stats(), outbox_organization_for_message(uuid);
     drop table if exists webhook_seen, webhook_events, inbound_messages, prospects, outbox_messages, message_templates, messaging_channels;

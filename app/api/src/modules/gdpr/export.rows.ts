@@ -24,6 +24,8 @@ export const EXPORT_SECTIONS: Record<string, string> = {
   consents: 'consents',
   documents: 'documents',
   document_events: 'documentEvents',
+  outbox_messages: 'messages',
+  inbound_messages: 'inboundMessages',
   audit_log: 'auditTrail',
 };
 

@@ -43,6 +43,8 @@ async function buildExport(services: Services, trx: Tx, organizationId: string, 
     consents: await map(rows.consents, { note: text((r) => consentNoteField(String(r.id))) }),
     documents,
     documentEvents: await map(rows.documentEvents, { reason: text((r) => documentEventReasonField(String(r.id))) }),
+    messages: await map(rows.messages, { variables: json((r) => `outbox_variables:${r.id}`) }),
+    inboundMessages: await map(rows.inboundMessages, { content: json((r) => `inbound:${r.id}`) }),
     auditTrail: await map(await patientAudit(trx, patientId), {}),
   };
 }

@@ -13,6 +13,8 @@ export async function patientRows(trx: Tx, patientId: string) {
     consents: await by('consents', 'recorded_at'),
     documents: await by('documents', 'created_at'),
     documentEvents: await by('document_events', 'at'),
+    messages: await by('outbox_messages', 'created_at'),
+    inboundMessages: await by('inbound_messages', 'received_at'),
   };
 }
 
