@@ -22,6 +22,7 @@ export interface TestSmtp {
   close(): Promise<void>;
 }
 
+/** starttls: false makes a server without TLS at all (STARTTLS refused). */
 export async function startTestSmtp(opts: { starttls?: boolean } = {}): Promise<TestSmtp> {
   const dir = mkdtempSync(path.join(tmpdir(), 'pk-smtp-'));
   const key = path.join(dir, 'key.pem');
@@ -35,7 +36,7 @@ export async function startTestSmtp(opts: { starttls?: boolean } = {}): Promise<
   const mails: ReceivedMail[] = [];
   const smtp = { mails, tempFail: false } as TestSmtp;
   const server = new SMTPServer({
-    secure: false, hideSTARTTLS: opts.starttls === false, key: readFileSync(key), cert: readFileSync(cert),
+    secure: false, ...(opts.starttls === false ? { disabledCommands: ['STARTTLS'] } : {}), key: readFileSync(key), cert: readFileSync(cert),
     authOptional: false, allowInsecureAuth: false, logger: false,
     onAuth(auth, _session, cb) {
       if (auth.username === user && auth.password === password) cb(null, { user });

@@ -5,6 +5,10 @@
 import test from 'ava';
 import { createDb, withScope } from '../../app/api/src/db/connection.ts';
 import { inboundEvent, postWebhook, statusEvent } from '../helpers/fake-whatsapp.ts';
+import { startTestSmtp } from '../helpers/smtp.ts';
+import { cancelQueued, enqueueMessage } from '../../app/api/src/modules/messaging/outbox.service.ts';
+import { closeTransports, sendMail } from '../../app/api/src/modules/messaging/providers.repository.ts';
+import type { AppError } from '../../app/api/src/core/errors.ts';
 import { clientAs, newOrganization } from './patients-fixtures.ts';
 import { enableChannels, messageOf, metric, newPatient, PHONE_NUMBER_ID, startMessagingEnv, waitFor, type MessagingEnv } from './messaging-fixtures.ts';
 
@@ -310,4 +314,51 @@ test.serial('anonymization after the retention period removes the patient\'s mes
   t.true(rows[0].done);
   t.is(Number((await env.owner('outbox_messages').where({ patient_id: p.id }).count({ n: '*' }))[0].n), 0);
   t.is(Number((await env.owner('inbound_messages').where({ patient_id: p.id }).count({ n: '*' }))[0].n), 0);
+});
+
+test.serial('enqueueMessage for other modules: written in the caller\'s transaction, moved by its dedup key, cancelled before it is sent', async (t) => {
+  const p = await newPatient(env.admin, ['whatsapp_contact']);
+  const scope = { organizationId: env.organizationId, userId: null };
+  const key = `appointment:${crypto.randomUUID()}:reminder:24h`;
+  const at = (h: number) => new Date(Date.now() + h * 3_600_000);
+  // rolled back with the change that caused it: no message
+  await t.throwsAsync(withScope(env.app.services.db, scope, async (trx) => {
+    await enqueueMessage(env.app.services, trx, env.organizationId, null, { patientId: p.id, purpose: 'appointment_reminder', channel: 'whatsapp', sendAt: at(24), dedupKey: key, variables: { appointmentDate: '01.01.2027' } });
+    throw new Error('the appointment could not be booked');
+  }));
+  t.is(Number((await env.owner('outbox_messages').where({ dedup_key: key }).count({ n: '*' }))[0].n), 0);
+  const first = await withScope(env.app.services.db, scope, (trx) =>
+    enqueueMessage(env.app.services, trx, env.organizationId, null, { patientId: p.id, purpose: 'appointment_reminder', channel: 'whatsapp', sendAt: at(24), dedupKey: key, variables: { appointmentDate: '01.01.2027' } }));
+  t.is(first.status, 'queued');
+  // the appointment moves: the same key moves the reminder, no second message
+  const moved = await withScope(env.app.services.db, scope, (trx) =>
+    enqueueMessage(env.app.services, trx, env.organizationId, null, { patientId: p.id, purpose: 'appointment_reminder', channel: 'whatsapp', sendAt: at(48), dedupKey: key, variables: { appointmentDate: '02.01.2027' } }));
+  t.is(moved.id, first.id);
+  t.true(moved.send_at.getTime() > first.send_at.getTime());
+  t.is(Number((await env.owner('outbox_messages').where({ dedup_key: key }).count({ n: '*' }))[0].n), 1);
+  // cancelled appointment: nothing goes out
+  t.is(await withScope(env.app.services.db, scope, (trx) => cancelQueued(trx, [key])), 1);
+  t.is((await env.owner('outbox_messages').where({ id: first.id }).first()).status, 'cancelled');
+  // unknown variable from a module: 400 naming it
+  const err = await t.throwsAsync(withScope(env.app.services.db, scope, (trx) =>
+    enqueueMessage(env.app.services, trx, env.organizationId, null, { patientId: p.id, purpose: 'appointment_reminder', channel: 'whatsapp', variables: { roomNumber: '3' } })));
+  t.regex(JSON.stringify((err as AppError).details), /variables\.roomNumber/);
+});
+
+test.serial('SMTP: the relay\'s certificate is verified and STARTTLS is required', async (t) => {
+  const base = env.app.config.messaging;
+  const mail = { from: 'praxis@example.org', to: 'someone@example.org', subject: 'x', text: 'y', id: crypto.randomUUID() };
+  const untrusted = { ...base, smtp: { ...base.smtp, caFile: undefined } };
+  const e1 = await t.throwsAsync(sendMail(untrusted, mail));
+  t.regex(e1!.message, /certificate/i);
+  const plain = await startTestSmtp({ starttls: false });
+  try {
+    const e2 = await t.throwsAsync(sendMail({ ...base, smtp: { ...base.smtp, port: plain.port, passwordFile: plain.passwordFile, caFile: plain.caFile } }, mail));
+    t.regex(e2!.message, /STARTTLS/i);
+    t.is(plain.mails.length, 0, 'nothing sent in clear text');
+  } finally {
+    await plain.close();
+    closeTransports();
+  }
+  t.is(env.smtp.mails.filter((m) => m.data.includes(mail.id)).length, 0);
 });

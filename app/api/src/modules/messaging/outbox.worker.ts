@@ -100,15 +100,28 @@ export class OutboxWorker {
     return l;
   }
 
+  #busy = false;
+  #loop = async () => {
+    if (this.#stopped || this.#busy) return;
+    this.#busy = true;
+    clearTimeout(this.#timer);
+    this.#running = this.runOnce().catch((err) => log().error({ err: (err as Error).message }, 'outbox pass failed'));
+    await this.#running;
+    this.#busy = false;
+    if (!this.#stopped) this.#timer = setTimeout(this.#loop, this.#again ? 0 : this.cfg.outbox.pollMs);
+  };
+
   start(): this {
-    const loop = async () => {
-      if (this.#stopped) return;
-      this.#running = this.runOnce().catch((err) => log().error({ err: (err as Error).message }, 'outbox pass failed'));
-      await this.#running;
-      if (!this.#stopped) this.#timer = setTimeout(loop, this.#again ? 0 : this.cfg.outbox.pollMs);
-    };
-    this.#timer = setTimeout(loop, 0);
+    this.#timer = setTimeout(this.#loop, 0);
     return this;
+  }
+
+  /** A message was queued (NOTIFY praxiskern_outbox): look now instead of at the next poll. */
+  wake(): void {
+    if (!this.#busy && !this.#stopped) {
+      clearTimeout(this.#timer);
+      this.#timer = setTimeout(this.#loop, 0);
+    } else this.#again = true;
   }
 
   async stop(): Promise<void> {
