@@ -202,6 +202,9 @@ test.serial('the circuit breaker opens while the provider fails and closes after
   t.true(during!.status === 'sending' || during!.status === 'queued');
   t.truthy(during!.lastError);
   t.log(`${failedCalls} calls answered 503 before the breaker opened`);
+  const depth = ((await metric(metricsUrl, 'praxiskern_outbox_depth', 'status="sending"')) ?? 0) + ((await metric(metricsUrl, 'praxiskern_outbox_depth', 'status="queued"')) ?? 0);
+  t.true(depth >= ids.length, `outbox depth ${depth} while the provider is down`);
+  t.true((await metric(metricsUrl, 'praxiskern_outbox_oldest_due_age_seconds'))! >= 0);
   env.fake.mode = 'ok';
   await waitFor('all sent', async () => {
     const all = await Promise.all(ids.map((id) => messageOf(env.admin, p.id, id)));
@@ -209,7 +212,8 @@ test.serial('the circuit breaker opens while the provider fails and closes after
   }, 30_000);
   t.is(await metric(metricsUrl, 'praxiskern_messaging_breaker_state', 'provider="meta"'), 0, 'closed again');
   for (const id of ids) t.is(requestsFor(id).filter((r) => r.status === 200).length, 1, 'each sent exactly once');
-  t.true((await metric(metricsUrl, 'praxiskern_messages_sent_total', 'channel="whatsapp",outcome="breaker_open"'))! >= 0);
+  t.true((await metric(metricsUrl, 'praxiskern_messages_sent_total', 'channel="whatsapp",outcome="retry"'))! >= 3, 'retries counted');
+  t.is(await metric(metricsUrl, 'praxiskern_outbox_depth', 'status="queued"'), 0, 'the queue drained');
 });
 
 test.serial('a refused message (4xx) fails with the provider error and is not retried', async (t) => {

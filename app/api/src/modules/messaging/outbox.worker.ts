@@ -173,13 +173,21 @@ export class OutboxWorker {
 
   async deliver(m: repo.OutboxRow): Promise<void> {
     const scope = { organizationId: m.organization_id, userId: SYSTEM_USER_ID };
-    const prepared = await withScope(this.services.db, scope, async (trx) => {
-      const p = await this.#prepare(trx, m);
-      if (p.kind === 'blocked') {
-        await repo.updateOutbox(trx, m.id, { status: 'blocked', blocked_reason: p.reason, finished_at: new Date() }, repo.OPEN_STATUSES);
-      }
-      return p;
-    });
+    let prepared: Prepared;
+    try {
+      prepared = await withScope(this.services.db, scope, async (trx) => {
+        const p = await this.#prepare(trx, m);
+        if (p.kind === 'blocked') {
+          await repo.updateOutbox(trx, m.id, { status: 'blocked', blocked_reason: p.reason, finished_at: new Date() }, repo.OPEN_STATUSES);
+        }
+        return p;
+      });
+    } catch (err) {
+      // Database trouble, the server sealed meanwhile …: the message stays and is tried again later.
+      log().warn({ err: (err as Error).message, outboxId: m.id }, 'message could not be prepared');
+      await this.#failed(m, m.channel === 'email' ? 'smtp' : 'meta', new NotConfiguredError('could not be prepared (internal error; see the worker log)'));
+      return;
+    }
     if (prepared.kind === 'blocked') {
       this.metrics.sends.inc({ channel: m.channel, outcome: 'blocked' });
       return;

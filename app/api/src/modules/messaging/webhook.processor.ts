@@ -131,10 +131,11 @@ export class WebhookProcessor {
     const id = randomUUID();
     const receivedAt = m.timestamp && /^\d{1,12}$/.test(m.timestamp) ? new Date(Number(m.timestamp) * 1000) : new Date();
     const content = inboundContent(m);
+    const provider = (await repo.channelRow(trx, org)).whatsapp_provider;
     if (patients.length) {
       const patientId = patients[0];
       const sealed = await sealJson(this.services.keys, trx, patientKey(org, patientId), `inbound:${id}`, { ...content, ambiguousMatch: patients.length > 1 });
-      await repo.insertInbound(trx, { id, organization_id: org, patient_id: patientId, prospect_id: null, provider: 'meta', kind: inboundKind(m), content: sealed, received_at: receivedAt });
+      await repo.insertInbound(trx, { id, organization_id: org, patient_id: patientId, prospect_id: null, provider, kind: inboundKind(m), content: sealed, received_at: receivedAt });
       return;
     }
     const phoneToken = token ?? blindToken(key, { kind: 'phone', value: `unparsable:${m.from}` });
@@ -145,6 +146,6 @@ export class WebhookProcessor {
       await repo.insertProspect(trx, { id: prospect.id, organization_id: org, phone_token: phoneToken, data });
     } else await repo.touchProspect(trx, prospect.id);
     const sealed = await sealJson(this.services.keys, trx, prospectKey(org, prospect.id), `inbound:${id}`, content);
-    await repo.insertInbound(trx, { id, organization_id: org, patient_id: null, prospect_id: prospect.id, provider: 'meta', kind: inboundKind(m), content: sealed, received_at: receivedAt });
+    await repo.insertInbound(trx, { id, organization_id: org, patient_id: null, prospect_id: prospect.id, provider, kind: inboundKind(m), content: sealed, received_at: receivedAt });
   }
 }
