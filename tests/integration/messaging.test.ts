@@ -8,6 +8,7 @@ import { inboundEvent, postWebhook, statusEvent } from '../helpers/fake-whatsapp
 import { startTestSmtp } from '../helpers/smtp.ts';
 import { cancelQueued, enqueueMessage } from '../../app/api/src/modules/messaging/outbox.service.ts';
 import { closeTransports, sendMail } from '../../app/api/src/modules/messaging/providers.repository.ts';
+import { WebhookProcessor } from '../../app/api/src/modules/messaging/webhook.processor.ts';
 import type { AppError } from '../../app/api/src/core/errors.ts';
 import { clientAs, newOrganization } from './patients-fixtures.ts';
 import { enableChannels, messageOf, metric, newPatient, PHONE_NUMBER_ID, startMessagingEnv, waitFor, type MessagingEnv } from './messaging-fixtures.ts';
@@ -365,4 +366,22 @@ test.serial('SMTP: the relay\'s certificate is verified and STARTTLS is required
     closeTransports();
   }
   t.is(env.smtp.mails.filter((m) => m.data.includes(mail.id)).length, 0);
+});
+
+test.serial('processed webhook receipts are pruned after 7 days and seen ids after 30; a redelivery inside 30 days is still ignored', async (t) => {
+  const p = await newPatient(env.admin, ['whatsapp_contact']);
+  const event = inboundEvent(PHONE_NUMBER_ID, { id: `wamid.prune${Date.now()}`, from: p.whatsapp.replace('+', ''), text: 'Alt' });
+  t.is((await postWebhook(env.app.url, event, env.appSecret)).status, 200);
+  await waitFor('stored', async () => env.owner('inbound_messages').where({ patient_id: p.id }).first());
+  await env.owner('webhook_events').whereNotNull('processed_at').update({ processed_at: env.owner.raw("now() - interval '8 days'") });
+  await env.owner('webhook_seen').update({ seen_at: env.owner.raw("now() - interval '20 days'") });
+  const pruned = await new WebhookProcessor(env.app.worker.services).prune(true);
+  t.true(pruned!.events > 0);
+  t.is(pruned!.seen, 0);
+  t.is(Number((await env.owner('webhook_events').count({ n: '*' }))[0].n), 0);
+  t.is((await postWebhook(env.app.url, event, env.appSecret)).status, 200);
+  await waitFor('applied', async () => Number((await env.owner('webhook_events').whereNull('processed_at').count({ n: '*' }))[0].n) === 0);
+  t.is(Number((await env.owner('inbound_messages').where({ patient_id: p.id }).count({ n: '*' }))[0].n), 1, 'still once');
+  await env.owner('webhook_seen').update({ seen_at: env.owner.raw("now() - interval '31 days'") });
+  t.true((await new WebhookProcessor(env.app.worker.services).prune(true))!.seen > 0);
 });

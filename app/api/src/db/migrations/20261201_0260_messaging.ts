@@ -211,9 +211,10 @@ export async function up(knex: Knex): Promise<void> {
 
     grant select, insert, update on messaging_channels, message_templates, outbox_messages, prospects to ${APP_ROLE};
     grant select, insert on inbound_messages to ${APP_ROLE};
-    grant select, insert, update on webhook_events to ${APP_ROLE};
+    -- delete: the worker prunes processed events (7 days) and seen ids (30 days; Meta retries for 7)
+    grant select, insert, update, delete on webhook_events to ${APP_ROLE};
     grant usage on sequence webhook_events_id_seq to ${APP_ROLE};
-    grant select, insert on webhook_seen to ${APP_ROLE};
+    grant select, insert, delete on webhook_seen to ${APP_ROLE};
   `);
   await knex.raw(anonymizeFunction(true));
 }

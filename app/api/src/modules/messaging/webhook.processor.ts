@@ -52,8 +52,18 @@ export class WebhookProcessor {
     this.services = services;
   }
 
+  #lastPrune = 0;
+
+  /** At most once an hour: old receipts and seen ids (messaging.repository.ts pruneWebhookTables). */
+  async prune(force = false): Promise<{ events: number; seen: number } | undefined> {
+    if (!force && Date.now() - this.#lastPrune < 3_600_000) return undefined;
+    this.#lastPrune = Date.now();
+    return repo.pruneWebhookTables(this.services.db);
+  }
+
   /** Processes pending events; returns how many. Waits while sealed (inbound content needs the keys). */
   async runOnce(limit = 50): Promise<number> {
+    await this.prune().catch((err) => log().warn({ err: (err as Error).message }, 'webhook prune failed'));
     if (this.services.seal.isSealed) return 0;
     return this.services.db.transaction(async (lock) => {
       const events = await repo.claimWebhookEvents(lock, limit);
