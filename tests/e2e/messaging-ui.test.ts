@@ -1,7 +1,8 @@
 // The messaging settings and the outbox in headless Chromium against the real server (build first:
 // `npm run build`): the admin switches WhatsApp on (a bad number is refused next to its field),
 // sees what each channel sends where, edits a template (an unknown variable is refused), and reads
-// a blocked message with its reason in the outbox, in German and English. axe-core on every state.
+// a blocked message with its reason in the outbox and in the patient's record, in German and
+// English. axe-core on every state.
 import test from 'ava';
 import type { Browser } from 'playwright-core';
 import { axeViolations, launchBrowser, observedPage, screenshotOnFailure, seriousViolations } from '../helpers/browser.ts';
@@ -79,6 +80,14 @@ test('the admin sets up WhatsApp, edits a template and sees a blocked message wi
     t.regex((await row.textContent()) ?? '', /Terminerinnerung.*WhatsApp.*gesperrt/);
     a11y.outbox = seriousViolations(await axeViolations(page));
 
+    // The same reason in the patient's record.
+    await row.getByRole('link', { name: 'Akte öffnen' }).click();
+    await page.getByRole('button', { name: 'Nachrichten laden' }).click();
+    await page.getByRole('table', { name: 'Nachrichten' }).getByRole('row').filter({ hasText: 'keine Einwilligung für den Kanal' }).waitFor();
+    a11y.record = seriousViolations(await axeViolations(page));
+    await page.goto('/admin/messaging/outbox');
+    await page.getByRole('heading', { level: 1, name: 'Postausgang' }).waitFor();
+
     await page.getByRole('button', { name: 'English' }).click();
     await page.getByRole('heading', { level: 1, name: 'Outbox' }).waitFor();
     await page.getByRole('table', { name: 'Outbox' }).getByRole('row').filter({ hasText: 'no consent for the channel' }).waitFor();
@@ -87,7 +96,7 @@ test('the admin sets up WhatsApp, edits a template and sees a blocked message wi
     a11y.english = seriousViolations(await axeViolations(page));
   }, t.log);
 
-  t.deepEqual(a11y, { page: [], error: [], template: [], outbox: [], english: [] }, 'no serious or critical axe-core violations');
+  t.deepEqual(a11y, { page: [], error: [], template: [], outbox: [], record: [], english: [] }, 'no serious or critical axe-core violations');
   t.deepEqual(o.cspViolations(), [], 'no Content-Security-Policy violation');
   t.deepEqual(o.console.filter((l) => l.startsWith('pageerror')), [], 'no uncaught errors');
   await o.context.close();

@@ -326,4 +326,5 @@ export const api = {
   messageTemplates: () => call(client.GET('/api/v1/messaging/templates')),
   saveMessageTemplate: (body: TemplateInput) => call(client.PUT('/api/v1/messaging/templates', { body })),
   outbox: (query: OutboxQuery = {}) => call(client.GET('/api/v1/messaging/outbox', { params: { query } })),
+  patientMessages: (patientId: string) => call(client.GET('/api/v1/patients/{id}/messages', { params: id(patientId) })),
 };

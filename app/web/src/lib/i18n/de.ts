@@ -799,6 +799,12 @@ export const de = {
   'outbox.reason.whatsapp_template_missing': 'keine freigegebene WhatsApp-Vorlage für diesen Anlass',
   'outbox.reason.health_data_not_enabled': 'Vorlage mit Gesundheitsangaben nicht freigegeben',
   'outbox.reason.not_configured': 'Kanal auf dem Server nicht eingerichtet',
+  'section.messages': 'Nachrichten',
+  'patientMessages.intro': 'Nachrichten an die Patientin / den Patienten mit ihrem Zustand; gesperrte mit dem Grund.',
+  'patientMessages.load': 'Nachrichten laden',
+  'patientMessages.empty': 'Keine Nachrichten.',
+  'patientMessages.col.time': 'Angelegt',
+  'patientMessages.col.due': 'Fällig',
 } as const;
 
 export type MessageKey = keyof typeof de;
