@@ -201,13 +201,8 @@ export async function up(knex: Knex): Promise<void> {
       select status, count(*), coalesce(max(extract(epoch from now() - greatest(send_at, created_at))) filter (where send_at <= now()), 0)
         from outbox_messages where status in ('queued','sending') group by status
     $$;
-    -- Outbox rows of a patient whose provider message id is known (status webhooks, any organization).
-    create function outbox_organization_for_message(p_id uuid) returns uuid language sql stable
-      security definer set search_path = public, pg_temp as $$
-      select organization_id from outbox_messages where id = p_id
-    $$;
-    revoke all on function messaging_organization_for_number(text), outbox_due_organizations(), outbox_stats(), outbox_organization_for_message(uuid) from public;
-    grant execute on function messaging_organization_for_number(text), outbox_due_organizations(), outbox_stats(), outbox_organization_for_message(uuid) to ${APP_ROLE};
+    revoke all on function messaging_organization_for_number(text), outbox_due_organizations(), outbox_stats() from public;
+    grant execute on function messaging_organization_for_number(text), outbox_due_organizations(), outbox_stats() to ${APP_ROLE};
 
     grant select, insert, update on messaging_channels, message_templates, outbox_messages, prospects to ${APP_ROLE};
     grant select, insert on inbound_messages to ${APP_ROLE};
@@ -222,7 +217,7 @@ export async function up(knex: Knex): Promise<void> {
 export async function down(knex: Knex): Promise<void> {
   await knex.raw(anonymizeFunction(false));
   await knex.raw(`
-    drop function if exists messaging_organization_for_number(text), outbox_due_organizations(), outbox_stats(), outbox_organization_for_message(uuid);
+    drop function if exists messaging_organization_for_number(text), outbox_due_organizations(), outbox_stats();
     drop table if exists webhook_seen, webhook_events, inbound_messages, prospects, outbox_messages, message_templates, messaging_channels;
     drop function if exists outbox_status_guard(), outbox_status_rank(text), outbox_notify(), webhook_events_notify();
   `);

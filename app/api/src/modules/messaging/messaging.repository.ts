@@ -210,11 +210,6 @@ export async function organizationForNumber(trx: Tx | Db, phoneNumberId: string)
   return rows[0]?.id ?? undefined;
 }
 
-export async function organizationForMessage(trx: Tx | Db, outboxId: string): Promise<string | undefined> {
-  const { rows } = await trx.raw('select outbox_organization_for_message(?) as id', [outboxId]);
-  return rows[0]?.id ?? undefined;
-}
-
 /** Receipts of processed events after 7 days, seen ids after 30 (Meta redelivers for up to 7 days). */
 export async function pruneWebhookTables(db: Db): Promise<{ events: number; seen: number }> {
   const events = await db('webhook_events').whereNotNull('processed_at').where('processed_at', '<', db.raw("now() - interval '7 days'")).delete();
