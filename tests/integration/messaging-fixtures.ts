@@ -99,8 +99,9 @@ export async function messageOf(client: Client, patientId: string, id: string) {
   return (res.body.items as { id: string; status: string; blockedReason: string | null; lastError: string | null; attempts: number }[]).find((m) => m.id === id);
 }
 
-export async function metric(url: string, name: string, labels = ''): Promise<number | undefined> {
-  const text = await (await fetch(url)).text();
+/** One value of one scrape (several values of the same scrape: pass `text` from fetch(url).text()). */
+export async function metric(url: string, name: string, labels = '', text?: string): Promise<number | undefined> {
+  text ??= await (await fetch(url)).text();
   const line = text.split('\n').find((l) => l.startsWith(`${name}${labels ? `{${labels}}` : ''} `) || (labels === '' && l.startsWith(`${name} `)));
   return line ? Number(line.split(' ').pop()) : undefined;
 }

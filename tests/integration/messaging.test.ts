@@ -203,7 +203,8 @@ test.serial('the circuit breaker opens while the provider fails and closes after
   t.true(during!.status === 'sending' || during!.status === 'queued');
   t.truthy(during!.lastError);
   t.log(`${failedCalls} calls answered 503 before the breaker opened`);
-  const depth = ((await metric(metricsUrl, 'praxiskern_outbox_depth', 'status="sending"')) ?? 0) + ((await metric(metricsUrl, 'praxiskern_outbox_depth', 'status="queued"')) ?? 0);
+  const scrape = await (await fetch(metricsUrl)).text();
+  const depth = ((await metric(metricsUrl, 'praxiskern_outbox_depth', 'status="sending"', scrape)) ?? 0) + ((await metric(metricsUrl, 'praxiskern_outbox_depth', 'status="queued"', scrape)) ?? 0);
   t.true(depth >= ids.length, `outbox depth ${depth} while the provider is down`);
   t.true((await metric(metricsUrl, 'praxiskern_outbox_oldest_due_age_seconds'))! >= 0);
   env.fake.mode = 'ok';
