@@ -46,7 +46,7 @@ function child(): { proc: ChildProcess; ready: Promise<void>; exited: Promise<vo
 test.serial('kill -9 of the worker during delivery, 12 times: no message lost, duplicates only where documented', async (t) => {
   const patients = await Promise.all(Array.from({ length: 4 }, () => newPatient(env.admin, ['whatsapp_contact'])));
   const ids: string[] = [];
-  for (let i = 0; i < 60; i++) {
+  for (let i = 0; i < 90; i++) {
     const p = patients[i % patients.length];
     const res = await env.admin.post(`/api/v1/patients/${p.id}/messages`, { purpose: 'document_request', channel: 'whatsapp', variables: { documentName: `Dokument ${i}` } });
     t.is(res.status, 201);
