@@ -83,14 +83,23 @@ test('the admin sets up WhatsApp, edits a template and sees a blocked message wi
     // The same reason in the patient's record.
     await row.getByRole('link', { name: 'Akte öffnen' }).click();
     await page.getByRole('button', { name: 'Nachrichten laden' }).click();
-    await page.getByRole('table', { name: 'Nachrichten' }).getByRole('row').filter({ hasText: 'keine Einwilligung für den Kanal' }).waitFor();
+    const messages = page.getByRole('table', { name: 'Nachrichten' });
+    await messages.getByRole('row').filter({ hasText: 'keine Einwilligung für den Kanal' }).waitFor();
+    // Staff send a document request from the record: blocked too, and the form says why.
+    await page.getByLabel('Anlass').selectOption('document_request');
+    await page.getByLabel('Unterlagen').fill('Befund vom Hausarzt');
+    await page.getByRole('button', { name: 'In den Postausgang legen' }).click();
+    await page.getByRole('alert').getByText('Die Nachricht wurde nicht gesendet: keine Einwilligung für den Kanal.').waitFor();
+    await messages.getByRole('row').filter({ hasText: 'Unterlagen anfordern' }).waitFor();
+    const sent = await env.owner('outbox_messages').where({ patient_id: p.id, purpose: 'document_request' }).first();
+    t.is(sent.blocked_reason, 'no_consent');
     a11y.record = seriousViolations(await axeViolations(page));
     await page.goto('/admin/messaging/outbox');
     await page.getByRole('heading', { level: 1, name: 'Postausgang' }).waitFor();
 
     await page.getByRole('button', { name: 'English' }).click();
     await page.getByRole('heading', { level: 1, name: 'Outbox' }).waitFor();
-    await page.getByRole('table', { name: 'Outbox' }).getByRole('row').filter({ hasText: 'no consent for the channel' }).waitFor();
+    await page.getByRole('table', { name: 'Outbox' }).getByRole('row').filter({ hasText: 'no consent for the channel' }).first().waitFor();
     await page.getByLabel('State').selectOption('sent');
     await waitFor('filtered', async () => (await page.getByText('No messages.').count()) === 1);
     a11y.english = seriousViolations(await axeViolations(page));

@@ -327,4 +327,6 @@ export const api = {
   saveMessageTemplate: (body: TemplateInput) => call(client.PUT('/api/v1/messaging/templates', { body })),
   outbox: (query: OutboxQuery = {}) => call(client.GET('/api/v1/messaging/outbox', { params: { query } })),
   patientMessages: (patientId: string) => call(client.GET('/api/v1/patients/{id}/messages', { params: id(patientId) })),
+  sendPatientMessage: (patientId: string, body: BodyOf<'/api/v1/patients/{id}/messages', 'post'>) =>
+    call(client.POST('/api/v1/patients/{id}/messages', { params: id(patientId), body })),
 };

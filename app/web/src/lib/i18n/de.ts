@@ -805,6 +805,18 @@ export const de = {
   'patientMessages.empty': 'Keine Nachrichten.',
   'patientMessages.col.time': 'Angelegt',
   'patientMessages.col.due': 'Fällig',
+  'patientMessages.send.heading': 'Nachricht senden',
+  'patientMessages.send.purpose': 'Anlass',
+  'patientMessages.send.channel': 'Kanal',
+  'patientMessages.send.submit': 'In den Postausgang legen',
+  'patientMessages.send.queued': 'Die Nachricht liegt im Postausgang.',
+  'patientMessages.send.blocked': 'Die Nachricht wurde nicht gesendet: {reason}.',
+  'patientMessages.var.appointmentDate': 'Datum',
+  'patientMessages.var.appointmentTime': 'Uhrzeit',
+  'patientMessages.var.location': 'Ort',
+  'patientMessages.var.documentName': 'Unterlagen',
+  'patientMessages.var.link': 'Link',
+  'patientMessages.var.stepTitle': 'Schritt',
 } as const;
 
 export type MessageKey = keyof typeof de;
