@@ -34,6 +34,9 @@ export const PERMISSIONS = {
   'backup.read': 'See backup status, targets and snapshots',
   'backup.run': 'Start a backup or a restore drill',
   'backup.recovery_kit': 'Create (or replace) the offline recovery kit, shown once',
+  'messaging.settings': 'Switch messaging channels on or off and edit message templates (health data in a template needs a reason)',
+  'messaging.send': 'Send a templated message to a patient and see the patient\'s messages and why one was blocked',
+  'messaging.outbox': 'See the outbox of the organization: every message with status, attempts and errors',
   'installation.operators': 'List, grant and revoke the installation operator role',
   'installation.audit': 'Read the installation audit log (seal, passphrase, backups, recovery kit, restore, operators, organizations)',
   'installation.updates': 'See the running version and the history of updates and rollbacks',
@@ -61,13 +64,13 @@ const ALL = (Object.keys(PERMISSIONS) as Permission[]).filter((p) => scopeOf(p) 
 
 const CLINICAL: readonly Permission[] = [
   'session.self', 'patients.read', 'patients.write', 'health.read', 'health.write',
-  'consent.read', 'consent.write', 'documents.read', 'documents.write',
+  'consent.read', 'consent.write', 'documents.read', 'documents.write', 'messaging.send',
   'appointments.read', 'appointments.write', 'appointments.feed',
 ];
 
 export const ROLE_PERMISSIONS: Record<Role, readonly Permission[]> = {
   admin: ALL,
-  coordinator: [...CLINICAL, 'gdpr.export', 'gdpr.restrict', 'patients.access_log', 'documents.removed'],
+  coordinator: [...CLINICAL, 'gdpr.export', 'gdpr.restrict', 'patients.access_log', 'documents.removed', 'messaging.outbox'],
   doctor: [...CLINICAL, 'gdpr.export', 'gdpr.restrict', 'patients.access_log', 'questionnaires.manage', 'documents.removed'],
   // Finance sees master data and whether contact is allowed, never health data or photos (nor
   // appointments: their types, times and notes tell about treatment).

@@ -3834,6 +3834,311 @@ export type paths = {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/messaging/channels": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Channel settings of the organization and what each channel sends where */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["MessagingChannels"];
+                    };
+                };
+                400: components["responses"]["Error"];
+                401: components["responses"]["Error"];
+                403: components["responses"]["Error"];
+                default: components["responses"]["Error"];
+            };
+        };
+        /** Switch e-mail and WhatsApp on or off (off by default); one WhatsApp number per organization */
+        put: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        email: {
+                            enabled: boolean;
+                            from?: string | null;
+                        };
+                        whatsapp: {
+                            enabled: boolean;
+                            /** @enum {string} */
+                            provider: "meta" | "360dialog";
+                            phoneNumberId?: string | null;
+                            displayNumber?: string | null;
+                        };
+                    };
+                };
+            };
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["MessagingChannels"];
+                    };
+                };
+                400: components["responses"]["Error"];
+                401: components["responses"]["Error"];
+                403: components["responses"]["Error"];
+                default: components["responses"]["Error"];
+            };
+        };
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/messaging/templates": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Message templates per purpose and language (built-in or the organization's own) */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            templates: components["schemas"]["MessageTemplate"][];
+                            variables: ("firstName" | "practiceName" | "appointmentDate" | "appointmentTime" | "location" | "documentName" | "link" | "stepTitle" | "treatment" | "appointmentType" | "instructions")[];
+                            healthVariables: ("firstName" | "practiceName" | "appointmentDate" | "appointmentTime" | "location" | "documentName" | "link" | "stepTitle" | "treatment" | "appointmentType" | "instructions")[];
+                        };
+                    };
+                };
+                400: components["responses"]["Error"];
+                401: components["responses"]["Error"];
+                403: components["responses"]["Error"];
+                default: components["responses"]["Error"];
+            };
+        };
+        /** Replace a template; unknown variables are refused, health variables need a reason (audited) */
+        put: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        purpose: "appointment_confirmation" | "appointment_reminder" | "appointment_change" | "appointment_cancellation" | "aftercare_step" | "document_request" | "treatment_plan_sent";
+                        /** @enum {string} */
+                        language: "de" | "en";
+                        subject?: string;
+                        body: string;
+                        whatsappTemplate?: {
+                            name: string;
+                            languageCode: string;
+                            parameters: string[];
+                        } | null;
+                        healthDataReason?: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            template: components["schemas"]["MessageTemplate"];
+                        };
+                    };
+                };
+                400: components["responses"]["Error"];
+                401: components["responses"]["Error"];
+                403: components["responses"]["Error"];
+                default: components["responses"]["Error"];
+            };
+        };
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/messaging/outbox": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The outbox: messages with status, attempts, provider error or the reason they were blocked */
+        get: {
+            parameters: {
+                query?: {
+                    status?: "queued" | "sending" | "sent" | "delivered" | "read" | "failed" | "blocked" | "cancelled";
+                    limit?: number;
+                    offset?: number;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            items: components["schemas"]["OutboxMessage"][];
+                            total: number;
+                            limit: number;
+                            offset: number;
+                            counts: {
+                                [key: string]: number;
+                            };
+                        };
+                    };
+                };
+                400: components["responses"]["Error"];
+                401: components["responses"]["Error"];
+                403: components["responses"]["Error"];
+                default: components["responses"]["Error"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/patients/{id}/messages": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Messages to one patient with their status and, when blocked, the reason */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            items: components["schemas"]["OutboxMessage"][];
+                        };
+                    };
+                };
+                400: components["responses"]["Error"];
+                401: components["responses"]["Error"];
+                403: components["responses"]["Error"];
+                default: components["responses"]["Error"];
+            };
+        };
+        put?: never;
+        /** Queue a message to a patient from a template; answered with status queued, or blocked with the reason */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        purpose: "appointment_confirmation" | "appointment_reminder" | "appointment_change" | "appointment_cancellation" | "aftercare_step" | "document_request" | "treatment_plan_sent";
+                        /** @enum {string} */
+                        channel: "email" | "whatsapp";
+                        /** Format: date-time */
+                        sendAt?: string;
+                        variables?: {
+                            [key: string]: string;
+                        };
+                    };
+                };
+            };
+            responses: {
+                /** @description Created */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            message: components["schemas"]["OutboxMessage"];
+                        };
+                    };
+                };
+                400: components["responses"]["Error"];
+                401: components["responses"]["Error"];
+                403: components["responses"]["Error"];
+                default: components["responses"]["Error"];
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 };
 export type webhooks = Record<string, never>;
 export type components = {
@@ -4164,9 +4469,75 @@ export type components = {
             changedAt: string;
             changedBy: string | null;
         };
+        MessageTemplate: {
+            /** @enum {string} */
+            purpose: "appointment_confirmation" | "appointment_reminder" | "appointment_change" | "appointment_cancellation" | "aftercare_step" | "document_request" | "treatment_plan_sent";
+            /** @enum {string} */
+            language: "de" | "en";
+            custom: boolean;
+            subject: string;
+            body: string;
+            whatsappTemplate: {
+                name: string;
+                languageCode: string;
+                parameters: string[];
+            } | null;
+            usesHealthData: boolean;
+            healthDataEnabledAt: string | null;
+            healthDataReason: string | null;
+        };
+        MessagingChannels: {
+            email: {
+                enabled: boolean;
+                from: string | null;
+                relay: string | null;
+                starttlsRequired: boolean;
+                sends: string[];
+                recipient: string;
+            };
+            whatsapp: {
+                enabled: boolean;
+                /** @enum {string} */
+                provider: "meta" | "360dialog";
+                phoneNumberId: string | null;
+                displayNumber: string | null;
+                endpoint: string;
+                credentialPresent: boolean;
+                webhookConfigured: boolean;
+                sends: string[];
+                recipient: string;
+            };
+            updatedAt: string | null;
+        };
         OidcConfig: {
             enabled: boolean;
             displayName: string | null;
+        };
+        OutboxMessage: {
+            /** Format: uuid */
+            id: string;
+            /** Format: uuid */
+            patientId: string;
+            /** @enum {string} */
+            purpose: "appointment_confirmation" | "appointment_reminder" | "appointment_change" | "appointment_cancellation" | "aftercare_step" | "document_request" | "treatment_plan_sent";
+            /** @enum {string} */
+            channel: "email" | "whatsapp";
+            automated: boolean;
+            /** @enum {string} */
+            status: "queued" | "sending" | "sent" | "delivered" | "read" | "failed" | "blocked" | "cancelled";
+            blockedReason: ("channel_disabled" | "no_consent" | "objection" | "restriction" | "anonymized" | "no_recipient" | "whatsapp_template_missing" | "health_data_not_enabled" | "not_configured") | null;
+            attempts: number;
+            lastError: string | null;
+            provider: string | null;
+            /** Format: date-time */
+            sendAt: string;
+            /** Format: date-time */
+            nextAttemptAt: string;
+            /** Format: date-time */
+            createdAt: string;
+            sentAt: string | null;
+            deliveredAt: string | null;
+            readAt: string | null;
         };
         Patient: {
             givenName: string;

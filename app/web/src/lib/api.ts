@@ -55,6 +55,9 @@ export type AppointmentType = Schemas['AppointmentType'];
 export type AppointmentResource = Schemas['AppointmentResource'];
 export type CalendarDay = Schemas['CalendarDay'];
 export type AppointmentStatus = Appointment['status'];
+export type MessagingChannels = Schemas['MessagingChannels'];
+export type MessageTemplate = Schemas['MessageTemplate'];
+export type OutboxMessage = Schemas['OutboxMessage'];
 
 type AnyEntry = Schemas['AnamnesisEntry'] | Schemas['DiagnosisEntry'] | Schemas['TreatmentEntry'] | Schemas['PlanEntry'];
 export type EntryKind = AnyEntry['kind'];
@@ -90,6 +93,10 @@ export type NewAppointmentType = BodyOf<'/api/v1/appointments/types', 'post'>;
 export type AppointmentTypeChange = BodyOf<'/api/v1/appointments/types/{typeId}', 'patch'>;
 export type NewAppointmentResource = BodyOf<'/api/v1/appointments/resources', 'post'>;
 export type AppointmentResourceChange = BodyOf<'/api/v1/appointments/resources/{resourceId}', 'patch'>;
+type PutBodyOf<P extends keyof paths> = paths[P]['put'] extends { requestBody?: infer B } ? JsonOf<NonNullable<B>> : never;
+export type ChannelSettingsInput = PutBodyOf<'/api/v1/messaging/channels'>;
+export type TemplateInput = PutBodyOf<'/api/v1/messaging/templates'>;
+export type OutboxQuery = QueryOf<'/api/v1/messaging/outbox'>;
 
 // ---- the value lists the forms offer; each must list exactly the members the API accepts ----
 /** Returns the values unchanged; a type error when they miss a member of T (or name one T lacks). */
@@ -115,6 +122,9 @@ export const DOCUMENT_CATEGORIES = allOf<PatientDocument['category']>()(['front'
 export type DocumentCategory = (typeof DOCUMENT_CATEGORIES)[number];
 export type BackupJobKind = BackupJob['kind'];
 export const APPOINTMENT_STATUSES = allOf<AppointmentStatus>()(['planned', 'confirmed', 'arrived', 'in_treatment', 'done', 'no_show', 'cancelled']);
+export const MESSAGE_PURPOSES = allOf<MessageTemplate['purpose']>()(['appointment_confirmation', 'appointment_reminder', 'appointment_change', 'appointment_cancellation', 'aftercare_step', 'document_request', 'treatment_plan_sent']);
+export const OUTBOX_STATUSES = allOf<OutboxMessage['status']>()(['queued', 'sending', 'sent', 'delivered', 'read', 'failed', 'blocked', 'cancelled']);
+export type OutboxStatus = (typeof OUTBOX_STATUSES)[number];
 
 /** Why a record inside its retention period is erased anyway (kept in clear in the audit log). */
 export { REASON_CATEGORIES as ERASURE_REASON_CATEGORIES, type ReasonCategory as ErasureReasonCategory } from '../../../api/src/modules/gdpr/erasure-reason.schema.ts';
@@ -345,4 +355,13 @@ export const api = {
     call(client.PATCH('/api/v1/appointments/{appointmentId}', { params: { path: { appointmentId } }, body })),
   setAppointmentStatus: (appointmentId: string, body: AppointmentStatusChange) =>
     call(client.POST('/api/v1/appointments/{appointmentId}/status', { params: { path: { appointmentId } }, body })),
+
+  messagingChannels: () => call(client.GET('/api/v1/messaging/channels')),
+  saveMessagingChannels: (body: ChannelSettingsInput) => call(client.PUT('/api/v1/messaging/channels', { body })),
+  messageTemplates: () => call(client.GET('/api/v1/messaging/templates')),
+  saveMessageTemplate: (body: TemplateInput) => call(client.PUT('/api/v1/messaging/templates', { body })),
+  outbox: (query: OutboxQuery = {}) => call(client.GET('/api/v1/messaging/outbox', { params: { query } })),
+  patientMessages: (patientId: string) => call(client.GET('/api/v1/patients/{id}/messages', { params: id(patientId) })),
+  sendPatientMessage: (patientId: string, body: BodyOf<'/api/v1/patients/{id}/messages', 'post'>) =>
+    call(client.POST('/api/v1/patients/{id}/messages', { params: id(patientId), body })),
 };

@@ -32,6 +32,8 @@ export const routes = {
   adminAudit: () => resolve('admin/audit'),
   adminBackup: () => resolve('admin/backup'),
   adminInstallation: () => resolve('admin/installation'),
+  adminMessaging: () => resolve('admin/messaging'),
+  adminOutbox: () => resolve('admin/messaging/outbox'),
   /** The patient list; sort and page live in the URL. Search text never does (it identifies a patient). */
   patients: (query: { sort?: string; order?: string; page?: number } = {}) =>
     withQuery(resolve('patients'), { sort: query.sort, order: query.order, page: query.page && query.page > 1 ? String(query.page) : undefined }),

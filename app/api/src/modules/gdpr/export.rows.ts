@@ -25,6 +25,8 @@ export const EXPORT_SECTIONS: Record<string, string> = {
   documents: 'documents',
   document_events: 'documentEvents',
   appointments: 'appointments',
+  outbox_messages: 'messages',
+  inbound_messages: 'inboundMessages',
   audit_log: 'auditTrail',
 };
 

@@ -14,6 +14,8 @@ export async function patientRows(trx: Tx, patientId: string) {
     documents: await by('documents', 'created_at'),
     documentEvents: await by('document_events', 'at'),
     appointments: await by('appointments', 'starts_at'),
+    messages: await by('outbox_messages', 'created_at'),
+    inboundMessages: await by('inbound_messages', 'received_at'),
   };
 }
 
