@@ -164,6 +164,13 @@ test.serial('cancel: queued reminders are cancelled and never sent; the patient 
   const nsRows = await outboxOf(b.id);
   t.is(nsRows.find((r) => r.purpose === 'appointment_reminder')!.status, 'cancelled');
   t.deepEqual(nsRows.map((r) => r.purpose).sort(), ['appointment_confirmation', 'appointment_reminder']);
+  // planned again: the reminder is queued again (a new message; the cancelled one stays as it was)
+  const again = await env.admin.post(`${api}/${b.id}/status`, { version: ns.body.appointment.version, status: 'planned' });
+  t.is(again.status, 200, again.text);
+  const againRows = (await outboxOf(b.id)).filter((r) => r.purpose === 'appointment_reminder');
+  t.deepEqual(againRows.map((r) => r.status), ['cancelled', 'queued']);
+  t.is(againRows[1].dedup_key, `appointment:${b.id}:reminder:1440m`);
+  t.is(againRows[1].send_at.toISOString(), '2027-05-31T06:00:00.000Z');
 });
 
 test.serial('objection and restriction: the reminder is blocked with the reason, visible in the patient\'s messages', async (t) => {
@@ -188,6 +195,13 @@ test.serial('objection and restriction: the reminder is blocked with the reason,
   const r2 = (await outboxOf(b.id)).find((r) => r.purpose === 'appointment_reminder')!;
   t.is(r2.status, 'blocked');
   t.is(r2.blocked_reason, 'restriction');
+
+  // the objection withdrawn, the appointment moves: the reminder is decided afresh and queued
+  t.is((await env.admin.post(`/api/v1/patients/${objecting.id}/objection`, { objected: false })).status, 200);
+  const movedBack = await env.admin.patch(`${api}/${a.id}`, { version: a.version, start: '2027-07-01T10:00' });
+  t.is(movedBack.status, 200, movedBack.text);
+  const after = (await outboxOf(a.id)).filter((r) => r.purpose === 'appointment_reminder');
+  t.deepEqual(after.map((r) => [r.status, r.blocked_reason]), [['blocked', 'objection'], ['queued', null]], 'the blocked one stays visible with its reason');
 });
 
 test.serial('channel per patient: e-mail when WhatsApp is not consented, in the patient\'s language; no channel on → nothing written', async (t) => {

@@ -63,6 +63,7 @@ async function send(services: Services, trx: Tx, a: AppointmentFacts, actorUserI
 
 /** Reminders at the current offsets; queued ones of offsets no longer due (or removed) are cancelled. */
 async function scheduleReminders(services: Services, trx: Tx, a: AppointmentFacts, actorUserId: string | null, c: Context, now: Date): Promise<void> {
+  await releaseClosedReminders(trx, a.id);
   const keep: string[] = [];
   for (const minutes of [...new Set(a.reminderOffsets)]) {
     const sendAt = new Date(a.startsAt.getTime() - minutes * 60_000);
@@ -72,6 +73,18 @@ async function scheduleReminders(services: Services, trx: Tx, a: AppointmentFact
     await send(services, trx, a, actorUserId, c, 'appointment_reminder', dedupKey, sendAt);
   }
   await cancelReminders(trx, a.id, keep);
+}
+
+/**
+ * A blocked or cancelled reminder keeps its row (visible with its reason) but gives its dedup key
+ * free ("…:closed:<outbox id>"), so that rescheduling decides afresh: after a no-show is planned
+ * again, or an objection was withdrawn and the appointment moves, the reminder is queued again.
+ */
+async function releaseClosedReminders(trx: Tx, appointmentId: string): Promise<void> {
+  await trx('outbox_messages')
+    .where('dedup_key', 'like', `${key(appointmentId, 'reminder:')}%`).whereNot('dedup_key', 'like', '%:closed:%')
+    .whereIn('status', ['blocked', 'cancelled'])
+    .update({ dedup_key: trx.raw("dedup_key || ':closed:' || id::text"), updated_at: trx.fn.now() });
 }
 
 /** Cancels the appointment's queued reminders (except `keep`); returns how many. */
@@ -123,6 +136,11 @@ export async function onCancelled(services: Services, trx: Tx, a: AppointmentFac
   if (a.startsAt.getTime() <= now.getTime()) return;
   const c = await context(services, trx, a);
   if (c) await send(services, trx, a, actorUserId, c, 'appointment_cancellation', key(a.id, 'cancellation'));
+}
+
+/** A no-show planned again: the reminders still ahead are queued again. */
+export async function onReplanned(services: Services, trx: Tx, a: AppointmentFacts, actorUserId: string | null, now = new Date()): Promise<void> {
+  await onRescheduled(services, trx, a, actorUserId, now);
 }
 
 /** No-show: the reminders that have not gone out are cancelled; no message. */

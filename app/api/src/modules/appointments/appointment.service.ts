@@ -211,6 +211,10 @@ export async function changeStatus(services: Services, id: string, input: Status
       const zone = await repo.organizationTimeZone(trx, actor.organizationId);
       await messages.onCancelled(services, trx, facts(updated, (await repo.findType(trx, updated.type_id))!, zone), actor.userId);
     } else if (from !== input.status && input.status === 'no_show') await messages.onNoShow(trx, id);
+    else if (from === 'no_show' && input.status === 'planned') {
+      const zone = await repo.organizationTimeZone(trx, actor.organizationId);
+      await messages.onReplanned(services, trx, facts(updated, (await repo.findType(trx, updated.type_id))!, zone), actor.userId);
+    }
     return appointmentView(services, trx, updated);
   });
 }
