@@ -36,6 +36,11 @@ test('the JSON export holds every column of every patient table, decrypted, plus
     const content = await sealJson(app.services.keys, trx, patientKey(organizationId, id), `inbound:${inboundId}`, { type: 'text', text: 'Hallo Praxis' });
     await trx('inbound_messages').insert({ id: inboundId, organization_id: organizationId, patient_id: id, provider: 'meta', kind: 'text', content, received_at: new Date() });
   });
+  // An aftercare plan applied to the patient's treatment plan (steps with encrypted titles).
+  const template = await admin.post('/api/v1/aftercare/templates', { nameDe: 'OP-Nachsorge', nameEn: 'Surgery aftercare', steps: [{ dayOffset: 1, titleDe: 'Kontrolle', titleEn: 'Check', sendMessage: true, bookAppointment: true }] });
+  t.is(template.status, 201, template.text);
+  const [planEntry] = await ownerQuery<{ id: string }>(app.db.ownerUrl, "select id from record_entries where patient_id = ? and kind = 'plan'", [id]);
+  t.is((await admin.post(`/api/v1/patients/${id}/aftercare`, { templateId: template.body.template.id, planEntryId: planEntry.id, anchorDate: '2026-06-01' })).status, 201);
   const res = await admin.get(`/api/v1/patients/${id}/export`);
   t.is(res.status, 200);
   const x = res.body;
@@ -67,6 +72,9 @@ test('the JSON export holds every column of every patient table, decrypted, plus
   t.is(x.messages[0].variables.documentName, 'Befund');
   t.is(x.messages[0].blockedReason, 'channel_disabled');
   t.is(x.inboundMessages[0].content.text, 'Hallo Praxis');
+  t.deepEqual(x.aftercarePlans[0].title, { de: 'OP-Nachsorge', en: 'Surgery aftercare' });
+  t.is(x.aftercarePlans[0].anchorDate, '2026-06-01');
+  t.deepEqual([x.aftercareSteps[0].title.de, x.aftercareSteps[0].dueDate], ['Kontrolle', '2026-06-02']);
 });
 
 test('the FHIR export is an R4 Bundle with every resource type', async (t) => {

@@ -37,6 +37,9 @@ export const PERMISSIONS = {
   'messaging.settings': 'Switch messaging channels on or off and edit message templates (health data in a template needs a reason)',
   'messaging.send': 'Send a templated message to a patient and see the patient\'s messages and why one was blocked',
   'messaging.outbox': 'See the outbox of the organization: every message with status, attempts and errors',
+  'aftercare.read': 'See a patient\'s aftercare plans and steps, and the follow-up appointments still to book',
+  'aftercare.write': 'Apply an aftercare plan to a patient\'s treatment plan, change or skip its steps, record the booked follow-up, cancel the plan',
+  'aftercare.configure': 'Manage the aftercare plan templates of the organization',
   'installation.operators': 'List, grant and revoke the installation operator role',
   'installation.audit': 'Read the installation audit log (seal, passphrase, backups, recovery kit, restore, operators, organizations)',
   'installation.updates': 'See the running version and the history of updates and rollbacks',
@@ -65,7 +68,7 @@ const ALL = (Object.keys(PERMISSIONS) as Permission[]).filter((p) => scopeOf(p) 
 const CLINICAL: readonly Permission[] = [
   'session.self', 'patients.read', 'patients.write', 'health.read', 'health.write',
   'consent.read', 'consent.write', 'documents.read', 'documents.write', 'messaging.send',
-  'appointments.read', 'appointments.write', 'appointments.feed',
+  'appointments.read', 'appointments.write', 'appointments.feed', 'aftercare.read', 'aftercare.write',
 ];
 
 export const ROLE_PERMISSIONS: Record<Role, readonly Permission[]> = {

@@ -16,6 +16,7 @@ import * as m0240 from './migrations/20261201_0240_update_history.ts';
 import * as m0250 from './migrations/20261201_0250_appointments.ts';
 import * as m0260 from './migrations/20261201_0260_messaging.ts';
 import * as m0270 from './migrations/20261201_0270_appointment_reminders.ts';
+import * as m0271 from './migrations/20261201_0271_aftercare.ts';
 
 export interface MigrationModule {
   up(knex: Knex): Promise<void>;
@@ -39,6 +40,7 @@ export const MIGRATIONS: Record<string, MigrationModule> = {
   '20261201_0250_appointments': m0250,
   '20261201_0260_messaging': m0260,
   '20261201_0270_appointment_reminders': m0270,
+  '20261201_0271_aftercare': m0271,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

@@ -4141,6 +4141,396 @@ export type paths = {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/aftercare/templates": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The organization's aftercare plan templates with their steps */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            templates: components["schemas"]["AftercareTemplate"][];
+                        };
+                    };
+                };
+                400: components["responses"]["Error"];
+                401: components["responses"]["Error"];
+                403: components["responses"]["Error"];
+                default: components["responses"]["Error"];
+            };
+        };
+        put?: never;
+        /** Create an aftercare plan template (names in German and English, steps relative to the anchor day) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        nameDe: string;
+                        nameEn: string;
+                        active?: boolean;
+                        steps: {
+                            dayOffset: number;
+                            titleDe: string;
+                            titleEn: string;
+                            sendMessage: boolean;
+                            bookAppointment: boolean;
+                            appointmentTypeId?: string | null;
+                        }[];
+                    };
+                };
+            };
+            responses: {
+                /** @description Created */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            template: components["schemas"]["AftercareTemplate"];
+                        };
+                    };
+                };
+                400: components["responses"]["Error"];
+                401: components["responses"]["Error"];
+                403: components["responses"]["Error"];
+                default: components["responses"]["Error"];
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/aftercare/templates/{templateId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** Replace an aftercare plan template (plans already applied keep their steps) */
+        put: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    templateId: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        nameDe: string;
+                        nameEn: string;
+                        active?: boolean;
+                        steps: {
+                            dayOffset: number;
+                            titleDe: string;
+                            titleEn: string;
+                            sendMessage: boolean;
+                            bookAppointment: boolean;
+                            appointmentTypeId?: string | null;
+                        }[];
+                    };
+                };
+            };
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            template: components["schemas"]["AftercareTemplate"];
+                        };
+                    };
+                };
+                400: components["responses"]["Error"];
+                401: components["responses"]["Error"];
+                403: components["responses"]["Error"];
+                default: components["responses"]["Error"];
+            };
+        };
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/patients/{id}/aftercare": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A patient's aftercare plans with their steps, messages and follow-ups (audited read) */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            timeZone: string;
+                            plans: components["schemas"]["AftercarePlan"][];
+                        };
+                    };
+                };
+                400: components["responses"]["Error"];
+                401: components["responses"]["Error"];
+                403: components["responses"]["Error"];
+                default: components["responses"]["Error"];
+            };
+        };
+        put?: never;
+        /** Apply an aftercare template to a patient's treatment plan with an anchor date; messages are queued */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** Format: uuid */
+                        templateId: string;
+                        /** Format: uuid */
+                        planEntryId: string;
+                        anchorDate: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Created */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            plan: components["schemas"]["AftercarePlan"];
+                        };
+                    };
+                };
+                400: components["responses"]["Error"];
+                401: components["responses"]["Error"];
+                403: components["responses"]["Error"];
+                default: components["responses"]["Error"];
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/aftercare/steps/{stepId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /** Give a step another date, skip it (or undo), or record the booked follow-up appointment */
+        patch: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    stepId: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        dueDate?: string;
+                        /** @enum {string} */
+                        status?: "open" | "skipped";
+                        /** Format: uuid */
+                        appointmentId?: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            plan: components["schemas"]["AftercarePlan"];
+                        };
+                    };
+                };
+                400: components["responses"]["Error"];
+                401: components["responses"]["Error"];
+                403: components["responses"]["Error"];
+                default: components["responses"]["Error"];
+            };
+        };
+        trace?: never;
+    };
+    "/api/v1/aftercare/plans/{planId}/cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Cancel an aftercare plan: nothing not yet sent goes out, open follow-ups are dropped */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    planId: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            plan: components["schemas"]["AftercarePlan"];
+                        };
+                    };
+                };
+                400: components["responses"]["Error"];
+                401: components["responses"]["Error"];
+                403: components["responses"]["Error"];
+                default: components["responses"]["Error"];
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/aftercare/tasks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Follow-up appointments still to book (due today or overdue, or within `days` days) */
+        get: {
+            parameters: {
+                query?: {
+                    days?: number;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** Format: date */
+                            date: string;
+                            tasks: {
+                                /** Format: uuid */
+                                stepId: string;
+                                /** Format: uuid */
+                                planId: string;
+                                /** Format: uuid */
+                                patientId: string;
+                                /** Format: date */
+                                dueDate: string;
+                                title: {
+                                    de: string;
+                                    en: string;
+                                };
+                                appointmentTypeId: string | null;
+                                patient: {
+                                    givenName: string;
+                                    familyName: string;
+                                    birthDate?: string;
+                                };
+                            }[];
+                        };
+                    };
+                };
+                400: components["responses"]["Error"];
+                401: components["responses"]["Error"];
+                403: components["responses"]["Error"];
+                default: components["responses"]["Error"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 };
 export type webhooks = Record<string, never>;
 export type components = {
@@ -4161,6 +4551,73 @@ export type components = {
             postalCode: string;
             city: string;
             country?: string;
+        };
+        AftercarePlan: {
+            /** Format: uuid */
+            id: string;
+            /** Format: uuid */
+            patientId: string;
+            /** Format: uuid */
+            templateId: string;
+            /** Format: uuid */
+            planEntryId: string;
+            /** Format: date */
+            anchorDate: string;
+            title: {
+                de: string;
+                en: string;
+            };
+            /** @enum {string} */
+            status: "active" | "cancelled";
+            cancelledAt: string | null;
+            /** Format: date-time */
+            createdAt: string;
+            steps: components["schemas"]["AftercareStep"][];
+        };
+        AftercareStep: {
+            /** Format: uuid */
+            id: string;
+            position: number;
+            dayOffset: number;
+            /** Format: date */
+            dueDate: string;
+            title: {
+                de: string;
+                en: string;
+            };
+            sendMessage: boolean;
+            bookAppointment: boolean;
+            appointmentTypeId: string | null;
+            /** @enum {string} */
+            status: "open" | "skipped" | "booked" | "cancelled";
+            appointmentId: string | null;
+            message: {
+                /** Format: uuid */
+                id: string;
+                status: string;
+                blockedReason: string | null;
+                channel: string;
+                /** Format: date-time */
+                sendAt: string;
+            } | null;
+        };
+        AftercareTemplate: {
+            /** Format: uuid */
+            id: string;
+            nameDe: string;
+            nameEn: string;
+            active: boolean;
+            steps: {
+                /** Format: uuid */
+                id: string;
+                position: number;
+                dayOffset: number;
+                titleDe: string;
+                titleEn: string;
+                sendMessage: boolean;
+                bookAppointment: boolean;
+                appointmentTypeId: string | null;
+            }[];
         };
         AnamnesisData: {
             questionnaire: {

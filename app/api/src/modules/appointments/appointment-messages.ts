@@ -46,15 +46,25 @@ interface Context {
   variables: Record<string, string>;
 }
 
-/** Which channel and what the variables say; undefined when the organization has no channel on. */
-async function context(services: Services, trx: Tx, a: AppointmentFacts): Promise<Context | undefined> {
-  const channels = await msgRepo.channelRow(trx, a.organizationId);
+/**
+ * The channel for a patient (WhatsApp when the messaging core would send there, else e-mail) and
+ * the patient's language; undefined when the organization has no channel switched on. Also used
+ * by the aftercare plans.
+ */
+export async function patientChannel(services: Services, trx: Tx, organizationId: string, patientId: string): Promise<{ channel: MessageChannel; language: 'de' | 'en' } | undefined> {
+  const channels = await msgRepo.channelRow(trx, organizationId);
   if (!channels.whatsapp_enabled && !channels.email_enabled) return undefined;
-  const { row, master } = await loadPatient(services, trx, a.patientId);
+  const { row, master } = await loadPatient(services, trx, patientId);
   // Purpose and "automated" do not change the channel answer; objection/restriction block both.
   const whatsappReason = await sendDecision(trx, row, master, channels, 'appointment_reminder', 'whatsapp', false);
   const channel: MessageChannel = whatsappReason === undefined || !channels.email_enabled ? 'whatsapp' : 'email';
-  return { channel, variables: appointmentWhen(a.startsAt, a.timeZone, languageFor(master?.language)) };
+  return { channel, language: languageFor(master?.language) };
+}
+
+/** Which channel and what the variables say; undefined when the organization has no channel on. */
+async function context(services: Services, trx: Tx, a: AppointmentFacts): Promise<Context | undefined> {
+  const c = await patientChannel(services, trx, a.organizationId, a.patientId);
+  return c && { channel: c.channel, variables: appointmentWhen(a.startsAt, a.timeZone, c.language) };
 }
 
 async function send(services: Services, trx: Tx, a: AppointmentFacts, actorUserId: string | null, c: Context, purpose: MessagePurpose, dedupKey: string, sendAt?: Date) {

@@ -27,6 +27,8 @@ export const EXPORT_SECTIONS: Record<string, string> = {
   appointments: 'appointments',
   outbox_messages: 'messages',
   inbound_messages: 'inboundMessages',
+  aftercare_plans: 'aftercarePlans',
+  aftercare_steps: 'aftercareSteps',
   audit_log: 'auditTrail',
 };
 

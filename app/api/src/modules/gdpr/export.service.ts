@@ -13,6 +13,7 @@ import { blobAad, documentEventReasonField } from '../documents/document.service
 import { consentNoteField } from '../consent/consent.service.ts';
 import { entryField } from '../records/record.service.ts';
 import { cancelReasonField, notesField } from '../appointments/appointment.service.ts';
+import { planTitleField, stepTitleField } from '../aftercare/aftercare.service.ts';
 import { exportRow } from './export.rows.ts';
 import { patientAudit, patientRows, questionnairesById } from './gdpr.repository.ts';
 import { toFhirBundle } from './fhir.ts';
@@ -47,6 +48,8 @@ async function buildExport(services: Services, trx: Tx, organizationId: string, 
     appointments: await map(rows.appointments, { notes: text((r) => notesField(String(r.id))), cancel_reason: text((r) => cancelReasonField(String(r.id))) }),
     messages: await map(rows.messages, { variables: json((r) => `outbox_variables:${r.id}`) }),
     inboundMessages: await map(rows.inboundMessages, { content: json((r) => `inbound:${r.id}`) }),
+    aftercarePlans: await map(rows.aftercarePlans, { title: json((r) => planTitleField(String(r.id))) }),
+    aftercareSteps: await map(rows.aftercareSteps, { title: json((r) => stepTitleField(String(r.id))) }),
     auditTrail: await map(await patientAudit(trx, patientId), {}),
   };
 }
