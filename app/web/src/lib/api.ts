@@ -91,6 +91,12 @@ export type AppointmentStatusChange = BodyOf<'/api/v1/appointments/{appointmentI
 export type AppointmentRange = QueryOf<'/api/v1/appointments'>;
 export type NewAppointmentType = BodyOf<'/api/v1/appointments/types', 'post'>;
 export type AppointmentTypeChange = BodyOf<'/api/v1/appointments/types/{typeId}', 'patch'>;
+export type AftercareTemplate = Schemas['AftercareTemplate'];
+export type AftercarePlan = Schemas['AftercarePlan'];
+export type AftercareStep = Schemas['AftercareStep'];
+export type AftercareTemplateInput = BodyOf<'/api/v1/aftercare/templates', 'post'>;
+export type AftercareApply = BodyOf<'/api/v1/patients/{id}/aftercare', 'post'>;
+export type AftercareStepChange = BodyOf<'/api/v1/aftercare/steps/{stepId}', 'patch'>;
 export type NewAppointmentResource = BodyOf<'/api/v1/appointments/resources', 'post'>;
 export type AppointmentResourceChange = BodyOf<'/api/v1/appointments/resources/{resourceId}', 'patch'>;
 type PutBodyOf<P extends keyof paths> = paths[P]['put'] extends { requestBody?: infer B } ? JsonOf<NonNullable<B>> : never;
@@ -355,6 +361,16 @@ export const api = {
     call(client.PATCH('/api/v1/appointments/{appointmentId}', { params: { path: { appointmentId } }, body })),
   setAppointmentStatus: (appointmentId: string, body: AppointmentStatusChange) =>
     call(client.POST('/api/v1/appointments/{appointmentId}/status', { params: { path: { appointmentId } }, body })),
+
+  aftercareTemplates: () => call(client.GET('/api/v1/aftercare/templates')),
+  createAftercareTemplate: (body: AftercareTemplateInput) => call(client.POST('/api/v1/aftercare/templates', { body })),
+  saveAftercareTemplate: (templateId: string, body: AftercareTemplateInput) =>
+    call(client.PUT('/api/v1/aftercare/templates/{templateId}', { params: { path: { templateId } }, body })),
+  patientAftercare: (patientId: string) => call(client.GET('/api/v1/patients/{id}/aftercare', { params: id(patientId) })),
+  applyAftercare: (patientId: string, body: AftercareApply) => call(client.POST('/api/v1/patients/{id}/aftercare', { params: id(patientId), body })),
+  updateAftercareStep: (stepId: string, body: AftercareStepChange) => call(client.PATCH('/api/v1/aftercare/steps/{stepId}', { params: { path: { stepId } }, body })),
+  cancelAftercarePlan: (planId: string) => call(client.POST('/api/v1/aftercare/plans/{planId}/cancel', { params: { path: { planId } } })),
+  aftercareTasks: (days = 0) => call(client.GET('/api/v1/aftercare/tasks', { params: { query: { days } } })),
 
   messagingChannels: () => call(client.GET('/api/v1/messaging/channels')),
   saveMessagingChannels: (body: ChannelSettingsInput) => call(client.PUT('/api/v1/messaging/channels', { body })),

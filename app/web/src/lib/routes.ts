@@ -34,6 +34,7 @@ export const routes = {
   adminInstallation: () => resolve('admin/installation'),
   adminMessaging: () => resolve('admin/messaging'),
   adminOutbox: () => resolve('admin/messaging/outbox'),
+  adminAftercare: () => resolve('admin/aftercare'),
   /** The patient list; sort and page live in the URL. Search text never does (it identifies a patient). */
   patients: (query: { sort?: string; order?: string; page?: number } = {}) =>
     withQuery(resolve('patients'), { sort: query.sort, order: query.order, page: query.page && query.page > 1 ? String(query.page) : undefined }),
