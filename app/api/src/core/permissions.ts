@@ -36,6 +36,7 @@ export const PERMISSIONS = {
   'backup.recovery_kit': 'Create (or replace) the offline recovery kit, shown once',
   'messaging.settings': 'Switch messaging channels on or off and edit message templates (health data in a template needs a reason)',
   'messaging.send': 'Send a templated message to a patient and see the patient\'s messages and why one was blocked',
+  'inbox.read': 'Work the shared inbox: read conversations with patients and prospects (audited), assign them, mark them done',
   'messaging.outbox': 'See the outbox of the organization: every message with status, attempts and errors',
   'installation.operators': 'List, grant and revoke the installation operator role',
   'installation.audit': 'Read the installation audit log (seal, passphrase, backups, recovery kit, restore, operators, organizations)',
@@ -64,7 +65,7 @@ const ALL = (Object.keys(PERMISSIONS) as Permission[]).filter((p) => scopeOf(p) 
 
 const CLINICAL: readonly Permission[] = [
   'session.self', 'patients.read', 'patients.write', 'health.read', 'health.write',
-  'consent.read', 'consent.write', 'documents.read', 'documents.write', 'messaging.send',
+  'consent.read', 'consent.write', 'documents.read', 'documents.write', 'messaging.send', 'inbox.read',
   'appointments.read', 'appointments.write', 'appointments.feed',
 ];
 

@@ -27,6 +27,7 @@ export const EXPORT_SECTIONS: Record<string, string> = {
   appointments: 'appointments',
   outbox_messages: 'messages',
   inbound_messages: 'inboundMessages',
+  conversations: 'conversations',
   audit_log: 'auditTrail',
 };
 

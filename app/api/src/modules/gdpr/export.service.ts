@@ -47,6 +47,7 @@ async function buildExport(services: Services, trx: Tx, organizationId: string, 
     appointments: await map(rows.appointments, { notes: text((r) => notesField(String(r.id))), cancel_reason: text((r) => cancelReasonField(String(r.id))) }),
     messages: await map(rows.messages, { variables: json((r) => `outbox_variables:${r.id}`) }),
     inboundMessages: await map(rows.inboundMessages, { content: json((r) => `inbound:${r.id}`) }),
+    conversations: await map(rows.conversations, {}),
     auditTrail: await map(await patientAudit(trx, patientId), {}),
   };
 }

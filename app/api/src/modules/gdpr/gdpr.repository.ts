@@ -16,6 +16,7 @@ export async function patientRows(trx: Tx, patientId: string) {
     appointments: await by('appointments', 'starts_at'),
     messages: await by('outbox_messages', 'created_at'),
     inboundMessages: await by('inbound_messages', 'received_at'),
+    conversations: await by('conversations', 'created_at'),
   };
 }
 

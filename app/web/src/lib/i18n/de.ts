@@ -941,6 +941,7 @@ export const de = {
   'outbox.reason.whatsapp_template_missing': 'keine freigegebene WhatsApp-Vorlage für diesen Anlass',
   'outbox.reason.health_data_not_enabled': 'Vorlage mit Gesundheitsangaben nicht freigegeben',
   'outbox.reason.not_configured': 'Kanal auf dem Server nicht eingerichtet',
+  'outbox.reason.window_closed': 'Antwortfenster (24 h) geschlossen: Vorlage senden',
   'section.messages': 'Nachrichten',
   'patientMessages.intro': 'Nachrichten an die Patientin / den Patienten mit ihrem Zustand; gesperrte mit dem Grund.',
   'patientMessages.load': 'Nachrichten laden',

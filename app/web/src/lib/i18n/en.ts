@@ -943,6 +943,7 @@ export const en: Messages = {
   'outbox.reason.whatsapp_template_missing': 'no approved WhatsApp template for this purpose',
   'outbox.reason.health_data_not_enabled': 'template with health details not enabled',
   'outbox.reason.not_configured': 'channel not set up on the server',
+  'outbox.reason.window_closed': 'reply window closed (24 h): send a template',
   'section.messages': 'Messages',
   'patientMessages.intro': 'Messages to the patient with their state; blocked ones with the reason.',
   'patientMessages.load': 'Load messages',

@@ -1,0 +1,37 @@
+import { defineRoute } from '../../http/route.ts';
+import { ok, created } from '../../http/response.ts';
+import { idParams } from '../patients/patient.schema.ts';
+import { conversationParams, conversationStateBody, conversationStateView, conversationView, inboxQuery, inboxView, replyBody, sentMessageView } from './messaging.schema.ts';
+import { conversation, listInbox, reply, setState } from './inbox.service.ts';
+
+const subject = (p: { kind: 'patients' | 'prospects'; id: string }) => ({ kind: p.kind === 'patients' ? 'patient' as const : 'prospect' as const, id: p.id });
+
+export const inboxRoutes = [
+  defineRoute({
+    method: 'get', path: '/inbox', access: 'inbox.read', tags: ['inbox'], query: inboxQuery,
+    summary: 'The shared inbox: conversations with patients and prospects, unread counts, assignment, done',
+    response: ok(inboxView),
+    handler: ({ services, query }) => listInbox(services, query),
+  }),
+  defineRoute({
+    method: 'get', path: '/inbox/:kind/:id', access: 'inbox.read', tags: ['inbox'], params: conversationParams,
+    summary: 'One conversation, inbound and outbound messages in order; reading it is audited and marks it read',
+    response: ok(conversationView),
+    handler: ({ services, params }) => conversation(services, subject(params)),
+  }),
+  defineRoute({
+    method: 'put', path: '/inbox/:kind/:id/state', access: 'inbox.read', tags: ['inbox'], params: conversationParams, body: conversationStateBody,
+    summary: 'Assign a conversation to a staff member (or nobody) and mark it done or open',
+    response: ok(conversationStateView),
+    handler: ({ services, params, body }) => setState(services, subject(params), body),
+  }),
+  defineRoute({
+    method: 'post', path: '/inbox/patients/:id/reply', access: 'messaging.send', tags: ['inbox'], params: idParams, body: replyBody,
+    summary: 'Reply over WhatsApp through the outbox: free text within 24 h of the patient\'s last message, otherwise a template',
+    response: created(sentMessageView),
+    handler: async ({ ctx, services, params, body }) => {
+      ctx.status = 201;
+      ctx.body = await reply(services, params.id, body);
+    },
+  }),
+];
