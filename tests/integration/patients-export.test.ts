@@ -35,6 +35,7 @@ test('the JSON export holds every column of every patient table, decrypted, plus
     const inboundId = crypto.randomUUID();
     const content = await sealJson(app.services.keys, trx, patientKey(organizationId, id), `inbound:${inboundId}`, { type: 'text', text: 'Hallo Praxis' });
     await trx('inbound_messages').insert({ id: inboundId, organization_id: organizationId, patient_id: id, provider: 'meta', kind: 'text', content, received_at: new Date() });
+    await trx('conversations').insert({ organization_id: organizationId, patient_id: id, done_at: new Date() });
   });
   const res = await admin.get(`/api/v1/patients/${id}/export`);
   t.is(res.status, 200);

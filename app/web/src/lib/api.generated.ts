@@ -4184,20 +4184,19 @@ export type paths = {
         patch?: never;
         trace?: never;
     };
-    "/api/v1/inbox/{kind}/{id}": {
+    "/api/v1/inbox/patients/{id}": {
         parameters: {
             query?: never;
             header?: never;
             path?: never;
             cookie?: never;
         };
-        /** One conversation, inbound and outbound messages in order; reading it is audited and marks it read */
+        /** One conversation with a patient, inbound and outbound messages in order; reading it is audited and marks it read */
         get: {
             parameters: {
                 query?: never;
                 header?: never;
                 path: {
-                    kind: string;
                     id: string;
                 };
                 cookie?: never;
@@ -4227,7 +4226,7 @@ export type paths = {
         patch?: never;
         trace?: never;
     };
-    "/api/v1/inbox/{kind}/{id}/state": {
+    "/api/v1/inbox/patients/{id}/state": {
         parameters: {
             query?: never;
             header?: never;
@@ -4235,13 +4234,106 @@ export type paths = {
             cookie?: never;
         };
         get?: never;
-        /** Assign a conversation to a staff member (or nobody) and mark it done or open */
+        /** Assign a conversation with a patient to a staff member (or nobody) and mark it done or open */
         put: {
             parameters: {
                 query?: never;
                 header?: never;
                 path: {
-                    kind: string;
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        assignedTo?: string | null;
+                        done?: boolean;
+                    };
+                };
+            };
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            assignedTo: string | null;
+                            done: boolean;
+                        };
+                    };
+                };
+                400: components["responses"]["Error"];
+                401: components["responses"]["Error"];
+                403: components["responses"]["Error"];
+                default: components["responses"]["Error"];
+            };
+        };
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/inbox/prospects/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One conversation with a prospect, inbound and outbound messages in order; reading it is audited and marks it read */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Conversation"];
+                    };
+                };
+                400: components["responses"]["Error"];
+                401: components["responses"]["Error"];
+                403: components["responses"]["Error"];
+                default: components["responses"]["Error"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/inbox/prospects/{id}/state": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** Assign a conversation with a prospect to a staff member (or nobody) and mark it done or open */
+        put: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
                     id: string;
                 };
                 cookie?: never;
@@ -4562,6 +4654,7 @@ export type components = {
             name: string;
             phone: string | null;
             assignedTo: string | null;
+            assigneeName: string | null;
             done: boolean;
             windowOpen: boolean;
             windowClosesAt: string | null;

@@ -1,10 +1,10 @@
 import { defineRoute } from '../../http/route.ts';
 import { ok, created } from '../../http/response.ts';
 import { idParams } from '../patients/patient.schema.ts';
-import { conversationParams, conversationStateBody, conversationStateView, conversationView, inboxQuery, inboxView, replyBody, sentMessageView } from './messaging.schema.ts';
+import { conversationStateBody, conversationStateView, conversationView, inboxQuery, inboxView, replyBody, sentMessageView } from './messaging.schema.ts';
 import { conversation, listInbox, reply, setState } from './inbox.service.ts';
 
-const subject = (p: { kind: 'patients' | 'prospects'; id: string }) => ({ kind: p.kind === 'patients' ? 'patient' as const : 'prospect' as const, id: p.id });
+const subject = (kind: 'patients' | 'prospects', id: string) => ({ kind: kind === 'patients' ? 'patient' as const : 'prospect' as const, id });
 
 export const inboxRoutes = [
   defineRoute({
@@ -13,18 +13,20 @@ export const inboxRoutes = [
     response: ok(inboxView),
     handler: ({ services, query }) => listInbox(services, query),
   }),
-  defineRoute({
-    method: 'get', path: '/inbox/:kind/:id', access: 'inbox.read', tags: ['inbox'], params: conversationParams,
-    summary: 'One conversation, inbound and outbound messages in order; reading it is audited and marks it read',
-    response: ok(conversationView),
-    handler: ({ services, params }) => conversation(services, subject(params)),
-  }),
-  defineRoute({
-    method: 'put', path: '/inbox/:kind/:id/state', access: 'inbox.read', tags: ['inbox'], params: conversationParams, body: conversationStateBody,
-    summary: 'Assign a conversation to a staff member (or nobody) and mark it done or open',
-    response: ok(conversationStateView),
-    handler: ({ services, params, body }) => setState(services, subject(params), body),
-  }),
+  ...(['patients', 'prospects'] as const).flatMap((kind) => [
+    defineRoute({
+      method: 'get', path: `/inbox/${kind}/:id`, access: 'inbox.read', tags: ['inbox'], params: idParams,
+      summary: `One conversation with a ${kind === 'patients' ? 'patient' : 'prospect'}, inbound and outbound messages in order; reading it is audited and marks it read`,
+      response: ok(conversationView),
+      handler: ({ services, params }) => conversation(services, subject(kind, params.id)),
+    }),
+    defineRoute({
+      method: 'put', path: `/inbox/${kind}/:id/state`, access: 'inbox.read', tags: ['inbox'], params: idParams, body: conversationStateBody,
+      summary: `Assign a conversation with a ${kind === 'patients' ? 'patient' : 'prospect'} to a staff member (or nobody) and mark it done or open`,
+      response: ok(conversationStateView),
+      handler: ({ services, params, body }) => setState(services, subject(kind, params.id), body),
+    }),
+  ]),
   defineRoute({
     method: 'post', path: '/inbox/patients/:id/reply', access: 'messaging.send', tags: ['inbox'], params: idParams, body: replyBody,
     summary: 'Reply over WhatsApp through the outbox: free text within 24 h of the patient\'s last message, otherwise a template',

@@ -99,11 +99,12 @@ export async function conversation(services: Services, s: Subject) {
     messages.sort((a, b) => new Date(a.at as Date).getTime() - new Date(b.at as Date).getTime());
     const last = inbound.length ? inbound[inbound.length - 1].received_at as Date : null;
     const state = await trx('conversations').where({ [col(s)]: s.id }).first();
+    const assignee = state?.assigned_to ? await trx('users').where({ id: state.assigned_to }).first('display_name') : undefined;
     await upsertState(trx, org, s, { read_up_to: trx.fn.now() });
     await audit(trx, { action: 'inbox.read', objectType: s.kind, objectId: s.id, details: { messages: messages.length } });
     const who = await subjectName(services, trx, org, s);
     return {
-      kind: s.kind, id: s.id, name: who.name, phone: who.phone, assignedTo: state?.assigned_to ?? null,
+      kind: s.kind, id: s.id, name: who.name, phone: who.phone, assignedTo: state?.assigned_to ?? null, assigneeName: (assignee?.display_name as string | undefined) ?? null,
       done: Boolean(state?.done_at && (!last || state.done_at >= inbound[inbound.length - 1].stored_at)),
       windowOpen: Boolean(last && Date.now() - last.getTime() < WHATSAPP_WINDOW_MS),
       windowClosesAt: last ? new Date(last.getTime() + WHATSAPP_WINDOW_MS) : null,

@@ -90,7 +90,6 @@ export const inboxQuery = z.strictObject({
   status: z.enum(['open', 'done', 'all']).default('open'),
   assigned: z.enum(['me', 'nobody']).optional(),
 });
-export const conversationParams = z.strictObject({ kind: z.enum(['patients', 'prospects']), id: z.uuid() });
 export const conversationStateBody = z.strictObject({
   assignedTo: z.uuid().nullable().optional(),
   done: z.boolean().optional(),
@@ -109,7 +108,7 @@ export const inboxView = z.strictObject({
 });
 export const conversationView = named('Conversation', z.strictObject({
   kind: z.enum(['patient', 'prospect']), id: z.uuid(), name: z.string(), phone: z.string().nullable(),
-  assignedTo: z.uuid().nullable(), done: z.boolean(), windowOpen: z.boolean(), windowClosesAt: isoTime.nullable(),
+  assignedTo: z.uuid().nullable(), assigneeName: z.string().nullable(), done: z.boolean(), windowOpen: z.boolean(), windowClosesAt: isoTime.nullable(),
   messages: z.array(z.strictObject({
     direction: z.enum(['in', 'out']), id: z.uuid(), kind: z.string(), at: isoTime, text: z.string().nullable(),
     media: z.strictObject({ mimeType: z.string().nullable(), filename: z.string().nullable() }).nullable(),
