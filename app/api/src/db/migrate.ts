@@ -15,6 +15,7 @@ import * as m0230 from './migrations/20261201_0230_operator_user_keys.ts';
 import * as m0240 from './migrations/20261201_0240_update_history.ts';
 import * as m0250 from './migrations/20261201_0250_appointments.ts';
 import * as m0260 from './migrations/20261201_0260_messaging.ts';
+import * as m0270 from './migrations/20261201_0270_appointment_reminders.ts';
 import * as m0280 from './migrations/20261201_0280_inbox.ts';
 
 export interface MigrationModule {
@@ -38,6 +39,7 @@ export const MIGRATIONS: Record<string, MigrationModule> = {
   '20261201_0240_update_history': m0240,
   '20261201_0250_appointments': m0250,
   '20261201_0260_messaging': m0260,
+  '20261201_0270_appointment_reminders': m0270,
   '20261201_0280_inbox': m0280,
 };
 

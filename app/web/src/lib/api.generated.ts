@@ -3257,6 +3257,7 @@ export type paths = {
                         nameEn: string;
                         color: string;
                         defaultMinutes: number;
+                        reminderOffsetsMinutes?: number[];
                     };
                 };
             };
@@ -3314,6 +3315,7 @@ export type paths = {
                         nameEn?: string;
                         color?: string;
                         defaultMinutes?: number;
+                        reminderOffsetsMinutes?: number[];
                         active?: boolean;
                     };
                 };
@@ -4533,6 +4535,7 @@ export type components = {
             nameEn: string;
             color: string;
             defaultMinutes: number;
+            reminderOffsetsMinutes: number[];
             active: boolean;
         };
         AuditEntries: {

@@ -9,6 +9,8 @@ export interface TypeRow {
   name_en: string;
   color: string;
   default_minutes: number;
+  /** Minutes before the start at which reminders go out. */
+  reminder_offsets: number[];
   active: boolean;
 }
 
@@ -70,7 +72,7 @@ export async function findType(trx: Tx, id: string): Promise<TypeRow | undefined
   return trx('appointment_types').where({ id }).first();
 }
 
-export async function insertType(trx: Tx, row: Omit<TypeRow, 'id' | 'active' | 'key'>): Promise<TypeRow> {
+export async function insertType(trx: Tx, row: Omit<TypeRow, 'id' | 'active' | 'key' | 'reminder_offsets'> & { reminder_offsets?: number[] }): Promise<TypeRow> {
   const [created] = await trx('appointment_types').insert(row).returning('*');
   return created;
 }

@@ -19,17 +19,22 @@ export const resourceIdParams = z.strictObject({ resourceId: id });
 
 export const settingsBody = z.strictObject({ timeZone: z.string().min(1).max(64) });
 
+/** Minutes before the start at which reminders go out: at most three, 15 min … 14 days, [] = none. */
+export const reminderOffsets = z.array(z.number().int().min(15).max(20160)).max(3)
+  .refine((a) => new Set(a).size === a.length, 'must not repeat an offset');
 export const typeBody = z.strictObject({
   nameDe: z.string().trim().min(1).max(100),
   nameEn: z.string().trim().min(1).max(100),
   color,
   defaultMinutes: minutes,
+  reminderOffsetsMinutes: reminderOffsets.optional(),
 });
 export const typePatchBody = z.strictObject({
   nameDe: z.string().trim().min(1).max(100).optional(),
   nameEn: z.string().trim().min(1).max(100).optional(),
   color: color.optional(),
   defaultMinutes: minutes.optional(),
+  reminderOffsetsMinutes: reminderOffsets.optional(),
   active: z.boolean().optional(),
 });
 
@@ -97,6 +102,7 @@ export const appointmentTypeView = named('AppointmentType', z.strictObject({
   nameEn: z.string(),
   color: z.string(),
   defaultMinutes: z.number().int(),
+  reminderOffsetsMinutes: z.array(z.number().int()),
   active: z.boolean(),
 }));
 export const appointmentResourceView = named('AppointmentResource', z.strictObject({

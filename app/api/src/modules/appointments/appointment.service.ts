@@ -15,6 +15,7 @@ import { requirePatient, requireWritable } from '../patients/patient.guard.ts';
 import { readScope, scope } from '../patients/patient.service.ts';
 import type { MasterData } from '../patients/patient.schema.ts';
 import * as repo from './appointment.repository.ts';
+import * as messages from './appointment-messages.ts';
 import { TRANSITIONS, type CreateInput, type PatchInput, type RangeQuery, type Status, type StatusInput } from './appointment.schema.ts';
 import { dayFrames, localDay, parseTime } from './time-zone.ts';
 
@@ -129,9 +130,16 @@ export async function createAppointment(services: Services, input: CreateInput):
       status: input.status ?? 'planned', notes, created_by: actor.userId, updated_by: actor.userId,
     }));
     await audit(trx, { action: 'appointment.create', objectType: 'patient', objectId: input.patientId, details: { appointmentId: id } });
-    return appointmentView(services, trx, (await repo.findAppointment(trx, id))!);
+    const created = (await repo.findAppointment(trx, id))!;
+    if (['planned', 'confirmed'].includes(created.status)) await messages.onBooked(services, trx, facts(created, type, zone), actor.userId);
+    return appointmentView(services, trx, created);
   });
 }
+
+const facts = (r: repo.AppointmentRow, type: repo.TypeRow, timeZone: string): messages.AppointmentFacts => ({
+  id: r.id, organizationId: r.organization_id, patientId: r.patient_id, startsAt: r.starts_at, version: r.version,
+  reminderOffsets: type.reminder_offsets ?? messages.DEFAULT_REMINDER_OFFSETS, timeZone,
+});
 
 async function loadForUpdate(trx: Tx, id: string, version: number): Promise<repo.AppointmentWithPatient> {
   const row = await repo.findAppointment(trx, id, true);
@@ -168,7 +176,13 @@ export async function updateAppointment(services: Services, id: string, input: P
     await guardDoubleBooking(trx, actor, { practitionerId, roomId, startsAt, endsAt, except: id }, () => repo.updateAppointment(trx, id, patch));
     const fields = Object.keys(input).filter((k) => k !== 'version');
     await audit(trx, { action: 'appointment.update', objectType: 'patient', objectId: row.patient_id, details: { appointmentId: id, fields } });
-    return appointmentView(services, trx, (await repo.findAppointment(trx, id))!);
+    const updated = (await repo.findAppointment(trx, id))!;
+    if (['planned', 'confirmed'].includes(updated.status)) {
+      const a = facts(updated, (await repo.findType(trx, updated.type_id))!, zone);
+      if (startsAt.getTime() !== row.starts_at.getTime()) await messages.onMoved(services, trx, a, actor.userId);
+      else if (updated.type_id !== row.type_id) await messages.onRescheduled(services, trx, a, actor.userId);
+    }
+    return appointmentView(services, trx, updated);
   });
 }
 
@@ -192,7 +206,16 @@ export async function changeStatus(services: Services, id: string, input: Status
     const slot = { practitionerId: row.practitioner_id, roomId: row.room_id, startsAt: row.starts_at, endsAt: row.ends_at, except: id };
     await guardDoubleBooking(trx, actor, slot, () => repo.updateAppointment(trx, id, patch));
     await audit(trx, { action: 'appointment.status', objectType: 'patient', objectId: row.patient_id, details: { appointmentId: id, from, to: input.status } });
-    return appointmentView(services, trx, (await repo.findAppointment(trx, id))!);
+    const updated = (await repo.findAppointment(trx, id))!;
+    if (from !== input.status && input.status === 'cancelled') {
+      const zone = await repo.organizationTimeZone(trx, actor.organizationId);
+      await messages.onCancelled(services, trx, facts(updated, (await repo.findType(trx, updated.type_id))!, zone), actor.userId);
+    } else if (from !== input.status && input.status === 'no_show') await messages.onNoShow(trx, id);
+    else if (from === 'no_show' && input.status === 'planned') {
+      const zone = await repo.organizationTimeZone(trx, actor.organizationId);
+      await messages.onReplanned(services, trx, facts(updated, (await repo.findType(trx, updated.type_id))!, zone), actor.userId);
+    }
+    return appointmentView(services, trx, updated);
   });
 }
 

@@ -14,7 +14,7 @@ import type { z } from 'zod';
 import type { resourceBody, resourcePatchBody, typeBody, typePatchBody } from './appointment.schema.ts';
 import { canonicalTimeZone } from './time-zone.ts';
 
-export const typeView = (t: repo.TypeRow) => ({ id: t.id, key: t.key, nameDe: t.name_de, nameEn: t.name_en, color: t.color, defaultMinutes: t.default_minutes, active: t.active });
+export const typeView = (t: repo.TypeRow) => ({ id: t.id, key: t.key, nameDe: t.name_de, nameEn: t.name_en, color: t.color, defaultMinutes: t.default_minutes, reminderOffsetsMinutes: [...t.reminder_offsets].sort((a, b) => b - a), active: t.active });
 export const resourceView = (r: repo.ResourceRow) => ({ id: r.id, kind: r.kind, name: r.name, userId: r.user_id, active: r.active, feedEnabledAt: r.feed_enabled_at });
 
 /** Time zone, types and resources: what every calendar view needs (no patient data). */
@@ -42,7 +42,7 @@ export async function setTimeZone(services: Services, timeZone: string) {
 export async function createType(services: Services, input: z.infer<typeof typeBody>) {
   const actor = authorize('appointments.configure');
   return withScope(services.db, scope(actor), async (trx) => {
-    const t = await repo.insertType(trx, { organization_id: actor.organizationId, name_de: input.nameDe, name_en: input.nameEn, color: input.color, default_minutes: input.defaultMinutes });
+    const t = await repo.insertType(trx, { organization_id: actor.organizationId, name_de: input.nameDe, name_en: input.nameEn, color: input.color, default_minutes: input.defaultMinutes, ...(input.reminderOffsetsMinutes ? { reminder_offsets: input.reminderOffsetsMinutes } : {}) });
     await audit(trx, { action: 'appointment_type.create', objectType: 'appointment_type', objectId: t.id });
     return typeView(t);
   });
@@ -56,6 +56,7 @@ export async function updateType(services: Services, id: string, input: z.infer<
     if (input.nameEn !== undefined) patch.name_en = input.nameEn;
     if (input.color !== undefined) patch.color = input.color;
     if (input.defaultMinutes !== undefined) patch.default_minutes = input.defaultMinutes;
+    if (input.reminderOffsetsMinutes !== undefined) patch.reminder_offsets = input.reminderOffsetsMinutes;
     if (input.active !== undefined) patch.active = input.active;
     const t = Object.keys(patch).length ? await repo.updateType(trx, id, patch) : await repo.findType(trx, id);
     if (!t) throw notFound('Appointment type');
