@@ -157,6 +157,39 @@ test.serial('prospects: unknown senders appear as prospect conversations with th
   t.is((await env.admin.put(`/api/v1/inbox/prospects/${c.id}/state`, { done: true })).body.done, true);
 });
 
+test.serial('a prospect becomes a patient: the number and the conversation move over, re-encrypted; the prospect is gone', async (t) => {
+  await inbound('4917611122233', { text: 'Erste Anfrage', name: 'Ria Neu' });
+  await inbound('4917611122233', { type: 'audio', media: { id: 'v9', mime_type: 'audio/ogg', voice: true } });
+  const c = (await env.admin.get('/api/v1/inbox')).body.items.find((i: any) => i.kind === 'prospect' && i.name === 'Ria Neu');
+  const staff = await clientAs(env.app, env.organizationId, ['staff']);
+  await env.admin.put(`/api/v1/inbox/prospects/${c.id}/state`, { assignedTo: staff.userId });
+  const before = await env.owner('inbound_messages').where({ prospect_id: c.id }).orderBy('received_at');
+  t.is(before.length, 2);
+  const bad = await staff.post(`/api/v1/inbox/prospects/${c.id}/patient`, { givenName: 'Ria', familyName: 'Neu', sex: 'female' });
+  t.is(bad.status, 400);
+  t.true(JSON.stringify(bad.body.details).includes('body.birthDate'));
+  t.is(Number((await env.owner('prospects').where({ id: c.id }).count({ n: '*' }))[0].n), 1, 'nothing half-changed');
+  const res = await staff.post(`/api/v1/inbox/prospects/${c.id}/patient`, { givenName: 'Ria', familyName: 'Neu', sex: 'female', birthDate: '1990-04-01', language: 'de' });
+  t.is(res.status, 201, res.text);
+  const patientId = res.body.patient.id;
+  t.is(res.body.patient.whatsapp, '+4917611122233', 'the number carried over');
+  t.is(Number((await env.owner('prospects').where({ id: c.id }).count({ n: '*' }))[0].n), 0);
+  const after = await env.owner('inbound_messages').whereIn('id', before.map((r: any) => r.id)).orderBy('received_at');
+  t.true(after.every((r: any) => r.patient_id === patientId && r.prospect_id === null));
+  t.false(after[0].content.equals(before[0].content), 're-encrypted with the patient\'s key');
+  const view = await staff.get(`/api/v1/inbox/patients/${patientId}`);
+  t.is(view.status, 200);
+  t.deepEqual(view.body.messages.map((m: any) => [m.kind, m.text]), [['text', 'Erste Anfrage'], ['voice', null]]);
+  t.is(view.body.assignedTo, staff.userId, 'the assignment moved with the conversation');
+  t.is((await staff.get(`/api/v1/inbox/prospects/${c.id}`)).status, 404);
+  // the next message from the number lands at the patient, not at a new prospect
+  await inbound('4917611122233', { text: 'Danke!' });
+  t.is(Number((await env.owner('inbound_messages').where({ patient_id: patientId }).count({ n: '*' }))[0].n), 3);
+  t.is(Number((await env.owner('prospects').count({ n: '*' }))[0].n), 1, 'only the other test\'s prospect');
+  const finance = await clientAs(env.app, env.organizationId, ['finance']);
+  t.is((await finance.post(`/api/v1/inbox/prospects/${c.id}/patient`, { givenName: 'A', familyName: 'B', sex: 'female', birthDate: '1990-01-01' })).status, 403);
+});
+
 test.serial('roles: finance gets 403 on every inbox route; doctor, coordinator and staff may read', async (t) => {
   const p = await newPatient(env.admin, ['whatsapp_contact']);
   await inbound(p.whatsapp.replace('+', ''), { text: 'Hallo' });

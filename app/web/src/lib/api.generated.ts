@@ -4429,6 +4429,73 @@ export type paths = {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/inbox/prospects/{id}/patient": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Create a patient from a prospect: the number and the conversation move to the patient, the prospect is removed */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        givenName: string;
+                        familyName: string;
+                        /** @enum {string} */
+                        sex: "female" | "male" | "diverse" | "unknown";
+                        birthDate: string;
+                        language?: string;
+                        country?: string;
+                        phone?: string;
+                        whatsapp?: string;
+                        /** Format: email */
+                        email?: string;
+                        address?: {
+                            street: string;
+                            postalCode: string;
+                            city: string;
+                            country?: string;
+                        };
+                        allowDuplicate?: boolean;
+                    };
+                };
+            };
+            responses: {
+                /** @description Created */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            patient: components["schemas"]["Patient"];
+                        };
+                    };
+                };
+                400: components["responses"]["Error"];
+                401: components["responses"]["Error"];
+                403: components["responses"]["Error"];
+                default: components["responses"]["Error"];
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 };
 export type webhooks = Record<string, never>;
 export type components = {

@@ -52,6 +52,9 @@ export async function up(knex: Knex): Promise<void> {
     create policy conversations_isolation on conversations
       using (organization_id = app_org()) with check (organization_id = app_org());
     grant select, insert, update on conversations to ${APP_ROLE};
+    -- a prospect becomes a patient: its messages move to the patient (re-encrypted), the prospect goes
+    grant update (patient_id, prospect_id, content) on inbound_messages to ${APP_ROLE};
+    grant delete on prospects to ${APP_ROLE};
   `);
   await knex.raw(anonymizeFunction(true));
 }
@@ -59,6 +62,8 @@ export async function up(knex: Knex): Promise<void> {
 export async function down(knex: Knex): Promise<void> {
   await knex.raw(anonymizeFunction(false));
   await knex.raw(`
+    revoke update (patient_id, prospect_id, content) on inbound_messages from ${APP_ROLE};
+    revoke delete on prospects from ${APP_ROLE};
     drop index if exists inbound_org_stored;
     drop table if exists conversations;
     delete from outbox_messages where purpose = 'reply';

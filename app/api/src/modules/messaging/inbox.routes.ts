@@ -2,7 +2,8 @@ import { defineRoute } from '../../http/route.ts';
 import { ok, created } from '../../http/response.ts';
 import { idParams } from '../patients/patient.schema.ts';
 import { conversationStateBody, conversationStateView, conversationView, inboxQuery, inboxView, replyBody, sentMessageView } from './messaging.schema.ts';
-import { conversation, listInbox, reply, setState } from './inbox.service.ts';
+import { conversation, listInbox, patientFromProspect, reply, setState } from './inbox.service.ts';
+import { createPatientBody, onePatientView } from '../patients/patient.schema.ts';
 
 const subject = (kind: 'patients' | 'prospects', id: string) => ({ kind: kind === 'patients' ? 'patient' as const : 'prospect' as const, id });
 
@@ -34,6 +35,15 @@ export const inboxRoutes = [
     handler: async ({ ctx, services, params, body }) => {
       ctx.status = 201;
       ctx.body = await reply(services, params.id, body);
+    },
+  }),
+  defineRoute({
+    method: 'post', path: '/inbox/prospects/:id/patient', access: 'patients.write', tags: ['inbox'], params: idParams, body: createPatientBody,
+    summary: 'Create a patient from a prospect: the number and the conversation move to the patient, the prospect is removed',
+    response: created(onePatientView),
+    handler: async ({ ctx, services, params, body }) => {
+      ctx.status = 201;
+      ctx.body = await patientFromProspect(services, params.id, body);
     },
   }),
 ];

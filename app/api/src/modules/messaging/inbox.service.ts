@@ -10,7 +10,8 @@ import type { Services } from '../../http/services.ts';
 import { audit } from '../audit/audit.service.ts';
 import { requirePatient } from '../patients/patient.guard.ts';
 import { openJson, patientKey, sealJson } from '../patients/patient.crypto.ts';
-import { scope } from '../patients/patient.service.ts';
+import { insertNewPatient, scope } from '../patients/patient.service.ts';
+import type { MasterData } from '../patients/patient.schema.ts';
 import type { MessagePurpose } from './message-templates.ts';
 import * as repo from './messaging.repository.ts';
 import { outboxView } from './messaging.service.ts';
@@ -165,5 +166,33 @@ export async function reply(services: Services, patientId: string, input: { text
     }
     await audit(trx, { action: 'inbox.reply', objectType: 'patient', objectId: patientId, details: { messageId: row.id, purpose: row.purpose, status: row.status, blockedReason: row.blocked_reason } });
     return { message: outboxView(row) };
+  });
+}
+
+/**
+ * Creates a patient from a prospect (Interessent): the number the prospect wrote from becomes the
+ * patient's WhatsApp number unless another is given, the conversation (messages re-encrypted with
+ * the new patient's key, assignment, done) moves to the patient, and the prospect is deleted.
+ */
+export async function patientFromProspect(services: Services, prospectId: string, input: MasterData & { allowDuplicate?: boolean }) {
+  const actor = authorize('patients.write');
+  authorize('inbox.read');
+  return withScope(services.db, scope(actor), async (trx) => {
+    const org = actor.organizationId;
+    const prospect = await trx('prospects').where({ id: prospectId }).forUpdate().first('id', 'data');
+    if (!prospect) throw notFound('Prospect');
+    const from = await openJson<{ phone: string; name: string | null }>(services.keys, trx, prospectKey(org, prospectId), 'prospect', prospect.data);
+    const phone = /^\+[1-9][0-9]{6,14}$/.test(from.phone) ? from.phone : undefined;
+    const patient = await insertNewPatient(services, trx, actor, { ...input, whatsapp: input.whatsapp ?? phone });
+    const messages = await trx('inbound_messages').where({ prospect_id: prospectId }).select('id', 'content');
+    for (const m of messages) {
+      const content = await openJson<unknown>(services.keys, trx, prospectKey(org, prospectId), `inbound:${m.id}`, m.content);
+      const sealed = await sealJson(services.keys, trx, patientKey(org, patient.id), `inbound:${m.id}`, content);
+      await trx('inbound_messages').where({ id: m.id }).update({ patient_id: patient.id, prospect_id: null, content: sealed });
+    }
+    await trx('conversations').where({ prospect_id: prospectId }).update({ patient_id: patient.id, prospect_id: null, updated_at: trx.fn.now() });
+    await trx('prospects').where({ id: prospectId }).delete();
+    await audit(trx, { action: 'inbox.prospect_converted', objectType: 'patient', objectId: patient.id, details: { prospectId, messages: messages.length } });
+    return { patient };
   });
 }
