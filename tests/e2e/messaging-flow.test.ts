@@ -119,11 +119,40 @@ test('booked appointment → reminder on WhatsApp → the patient\'s reply in th
     await page.getByLabel('Show').selectOption('done');
     await page.getByRole('table', { name: 'Inbox' }).getByRole('row').filter({ hasText: 'Zyrella' }).waitFor();
     a11y.done = seriousViolations(await axeViolations(page));
-    // back to German for the next run of this user
     await page.getByRole('group', { name: 'Language' }).getByRole('button', { name: 'Deutsch' }).click();
+
+    // An unknown number writes: a prospect (Interessent) in the inbox; staff create the patient from it.
+    const prospectEvent = inboundEvent(PHONE_NUMBER_ID, { id: `wamid.prospect${Date.now()}`, from: '4917655544433', name: 'Nora Neukunde', text: 'Haben Sie noch Termine frei?' });
+    t.is((await postWebhook(env.app.url, prospectEvent, env.appSecret)).status, 200);
+    await page.getByLabel('Anzeigen').selectOption('open');
+    const prospectRow = page.getByRole('table', { name: 'Posteingang' }).getByRole('row').filter({ hasText: 'Nora Neukunde' });
+    await waitFor('the prospect in the inbox', async () => {
+      if (await prospectRow.count()) return true;
+      await page.reload();
+      await page.getByRole('heading', { level: 1, name: 'Posteingang' }).waitFor();
+      return false;
+    });
+    t.regex((await prospectRow.textContent()) ?? '', /Interessent\/in/);
+    await prospectRow.getByRole('link').click();
+    await page.getByRole('heading', { level: 1, name: 'Unterhaltung mit Nora Neukunde' }).waitFor();
+    await page.getByRole('heading', { level: 2, name: 'Als Patient/in anlegen' }).waitFor();
+    a11y.prospect = seriousViolations(await axeViolations(page));
+    await page.getByRole('button', { name: 'Patient/in anlegen' }).click();
+    await waitFor('field errors', async () => (await page.locator('[aria-invalid="true"]').count()) > 0);
+    await page.getByLabel('Vorname').fill('Nora');
+    await page.getByLabel('Nachname').fill('Neukunde');
+    await page.getByLabel('Geschlecht').selectOption('female');
+    await page.getByLabel('Geburtsdatum').fill('1991-02-03');
+    await page.getByRole('button', { name: 'Patient/in anlegen' }).click();
+    await page.getByRole('link', { name: 'Patientenakte öffnen' }).waitFor();
+    await page.getByRole('list', { name: /Unterhaltung mit Nora Neukunde/ }).getByText('Haben Sie noch Termine frei?').waitFor();
+    const created = /inbox\/patients\/([0-9a-f-]{36})/.exec(page.url())?.[1];
+    t.truthy(created, 'now the patient\'s conversation');
+    t.is(Number((await env.owner('prospects').count({ n: '*' }))[0].n), 0);
+    t.is(Number((await env.owner('inbound_messages').where({ patient_id: created }).count({ n: '*' }))[0].n), 1);
   }, t.log);
 
-  t.deepEqual(a11y, { inbox: [], conversation: [], error: [], english: [], done: [] }, 'no serious or critical axe-core violations');
+  t.deepEqual(a11y, { inbox: [], conversation: [], error: [], english: [], done: [], prospect: [] }, 'no serious or critical axe-core violations');
   t.deepEqual(o.cspViolations(), [], 'no Content-Security-Policy violation');
   t.deepEqual(o.console.filter((l) => l.startsWith('pageerror')), [], 'no uncaught errors');
   await o.context.close();

@@ -371,6 +371,7 @@ export const api = {
     call(kind === 'patients' ? client.GET('/api/v1/inbox/patients/{id}', { params: id(subjectId) }) : client.GET('/api/v1/inbox/prospects/{id}', { params: id(subjectId) })),
   setConversationState: (kind: 'patients' | 'prospects', subjectId: string, body: { assignedTo?: string | null; done?: boolean }) =>
     call(kind === 'patients' ? client.PUT('/api/v1/inbox/patients/{id}/state', { params: id(subjectId), body }) : client.PUT('/api/v1/inbox/prospects/{id}/state', { params: id(subjectId), body })),
+  patientFromProspect: (prospectId: string, body: NewPatient) => call(client.POST('/api/v1/inbox/prospects/{id}/patient', { params: id(prospectId), body })),
   reply: (patientId: string, body: ReplyInput) => call(client.POST('/api/v1/inbox/patients/{id}/reply', { params: id(patientId), body })),
   patientMessages: (patientId: string) => call(client.GET('/api/v1/patients/{id}/messages', { params: id(patientId) })),
   sendPatientMessage: (patientId: string, body: BodyOf<'/api/v1/patients/{id}/messages', 'post'>) =>

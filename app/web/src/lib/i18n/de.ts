@@ -1024,6 +1024,9 @@ export const de = {
   'inbox.reply.blocked': "Nicht gesendet: {reason}",
   'inbox.prospectNoReply': "Interessenten können erst nach Anlage als Patient/in beantwortet werden.",
   'inbox.open': "Unterhaltung öffnen",
+  'inbox.prospect.create': "Als Patient/in anlegen",
+  'inbox.prospect.createIntro': "Die Nummer und die Unterhaltung gehen auf die neue Akte über; der Eintrag unter Interessenten entfällt.",
+  'inbox.prospect.submit': "Patient/in anlegen",
 } as const;
 
 export type MessageKey = keyof typeof de;

@@ -1026,4 +1026,7 @@ export const en: Messages = {
   'inbox.reply.blocked': "Not sent: {reason}",
   'inbox.prospectNoReply': "A prospect can be answered once created as a patient.",
   'inbox.open': "Open conversation",
+  'inbox.prospect.create': "Create as a patient",
+  'inbox.prospect.createIntro': "The number and the conversation move to the new record; the prospect entry is removed.",
+  'inbox.prospect.submit': "Create patient",
 };
