@@ -35,6 +35,7 @@ test('the JSON export holds every column of every patient table, decrypted, plus
     const inboundId = crypto.randomUUID();
     const content = await sealJson(app.services.keys, trx, patientKey(organizationId, id), `inbound:${inboundId}`, { type: 'text', text: 'Hallo Praxis' });
     await trx('inbound_messages').insert({ id: inboundId, organization_id: organizationId, patient_id: id, provider: 'meta', kind: 'text', content, received_at: new Date() });
+    await trx('conversations').insert({ organization_id: organizationId, patient_id: id, done_at: new Date() });
   });
   // An aftercare plan applied to the patient's treatment plan (steps with encrypted titles).
   const template = await admin.post('/api/v1/aftercare/templates', { nameDe: 'OP-Nachsorge', nameEn: 'Surgery aftercare', steps: [{ dayOffset: 1, titleDe: 'Kontrolle', titleEn: 'Check', sendMessage: true, bookAppointment: true }] });

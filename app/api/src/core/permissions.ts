@@ -36,6 +36,7 @@ export const PERMISSIONS = {
   'backup.recovery_kit': 'Create (or replace) the offline recovery kit, shown once',
   'messaging.settings': 'Switch messaging channels on or off and edit message templates (health data in a template needs a reason)',
   'messaging.send': 'Send a templated message to a patient and see the patient\'s messages and why one was blocked',
+  'inbox.read': 'Work the shared inbox: read conversations with patients and prospects (audited), assign them, mark them done',
   'messaging.outbox': 'See the outbox of the organization: every message with status, attempts and errors',
   'aftercare.read': 'See a patient\'s aftercare plans and steps, and the follow-up appointments still to book',
   'aftercare.write': 'Apply an aftercare plan to a patient\'s treatment plan, change or skip its steps, record the booked follow-up, cancel the plan',
@@ -67,7 +68,7 @@ const ALL = (Object.keys(PERMISSIONS) as Permission[]).filter((p) => scopeOf(p) 
 
 const CLINICAL: readonly Permission[] = [
   'session.self', 'patients.read', 'patients.write', 'health.read', 'health.write',
-  'consent.read', 'consent.write', 'documents.read', 'documents.write', 'messaging.send',
+  'consent.read', 'consent.write', 'documents.read', 'documents.write', 'messaging.send', 'inbox.read',
   'appointments.read', 'appointments.write', 'appointments.feed', 'aftercare.read', 'aftercare.write',
 ];
 

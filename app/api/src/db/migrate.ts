@@ -17,6 +17,7 @@ import * as m0250 from './migrations/20261201_0250_appointments.ts';
 import * as m0260 from './migrations/20261201_0260_messaging.ts';
 import * as m0270 from './migrations/20261201_0270_appointment_reminders.ts';
 import * as m0271 from './migrations/20261201_0271_aftercare.ts';
+import * as m0280 from './migrations/20261201_0280_inbox.ts';
 
 export interface MigrationModule {
   up(knex: Knex): Promise<void>;
@@ -41,6 +42,7 @@ export const MIGRATIONS: Record<string, MigrationModule> = {
   '20261201_0260_messaging': m0260,
   '20261201_0270_appointment_reminders': m0270,
   '20261201_0271_aftercare': m0271,
+  '20261201_0280_inbox': m0280,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

@@ -9,8 +9,9 @@ import { extraRoutes } from './routes.extra.ts';
 import { patientRoutes } from './routes.patients.ts';
 import { backupRoutes } from './routes.backup.ts';
 import { messagingRoutes } from '../modules/messaging/messaging.routes.ts';
+import { inboxRoutes } from '../modules/messaging/inbox.routes.ts';
 import { installationRoutes } from '../modules/installation/installation.routes.ts';
 import { appointmentRoutes } from '../modules/appointments/appointment.routes.ts';
 import { aftercareRoutes } from '../modules/aftercare/aftercare.routes.ts';
 
-export const ROUTES: AnyRoute[] = [...setupRoutes, ...sessionRoutes, ...sealRoutes, ...auditRoutes, ...extraRoutes, ...patientRoutes, ...backupRoutes, ...installationRoutes, ...appointmentRoutes, ...messagingRoutes, ...aftercareRoutes];
+export const ROUTES: AnyRoute[] = [...setupRoutes, ...sessionRoutes, ...sealRoutes, ...auditRoutes, ...extraRoutes, ...patientRoutes, ...backupRoutes, ...installationRoutes, ...appointmentRoutes, ...messagingRoutes, ...aftercareRoutes, ...inboxRoutes];

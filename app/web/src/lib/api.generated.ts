@@ -4531,6 +4531,361 @@ export type paths = {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/inbox": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The shared inbox: conversations with patients and prospects, unread counts, assignment, done */
+        get: {
+            parameters: {
+                query?: {
+                    status?: "open" | "done" | "all";
+                    assigned?: "me" | "nobody";
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            items: components["schemas"]["InboxConversation"][];
+                        };
+                    };
+                };
+                400: components["responses"]["Error"];
+                401: components["responses"]["Error"];
+                403: components["responses"]["Error"];
+                default: components["responses"]["Error"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/inbox/patients/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One conversation with a patient, inbound and outbound messages in order; reading it is audited and marks it read */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Conversation"];
+                    };
+                };
+                400: components["responses"]["Error"];
+                401: components["responses"]["Error"];
+                403: components["responses"]["Error"];
+                default: components["responses"]["Error"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/inbox/patients/{id}/state": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** Assign a conversation with a patient to a staff member (or nobody) and mark it done or open */
+        put: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        assignedTo?: string | null;
+                        done?: boolean;
+                    };
+                };
+            };
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            assignedTo: string | null;
+                            done: boolean;
+                        };
+                    };
+                };
+                400: components["responses"]["Error"];
+                401: components["responses"]["Error"];
+                403: components["responses"]["Error"];
+                default: components["responses"]["Error"];
+            };
+        };
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/inbox/prospects/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One conversation with a prospect, inbound and outbound messages in order; reading it is audited and marks it read */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Conversation"];
+                    };
+                };
+                400: components["responses"]["Error"];
+                401: components["responses"]["Error"];
+                403: components["responses"]["Error"];
+                default: components["responses"]["Error"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/inbox/prospects/{id}/state": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** Assign a conversation with a prospect to a staff member (or nobody) and mark it done or open */
+        put: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        assignedTo?: string | null;
+                        done?: boolean;
+                    };
+                };
+            };
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            assignedTo: string | null;
+                            done: boolean;
+                        };
+                    };
+                };
+                400: components["responses"]["Error"];
+                401: components["responses"]["Error"];
+                403: components["responses"]["Error"];
+                default: components["responses"]["Error"];
+            };
+        };
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/inbox/patients/{id}/reply": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Reply over WhatsApp through the outbox: free text within 24 h of the patient's last message, otherwise a template */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        text?: string;
+                        /** @enum {string} */
+                        purpose?: "appointment_confirmation" | "appointment_reminder" | "appointment_change" | "appointment_cancellation" | "aftercare_step" | "document_request" | "treatment_plan_sent";
+                        variables?: {
+                            [key: string]: string;
+                        };
+                    };
+                };
+            };
+            responses: {
+                /** @description Created */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            message: components["schemas"]["OutboxMessage"];
+                        };
+                    };
+                };
+                400: components["responses"]["Error"];
+                401: components["responses"]["Error"];
+                403: components["responses"]["Error"];
+                default: components["responses"]["Error"];
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/inbox/prospects/{id}/patient": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Create a patient from a prospect: the number and the conversation move to the patient, the prospect is removed */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        givenName: string;
+                        familyName: string;
+                        /** @enum {string} */
+                        sex: "female" | "male" | "diverse" | "unknown";
+                        birthDate: string;
+                        language?: string;
+                        country?: string;
+                        phone?: string;
+                        whatsapp?: string;
+                        /** Format: email */
+                        email?: string;
+                        address?: {
+                            street: string;
+                            postalCode: string;
+                            city: string;
+                            country?: string;
+                        };
+                        allowDuplicate?: boolean;
+                    };
+                };
+            };
+            responses: {
+                /** @description Created */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            patient: components["schemas"]["Patient"];
+                        };
+                    };
+                };
+                400: components["responses"]["Error"];
+                401: components["responses"]["Error"];
+                403: components["responses"]["Error"];
+                default: components["responses"]["Error"];
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 };
 export type webhooks = Record<string, never>;
 export type components = {
@@ -4818,6 +5173,36 @@ export type components = {
             /** Format: date-time */
             recordedAt: string;
         };
+        Conversation: {
+            /** @enum {string} */
+            kind: "patient" | "prospect";
+            /** Format: uuid */
+            id: string;
+            name: string;
+            phone: string | null;
+            assignedTo: string | null;
+            assigneeName: string | null;
+            done: boolean;
+            windowOpen: boolean;
+            windowClosesAt: string | null;
+            messages: {
+                /** @enum {string} */
+                direction: "in" | "out";
+                /** Format: uuid */
+                id: string;
+                kind: string;
+                /** Format: date-time */
+                at: string;
+                text: string | null;
+                media: {
+                    mimeType: string | null;
+                    filename: string | null;
+                } | null;
+                status: ("queued" | "sending" | "sent" | "delivered" | "read" | "failed" | "blocked" | "cancelled") | null;
+                purpose: ("appointment_confirmation" | "appointment_reminder" | "appointment_change" | "appointment_cancellation" | "aftercare_step" | "document_request" | "treatment_plan_sent" | "reply") | null;
+                blockedReason: ("channel_disabled" | "no_consent" | "objection" | "restriction" | "anonymized" | "no_recipient" | "whatsapp_template_missing" | "health_data_not_enabled" | "not_configured" | "window_closed") | null;
+            }[];
+        };
         CreatedUser: {
             user: components["schemas"]["User"];
             enrollment: components["schemas"]["EnrollmentLink"];
@@ -4893,6 +5278,20 @@ export type components = {
             treatments: components["schemas"]["TreatmentEntry"][];
             plans: components["schemas"]["PlanEntry"][];
             corrections: number;
+        };
+        InboxConversation: {
+            /** @enum {string} */
+            kind: "patient" | "prospect";
+            /** Format: uuid */
+            id: string;
+            name: string;
+            unread: number;
+            /** Format: date-time */
+            lastMessageAt: string;
+            assignedTo: string | null;
+            assigneeName: string | null;
+            done: boolean;
+            windowOpen: boolean;
         };
         InstallationOperator: {
             /** Format: uuid */
@@ -4979,13 +5378,13 @@ export type components = {
             /** Format: uuid */
             patientId: string;
             /** @enum {string} */
-            purpose: "appointment_confirmation" | "appointment_reminder" | "appointment_change" | "appointment_cancellation" | "aftercare_step" | "document_request" | "treatment_plan_sent";
+            purpose: "appointment_confirmation" | "appointment_reminder" | "appointment_change" | "appointment_cancellation" | "aftercare_step" | "document_request" | "treatment_plan_sent" | "reply";
             /** @enum {string} */
             channel: "email" | "whatsapp";
             automated: boolean;
             /** @enum {string} */
             status: "queued" | "sending" | "sent" | "delivered" | "read" | "failed" | "blocked" | "cancelled";
-            blockedReason: ("channel_disabled" | "no_consent" | "objection" | "restriction" | "anonymized" | "no_recipient" | "whatsapp_template_missing" | "health_data_not_enabled" | "not_configured") | null;
+            blockedReason: ("channel_disabled" | "no_consent" | "objection" | "restriction" | "anonymized" | "no_recipient" | "whatsapp_template_missing" | "health_data_not_enabled" | "not_configured" | "window_closed") | null;
             attempts: number;
             lastError: string | null;
             provider: string | null;

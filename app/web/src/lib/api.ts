@@ -58,6 +58,9 @@ export type AppointmentStatus = Appointment['status'];
 export type MessagingChannels = Schemas['MessagingChannels'];
 export type MessageTemplate = Schemas['MessageTemplate'];
 export type OutboxMessage = Schemas['OutboxMessage'];
+export type InboxConversation = Schemas['InboxConversation'];
+export type Conversation = Schemas['Conversation'];
+export type ConversationMessage = Conversation['messages'][number];
 
 type AnyEntry = Schemas['AnamnesisEntry'] | Schemas['DiagnosisEntry'] | Schemas['TreatmentEntry'] | Schemas['PlanEntry'];
 export type EntryKind = AnyEntry['kind'];
@@ -103,6 +106,8 @@ type PutBodyOf<P extends keyof paths> = paths[P]['put'] extends { requestBody?: 
 export type ChannelSettingsInput = PutBodyOf<'/api/v1/messaging/channels'>;
 export type TemplateInput = PutBodyOf<'/api/v1/messaging/templates'>;
 export type OutboxQuery = QueryOf<'/api/v1/messaging/outbox'>;
+export type InboxQuery = QueryOf<'/api/v1/inbox'>;
+export type ReplyInput = BodyOf<'/api/v1/inbox/patients/{id}/reply', 'post'>;
 
 // ---- the value lists the forms offer; each must list exactly the members the API accepts ----
 /** Returns the values unchanged; a type error when they miss a member of T (or name one T lacks). */
@@ -377,6 +382,13 @@ export const api = {
   messageTemplates: () => call(client.GET('/api/v1/messaging/templates')),
   saveMessageTemplate: (body: TemplateInput) => call(client.PUT('/api/v1/messaging/templates', { body })),
   outbox: (query: OutboxQuery = {}) => call(client.GET('/api/v1/messaging/outbox', { params: { query } })),
+  inbox: (query: InboxQuery = {}) => call(client.GET('/api/v1/inbox', { params: { query } })),
+  conversation: (kind: 'patients' | 'prospects', subjectId: string) =>
+    call(kind === 'patients' ? client.GET('/api/v1/inbox/patients/{id}', { params: id(subjectId) }) : client.GET('/api/v1/inbox/prospects/{id}', { params: id(subjectId) })),
+  setConversationState: (kind: 'patients' | 'prospects', subjectId: string, body: { assignedTo?: string | null; done?: boolean }) =>
+    call(kind === 'patients' ? client.PUT('/api/v1/inbox/patients/{id}/state', { params: id(subjectId), body }) : client.PUT('/api/v1/inbox/prospects/{id}/state', { params: id(subjectId), body })),
+  patientFromProspect: (prospectId: string, body: NewPatient) => call(client.POST('/api/v1/inbox/prospects/{id}/patient', { params: id(prospectId), body })),
+  reply: (patientId: string, body: ReplyInput) => call(client.POST('/api/v1/inbox/patients/{id}/reply', { params: id(patientId), body })),
   patientMessages: (patientId: string) => call(client.GET('/api/v1/patients/{id}/messages', { params: id(patientId) })),
   sendPatientMessage: (patientId: string, body: BodyOf<'/api/v1/patients/{id}/messages', 'post'>) =>
     call(client.POST('/api/v1/patients/{id}/messages', { params: id(patientId), body })),

@@ -44,6 +44,8 @@ export const routes = {
   calendar: (query: { view?: 'day' | 'week'; day?: string; resource?: string } = {}) =>
     withQuery(resolve('appointments'), { view: query.view, day: query.day, resource: query.resource }),
   waitingRoom: () => resolve('appointments/today'),
+  inbox: () => resolve('inbox'),
+  conversation: (kind: 'patients' | 'prospects', id: string) => resolve('/(app)/inbox/[kind]/[id]', { kind, id }),
   calendarSettings: () => resolve('appointments/settings'),
 } as const;
 

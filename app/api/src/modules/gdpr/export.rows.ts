@@ -29,6 +29,7 @@ export const EXPORT_SECTIONS: Record<string, string> = {
   inbound_messages: 'inboundMessages',
   aftercare_plans: 'aftercarePlans',
   aftercare_steps: 'aftercareSteps',
+  conversations: 'conversations',
   audit_log: 'auditTrail',
 };
 

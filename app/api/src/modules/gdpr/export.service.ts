@@ -50,6 +50,7 @@ async function buildExport(services: Services, trx: Tx, organizationId: string, 
     inboundMessages: await map(rows.inboundMessages, { content: json((r) => `inbound:${r.id}`) }),
     aftercarePlans: await map(rows.aftercarePlans, { title: json((r) => planTitleField(String(r.id))) }),
     aftercareSteps: await map(rows.aftercareSteps, { title: json((r) => stepTitleField(String(r.id))) }),
+    conversations: await map(rows.conversations, {}),
     auditTrail: await map(await patientAudit(trx, patientId), {}),
   };
 }

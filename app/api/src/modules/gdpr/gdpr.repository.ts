@@ -18,6 +18,7 @@ export async function patientRows(trx: Tx, patientId: string) {
     inboundMessages: await by('inbound_messages', 'received_at'),
     aftercarePlans: (await trx('aftercare_plans').where({ patient_id: patientId }).orderBy('created_at').select('*', trx.raw('anchor_date::text as anchor_date'))) as Row[],
     aftercareSteps: (await trx('aftercare_steps').where({ patient_id: patientId }).orderBy(['plan_id', 'position']).select('*', trx.raw('due_date::text as due_date'))) as Row[],
+    conversations: await by('conversations', 'created_at'),
   };
 }
 

@@ -7,6 +7,9 @@ export const MESSAGE_PURPOSES = [
   'aftercare_step', 'document_request', 'treatment_plan_sent',
 ] as const;
 export type MessagePurpose = (typeof MESSAGE_PURPOSES)[number];
+/** What an outbox message is: a templated purpose or a staff reply from the inbox (free text, WhatsApp, 24 h window). */
+export const OUTBOX_PURPOSES = [...MESSAGE_PURPOSES, 'reply'] as const;
+export type OutboxPurpose = (typeof OUTBOX_PURPOSES)[number];
 export const MESSAGE_CHANNELS = ['email', 'whatsapp'] as const;
 export type MessageChannel = (typeof MESSAGE_CHANNELS)[number];
 export const LANGUAGES = ['de', 'en'] as const;

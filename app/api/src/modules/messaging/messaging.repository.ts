@@ -1,7 +1,7 @@
 // The only files of the messaging module that touch knex: channels, templates, the outbox,
 // inbound messages, prospects and raw webhook events.
 import type { Db, Tx } from '../../db/connection.ts';
-import type { Language, MessageChannel, MessagePurpose } from './message-templates.ts';
+import type { Language, MessageChannel, MessagePurpose, OutboxPurpose } from './message-templates.ts';
 
 export interface ChannelRow {
   organization_id: string;
@@ -63,7 +63,7 @@ export interface OutboxRow {
   id: string;
   organization_id: string;
   patient_id: string;
-  purpose: MessagePurpose;
+  purpose: OutboxPurpose;
   channel: MessageChannel;
   automated: boolean;
   status: OutboxStatus;

@@ -2,7 +2,7 @@
 import { z } from 'zod';
 import { isoTime, named } from '../../http/response.ts';
 import { phone } from '../patients/patient.schema.ts';
-import { LANGUAGES, MESSAGE_CHANNELS, MESSAGE_PURPOSES, VARIABLES } from './message-templates.ts';
+import { LANGUAGES, MESSAGE_CHANNELS, MESSAGE_PURPOSES, OUTBOX_PURPOSES, VARIABLES } from './message-templates.ts';
 import { BLOCK_REASONS } from './outbox.service.ts';
 
 const STATUSES = ['queued', 'sending', 'sent', 'delivered', 'read', 'failed', 'blocked', 'cancelled'] as const;
@@ -73,7 +73,7 @@ export const templatesView = z.strictObject({ templates: z.array(templateView), 
 export const oneTemplateView = z.strictObject({ template: templateView });
 
 export const outboxMessageView = named('OutboxMessage', z.strictObject({
-  id: z.uuid(), patientId: z.uuid(), purpose: z.enum(MESSAGE_PURPOSES), channel: z.enum(MESSAGE_CHANNELS), automated: z.boolean(),
+  id: z.uuid(), patientId: z.uuid(), purpose: z.enum(OUTBOX_PURPOSES), channel: z.enum(MESSAGE_CHANNELS), automated: z.boolean(),
   status: z.enum(STATUSES), blockedReason: z.enum(BLOCK_REASONS).nullable(), attempts: z.int(), lastError: z.string().nullable(),
   provider: z.string().nullable(), sendAt: isoTime, nextAttemptAt: isoTime, createdAt: isoTime,
   sentAt: isoTime.nullable(), deliveredAt: isoTime.nullable(), readAt: isoTime.nullable(),
@@ -84,3 +84,35 @@ export const outboxPageView = z.strictObject({
 });
 export const patientMessagesView = z.strictObject({ items: z.array(outboxMessageView) });
 export const sentMessageView = z.strictObject({ message: outboxMessageView });
+
+// ---- inbox ----
+export const inboxQuery = z.strictObject({
+  status: z.enum(['open', 'done', 'all']).default('open'),
+  assigned: z.enum(['me', 'nobody']).optional(),
+});
+export const conversationStateBody = z.strictObject({
+  assignedTo: z.uuid().nullable().optional(),
+  done: z.boolean().optional(),
+}).refine((b) => b.assignedTo !== undefined || b.done !== undefined, { message: 'give assignedTo or done', path: ['assignedTo'] });
+export const replyBody = z.strictObject({
+  text: z.string().trim().min(1).max(4096).optional(),
+  purpose: z.enum(MESSAGE_PURPOSES).optional(),
+  variables: z.record(z.string(), z.string()).optional(),
+});
+
+export const inboxView = z.strictObject({
+  items: z.array(named('InboxConversation', z.strictObject({
+    kind: z.enum(['patient', 'prospect']), id: z.uuid(), name: z.string(), unread: z.int(), lastMessageAt: isoTime,
+    assignedTo: z.uuid().nullable(), assigneeName: z.string().nullable(), done: z.boolean(), windowOpen: z.boolean(),
+  }))),
+});
+export const conversationView = named('Conversation', z.strictObject({
+  kind: z.enum(['patient', 'prospect']), id: z.uuid(), name: z.string(), phone: z.string().nullable(),
+  assignedTo: z.uuid().nullable(), assigneeName: z.string().nullable(), done: z.boolean(), windowOpen: z.boolean(), windowClosesAt: isoTime.nullable(),
+  messages: z.array(z.strictObject({
+    direction: z.enum(['in', 'out']), id: z.uuid(), kind: z.string(), at: isoTime, text: z.string().nullable(),
+    media: z.strictObject({ mimeType: z.string().nullable(), filename: z.string().nullable() }).nullable(),
+    status: z.enum(STATUSES).nullable(), purpose: z.enum(OUTBOX_PURPOSES).nullable(), blockedReason: z.enum(BLOCK_REASONS).nullable(),
+  })),
+}));
+export const conversationStateView = z.strictObject({ assignedTo: z.uuid().nullable(), done: z.boolean() });

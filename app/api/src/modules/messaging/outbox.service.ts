@@ -11,7 +11,7 @@ import { hasConsent } from '../consent/consent.service.ts';
 import { openJson, patientKey, rememberKey, sealJson } from '../patients/patient.crypto.ts';
 import { findPatient, type PatientRow } from '../patients/patient.repository.ts';
 import type { MasterData } from '../patients/patient.schema.ts';
-import { AUTOMATED_PURPOSES, isVariable, SERVER_VARIABLES, type MessageChannel, type MessagePurpose } from './message-templates.ts';
+import { AUTOMATED_PURPOSES, isVariable, SERVER_VARIABLES, type MessageChannel, type MessagePurpose, type OutboxPurpose } from './message-templates.ts';
 import * as repo from './messaging.repository.ts';
 
 export interface EnqueueInput {
@@ -36,7 +36,7 @@ export interface EnqueueInput {
 
 export const BLOCK_REASONS = [
   'channel_disabled', 'no_consent', 'objection', 'restriction', 'anonymized', 'no_recipient',
-  'whatsapp_template_missing', 'health_data_not_enabled', 'not_configured',
+  'whatsapp_template_missing', 'health_data_not_enabled', 'not_configured', 'window_closed',
 ] as const;
 export type BlockReason = (typeof BLOCK_REASONS)[number];
 
@@ -54,7 +54,7 @@ export function checkVariables(variables: Record<string, string>, prefix: string
 }
 
 /** Why a message may not go out now, or undefined when it may. */
-export async function sendDecision(trx: Tx, row: PatientRow | undefined, master: MasterData | undefined, channels: repo.ChannelRow, purpose: MessagePurpose, channel: MessageChannel, automated: boolean): Promise<BlockReason | undefined> {
+export async function sendDecision(trx: Tx, row: PatientRow | undefined, master: MasterData | undefined, channels: repo.ChannelRow, purpose: OutboxPurpose, channel: MessageChannel, automated: boolean): Promise<BlockReason | undefined> {
   if (!row || row.anonymized_at || !master) return 'anonymized';
   if (channel === 'whatsapp' ? !channels.whatsapp_enabled || !channels.whatsapp_phone_number_id : !channels.email_enabled || !channels.email_from) return 'channel_disabled';
   if (automated && row.objected_at) return 'objection';

@@ -149,9 +149,17 @@ export class OutboxWorker {
     const channels = await repo.channelRow(trx, m.organization_id);
     const reason = await sendDecision(trx, row, master, channels, m.purpose, m.channel, m.automated);
     if (reason) return { kind: 'blocked', reason };
+    if (m.purpose === 'reply') {
+      // A staff reply from the inbox: free text, only inside the 24 h window (checked again here).
+      const last = await repo.lastInboundAt(trx, m.patient_id);
+      if (m.channel !== 'whatsapp' || !last || Date.now() - last.getTime() >= WHATSAPP_WINDOW_MS) return { kind: 'blocked', reason: 'window_closed' };
+      const { text } = (await openVariables(this.services, trx, m)) as { text?: string };
+      return { kind: 'whatsapp', provider: channels.whatsapp_provider, phoneNumberId: channels.whatsapp_phone_number_id!, to: recipientOf(master!, 'whatsapp')!, payload: { type: 'text', text: String(text ?? '') } };
+    }
+    const purpose = m.purpose;
     const language = languageFor(master!.language);
-    const custom = await repo.templateRow(trx, m.purpose, language);
-    const text = custom ?? { ...defaultTemplate(m.purpose, language), wa_template_name: null, wa_language_code: null, wa_parameters: [], health_data_enabled_at: null };
+    const custom = await repo.templateRow(trx, purpose, language);
+    const text = custom ?? { ...defaultTemplate(purpose, language), wa_template_name: null, wa_language_code: null, wa_parameters: [], health_data_enabled_at: null };
     if (usesHealthData([...variablesOf(text.body), ...(text.wa_parameters ?? [])]) && !text.health_data_enabled_at) return { kind: 'blocked', reason: 'health_data_not_enabled' };
     const org = await trx('organizations').where({ id: m.organization_id }).first('name');
     const values = { ...(await openVariables(this.services, trx, m)), firstName: master!.givenName, practiceName: org?.name ?? '' };

@@ -49,24 +49,27 @@ async function tokensFor(services: Services, trx: Tx, organizationId: string, te
 
 export async function createPatient(services: Services, input: MasterData & { allowDuplicate?: boolean }): Promise<PatientView> {
   const actor = authorize('patients.write');
+  return withScope(services.db, scope(actor), (trx) => insertNewPatient(services, trx, actor, input));
+}
+
+/** Creates a patient in the caller's transaction (the inbox turns a prospect into a patient this way). */
+export async function insertNewPatient(services: Services, trx: Tx, actor: Actor, input: MasterData & { allowDuplicate?: boolean }): Promise<PatientView> {
   const { allowDuplicate, ...m } = input;
-  return withScope(services.db, scope(actor), async (trx) => {
-    const rows = await tokensFor(services, trx, actor.organizationId, termsFor(m));
-    const dob = rows.find((r) => r.kind === 'dob')!.token;
-    const names = rows.filter((r) => r.kind === 'name').map((r) => r.token);
-    const duplicates = await repo.duplicateIds(trx, dob, names, rows.filter((r) => r.kind === 'phone' || r.kind === 'email'));
-    if (duplicates.length && !allowDuplicate) {
-      throw conflict('A patient with the same birth date and name, phone or e-mail exists; send allowDuplicate: true to create anyway', {
-        reason: 'possible_duplicate', duplicates,
-      });
-    }
-    const id = randomUUID();
-    const data = await sealJson(services.keys, trx, patientKey(actor.organizationId, id), 'master', m);
-    await repo.insertPatient(trx, { id, organization_id: actor.organizationId, data, created_by: actor.userId });
-    await repo.replaceSearchRows(trx, actor.organizationId, id, rows);
-    await audit(trx, { action: 'patient.create', objectType: 'patient', objectId: id, details: { possibleDuplicates: duplicates } });
-    return toView(services, trx, (await requirePatient(trx, id)));
-  });
+  const rows = await tokensFor(services, trx, actor.organizationId, termsFor(m));
+  const dob = rows.find((r) => r.kind === 'dob')!.token;
+  const names = rows.filter((r) => r.kind === 'name').map((r) => r.token);
+  const duplicates = await repo.duplicateIds(trx, dob, names, rows.filter((r) => r.kind === 'phone' || r.kind === 'email'));
+  if (duplicates.length && !allowDuplicate) {
+    throw conflict('A patient with the same birth date and name, phone or e-mail exists; send allowDuplicate: true to create anyway', {
+      reason: 'possible_duplicate', duplicates,
+    });
+  }
+  const id = randomUUID();
+  const data = await sealJson(services.keys, trx, patientKey(actor.organizationId, id), 'master', m);
+  await repo.insertPatient(trx, { id, organization_id: actor.organizationId, data, created_by: actor.userId });
+  await repo.replaceSearchRows(trx, actor.organizationId, id, rows);
+  await audit(trx, { action: 'patient.create', objectType: 'patient', objectId: id, details: { possibleDuplicates: duplicates } });
+  return toView(services, trx, (await requirePatient(trx, id)));
 }
 
 export async function getPatient(services: Services, id: string): Promise<PatientView & { restrictionReason: string | null }> {
