@@ -57,10 +57,10 @@ async function apply(patientId: string, anchorDate: string) {
 test.before(async () => {
   env = await startMessagingEnv();
   await enableChannels(env.admin);
-  const r = await env.admin.put('/api/v1/messaging/templates', { purpose: 'aftercare_step', language: 'de', body: 'Nachsorge: {{stepTitle}}',
+  const r = await env.admin.put('/api/v1/messaging/templates', { purpose: 'aftercare_step', language: 'de', body: 'Nachsorge: {{stepTitle}}', healthDataReason: 'Schritt-Titel ohne Diagnose, von der Praxis geprüft',
     whatsappTemplate: { name: 'nachsorge', languageCode: 'de', parameters: ['stepTitle'] } });
   if (r.status !== 200) throw new Error(r.text);
-  const r2 = await env.admin.put('/api/v1/messaging/templates', { purpose: 'aftercare_step', language: 'en', body: 'Aftercare: {{stepTitle}}',
+  const r2 = await env.admin.put('/api/v1/messaging/templates', { purpose: 'aftercare_step', language: 'en', body: 'Aftercare: {{stepTitle}}', healthDataReason: 'Step titles without diagnoses, checked by the practice',
     whatsappTemplate: { name: 'nachsorge', languageCode: 'en', parameters: ['stepTitle'] } });
   if (r2.status !== 200) throw new Error(r2.text);
 });

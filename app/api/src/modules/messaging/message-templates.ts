@@ -21,8 +21,8 @@ export const AUTOMATED_PURPOSES: readonly MessagePurpose[] = ['appointment_remin
 /** Variables a caller may pass; the patient's first name and the practice name are filled in by the server. */
 export const VARIABLES = ['firstName', 'practiceName', 'appointmentDate', 'appointmentTime', 'location', 'documentName', 'link', 'stepTitle', 'treatment', 'appointmentType', 'instructions'] as const;
 export type Variable = (typeof VARIABLES)[number];
-/** Variables that can reveal health data (what is treated, what kind of appointment, care instructions). */
-export const HEALTH_VARIABLES: readonly Variable[] = ['treatment', 'appointmentType', 'instructions'];
+/** Variables that can reveal health data (what is treated, what kind of appointment, care instructions, an aftercare step's title). */
+export const HEALTH_VARIABLES: readonly Variable[] = ['treatment', 'appointmentType', 'instructions', 'stepTitle'];
 export const SERVER_VARIABLES: readonly Variable[] = ['firstName', 'practiceName'];
 
 export interface TemplateText {
@@ -48,8 +48,8 @@ const D: Record<MessagePurpose, Record<Language, TemplateText>> = {
     en: { subject: 'Appointment cancelled', body: 'Hello {{firstName}}, your appointment at {{practiceName}} on {{appointmentDate}} at {{appointmentTime}} has been cancelled.' },
   },
   aftercare_step: {
-    de: { subject: 'Nachsorge', body: 'Guten Tag {{firstName}}, hier meldet sich {{practiceName}} zu Ihrer Nachsorge: {{stepTitle}}.' },
-    en: { subject: 'Aftercare', body: 'Hello {{firstName}}, this is {{practiceName}} about your aftercare: {{stepTitle}}.' },
+    de: { subject: 'Nachsorge', body: 'Guten Tag {{firstName}}, hier meldet sich {{practiceName}} zu Ihrer Nachsorge. Bitte antworten Sie auf diese Nachricht oder rufen Sie uns an.' },
+    en: { subject: 'Aftercare', body: 'Hello {{firstName}}, this is {{practiceName}} about your aftercare. Please reply to this message or give us a call.' },
   },
   document_request: {
     de: { subject: 'Unterlagen', body: 'Guten Tag {{firstName}}, {{practiceName}} bittet Sie um folgende Unterlagen: {{documentName}}.' },
