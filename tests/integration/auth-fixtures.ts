@@ -27,6 +27,10 @@ export async function enroll(base: string, url: string, password: string, client
   const begin = await client.post('/api/v1/enrollment/begin', { token });
   if (begin.status !== 200) throw new Error(`enrollment begin: ${begin.status} ${begin.text}`);
   const totpSecret = begin.body.totpSecret as string;
+  // The server accepts one step either side: near the end of a step, the previous step's code would
+  // be two steps old by the time a loaded machine checks it, so wait for the next step to begin.
+  const intoStep = (Date.now() / 1000) % 30;
+  if (intoStep > 25) await new Promise((r) => setTimeout(r, (30 - intoStep) * 1000 + 200));
   const done = await client.post('/api/v1/enrollment/complete', { token, password, totpSecret, totpCode: currentTotp(totpSecret, -1) });
   if (done.status !== 200) throw new Error(`enrollment complete: ${done.status} ${done.text}`);
   return { client, begin: begin.body, totpSecret, recoveryCodes: done.body.recoveryCodes as string[], loginName: done.body.user.loginName as string };

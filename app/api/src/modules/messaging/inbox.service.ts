@@ -83,8 +83,10 @@ export async function conversation(services: Services, s: Subject) {
     const ref = keyOf(org, s);
     const inbound = await trx('inbound_messages').where({ [col(s)]: s.id }).orderBy([{ column: 'received_at' }, { column: 'stored_at' }]).limit(1000);
     const messages: Record<string, unknown>[] = [];
+    const order = new Map<string, number>();
     for (const m of inbound) {
       const c = await openJson<InboundContent>(services.keys, trx, ref, `inbound:${m.id}`, m.content);
+      order.set(m.id, new Date(m.stored_at ?? m.received_at).getTime());
       messages.push({
         direction: 'in', id: m.id, kind: m.kind, at: m.received_at, text: c.text ?? c.media?.caption ?? null,
         media: c.media ? { mimeType: c.media.mimeType, filename: c.media.filename } : null, status: null, purpose: null,
@@ -94,10 +96,13 @@ export async function conversation(services: Services, s: Subject) {
       for (const o of await repo.outboxOfPatient(trx, s.id, 1000)) {
         if (o.channel !== 'whatsapp') continue;
         const text = o.purpose === 'reply' ? ((await openVariables(services, trx, o)) as { text?: string }).text ?? null : null;
-        messages.push({ direction: 'out', id: o.id, kind: 'text', at: o.created_at, text, media: null, status: o.status, purpose: o.purpose, blockedReason: o.blocked_reason });
+        order.set(o.id, dueAt(o).getTime());
+        messages.push({ direction: 'out', id: o.id, kind: 'text', at: o.sent_at ?? dueAt(o), text, media: null, status: o.status, purpose: o.purpose, blockedReason: o.blocked_reason });
       }
     }
-    messages.sort((a, b) => new Date(a.at as Date).getTime() - new Date(b.at as Date).getTime());
+    // Ordered on this server's clock (WhatsApp stamps inbound messages only to the second): inbound by
+    // when it arrived here, outbound by when it was due to go out; stable for equal instants.
+    messages.sort((a, b) => (order.get(a.id as string) ?? 0) - (order.get(b.id as string) ?? 0));
     const last = inbound.length ? inbound[inbound.length - 1].received_at as Date : null;
     const state = await trx('conversations').where({ [col(s)]: s.id }).first();
     const assignee = state?.assigned_to ? await trx('users').where({ id: state.assigned_to }).first('display_name') : undefined;
@@ -195,4 +200,12 @@ export async function patientFromProspect(services: Services, prospectId: string
     await audit(trx, { action: 'inbox.prospect_converted', objectType: 'patient', objectId: patient.id, details: { prospectId, messages: messages.length } });
     return { patient };
   });
+}
+
+/**
+ * When an outbound message was due to go out: a reminder booked together with its confirmation is
+ * written in the same transaction (same creation time) but is due later.
+ */
+function dueAt(o: { send_at?: Date | null; created_at: Date }): Date {
+  return o.send_at && o.send_at > o.created_at ? o.send_at : o.created_at;
 }
