@@ -287,6 +287,9 @@ async function runLocked(rt: BackupRuntime, opts: RunOptions): Promise<BackupRun
     return await finish(rt, jobId, snapshotId, started, lanes, undefined);
   } catch (err) {
     if (lanes.length === 0) rt.metrics.failures.inc({ kind: 'backup', target: 'none', reason: reasonOf(err).code });
+    // An error outside a lane's own step (e.g. a target's write failing late) fails every lane still
+    // open: each is counted once, like a lane that failed in its step.
+    for (const lane of lanes.filter((l) => !l.error && !l.complete)) rt.metrics.failures.inc({ kind: 'backup', target: lane.target.name, reason: reasonOf(err).code });
     return await finish(rt, jobId, snapshotId, started, lanes, err);
   } finally {
     clearInterval(beat);
