@@ -1085,7 +1085,7 @@ export const de = {
   'inbox.kindLabel.other': "Nachricht",
   'inbox.media': "{kind} ({type})",
   'inbox.mediaState.pending': "Wird heruntergeladen …",
-  'inbox.mediaState.stored': "",
+  'inbox.mediaState.stored': "Gespeichert",
   'inbox.mediaState.too_large': "Zu groß – nicht gespeichert",
   'inbox.mediaState.refused': "Abgelehnt: Prüfsumme stimmt nicht – nicht gespeichert",
   'inbox.mediaState.failed': "Nicht abrufbar",

@@ -1087,7 +1087,7 @@ export const en: Messages = {
   'inbox.kindLabel.other': "Message",
   'inbox.media': "{kind} ({type})",
   'inbox.mediaState.pending': "Downloading …",
-  'inbox.mediaState.stored': "",
+  'inbox.mediaState.stored': "Stored",
   'inbox.mediaState.too_large': "Too large – not stored",
   'inbox.mediaState.refused': "Refused: checksum does not match – not stored",
   'inbox.mediaState.failed': "Not available",
