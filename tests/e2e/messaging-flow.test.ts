@@ -2,7 +2,8 @@
 // the fake WhatsApp Cloud API on loopback: an appointment is booked → its reminder reaches the fake
 // WhatsApp → the patient's reply (a signed inbound webhook) appears in the shared inbox with an
 // unread count → staff open it, assign it to themselves, answer as free text → the answer reaches
-// the fake WhatsApp; the conversation is marked done. German and English; axe-core on every state.
+// the fake WhatsApp; the conversation is marked done. Then (after it, serial: the first flow counts
+// the inbox rows) an inbound image shows inline and a voice message plays. German and English; axe-core on every state.
 import test from 'ava';
 import type { Browser } from 'playwright-core';
 import { axeViolations, launchBrowser, observedPage, screenshotOnFailure, seriousViolations } from '../helpers/browser.ts';
@@ -29,7 +30,7 @@ test.after.always(async () => {
   await env?.stop();
 });
 
-test('booked appointment → reminder on WhatsApp → the patient\'s reply in the inbox → staff answer reaches WhatsApp', async (t) => {
+test.serial('booked appointment → reminder on WhatsApp → the patient\'s reply in the inbox → staff answer reaches WhatsApp', async (t) => {
   const staff = await clientAs(env.app, env.organizationId, ['staff']);
   const p = await newPatient(env.admin, ['whatsapp_contact']);
   const waId = p.whatsapp.replace('+', '');
@@ -170,7 +171,7 @@ function wav(): Buffer {
   return Buffer.concat([h, pcm]);
 }
 
-test('an inbound image is shown inline and a voice message is playable in the conversation (DE/EN, axe)', async (t) => {
+test.serial('an inbound image is shown inline and a voice message is playable in the conversation (DE/EN, axe)', async (t) => {
   const staff = await clientAs(env.app, env.organizationId, ['staff']);
   const p = await newPatient(env.admin, ['whatsapp_contact']);
   const waId = p.whatsapp.replace('+', '');
