@@ -111,11 +111,25 @@ export class MediaFetcher {
         trx('inbound_messages').where({ media_state: 'pending' }).where('media_next_at', '<=', trx.fn.now()).orderBy('media_next_at').limit(limit)
           .select('id', 'organization_id', 'patient_id', 'prospect_id', 'provider', 'content', 'media_state', 'media_blob_id', 'media_attempts')) as MediaRow[];
       for (const r of due) {
-        await this.#one(r).catch((err) => log().warn({ err: (err as Error).message, inboundMessage: r.id }, 'inbound media pass failed'));
+        await this.#one(r).catch(async (err) => {
+          // an unexpected failure (keys, blob store, database): counted as an attempt, so the row is not due again at once
+          log().warn({ err: (err as Error).message, inboundMessage: r.id }, 'inbound media pass failed');
+          await this.#later(r, redact((err as Error).message).slice(0, 900)).catch(() => undefined);
+        });
         n++;
       }
     }
     return n;
+  }
+
+  /** Another attempt later (backoff with jitter), or 'failed' when final or out of attempts. */
+  async #later(r: MediaRow, message: string, final = false): Promise<void> {
+    const attempts = r.media_attempts + 1;
+    const cfg = this.services.config.messaging.outbox;
+    const patch = final || attempts >= cfg.maxAttempts
+      ? { media_state: 'failed', media_attempts: attempts, media_error: message, media_next_at: null }
+      : { media_attempts: attempts, media_error: message, media_next_at: new Date(Date.now() + backoffMs(attempts, cfg.backoffBaseMs, cfg.backoffMaxMs)) };
+    await withScope(this.services.db, { organizationId: r.organization_id, userId: SYSTEM_USER_ID }, (trx) => trx('inbound_messages').where({ id: r.id, media_state: 'pending' }).update(patch));
   }
 
   async #one(r: MediaRow): Promise<void> {
@@ -132,12 +146,8 @@ export class MediaFetcher {
       if (err instanceof TooLarge) return void (await update({ media_state: 'too_large', media_size: err.size ?? null, media_error: err.message, media_next_at: null }));
       if (err instanceof Refused) return void (await update({ media_state: 'refused', media_error: err.message, media_next_at: null }));
       const retryable = err instanceof BrokenCircuitError || (err instanceof ProviderError && err.retryable) || !(err instanceof ProviderError);
-      const attempts = r.media_attempts + 1;
-      const cfg = this.services.config.messaging.outbox;
       const message = redact(err instanceof BrokenCircuitError ? 'circuit breaker open' : (err as Error).message).slice(0, 900);
-      if (!retryable || attempts >= cfg.maxAttempts) return void (await update({ media_state: 'failed', media_attempts: attempts, media_error: message, media_next_at: null }));
-      await update({ media_attempts: attempts, media_error: message, media_next_at: new Date(Date.now() + backoffMs(attempts, cfg.backoffBaseMs, cfg.backoffMaxMs)) });
-      return;
+      return this.#later(r, message, !retryable);
     }
     const blobId = newBlobId();
     let written = false;

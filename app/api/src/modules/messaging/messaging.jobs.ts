@@ -48,11 +48,13 @@ export function startMessagingJobs(services: Services): MessagingJobs {
     if (stopped || busy) return;
     busy = true;
     clearTimeout(timer);
-    running = webhooks.runOnce().catch((err) => { log().error({ err: (err as Error).message }, 'webhook pass failed'); return 0; })
-      .then(async (w) => w + await media.runOnce().catch((err) => { log().error({ err: (err as Error).message }, 'media pass failed'); return 0; }));
-    const n = await running;
+    // webhook events first, then due media downloads (media.fetcher.ts); again at once while either had work
+    const pass = webhooks.runOnce().catch((err) => { log().error({ err: (err as Error).message }, 'webhook pass failed'); return 0; })
+      .then(async (w) => ({ w, m: await media.runOnce().catch((err) => { log().error({ err: (err as Error).message }, 'media pass failed'); return 0; }) }));
+    running = pass;
+    const { w, m } = await pass;
     busy = false;
-    if (!stopped) timer = setTimeout(loop, n === 50 ? 0 : Math.min(1000, services.config.messaging.outbox.pollMs));
+    if (!stopped) timer = setTimeout(loop, w === 50 || m > 0 ? 0 : Math.min(1000, services.config.messaging.outbox.pollMs));
   };
   timer = setTimeout(loop, 0);
   const listener = listen(services.config.databaseUrl, (channel) => {
