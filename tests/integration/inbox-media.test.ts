@@ -3,7 +3,7 @@
 // a document, checks sha256 and size, stores them encrypted under the patient's key; staff stream
 // them back (audited, inbox.read), finance and other organizations cannot; too large → not stored;
 // wrong digest → refused; provider down → retried; a prospect's media move to the new patient;
-// erasure removes the blobs.
+// erasure and the anonymization remove the blobs.
 import test from 'ava';
 import { createHash, randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync, existsSync } from 'node:fs';
@@ -228,4 +228,21 @@ test.serial('360dialog: media fetched with D360-API-KEY through its base URL; a 
   } finally {
     await enableChannels(env.admin, 'meta');
   }
+});
+
+test.serial('anonymization after the retention period removes the media rows and blobs', async (t) => {
+  const p = await newPatient(env.admin, ['whatsapp_contact']);
+  const tr = await env.admin.post(`/api/v1/patients/${p.id}/treatments`, { performedOn: '2012-03-01', type: 'FUE', description: 'alt' });
+  t.is(tr.status, 201, tr.text);
+  const marker = randomBytes(8).toString('hex');
+  env.fake.media.set(`anon-${marker}`, { data: jpeg(marker), mimeType: 'image/jpeg' });
+  await inbound(p.whatsapp.replace('+', ''), 'image', { id: `anon-${marker}`, mime_type: 'image/jpeg' });
+  const [row] = await settled('patient_id', p.id, 1);
+  t.is(row.media_state, 'stored');
+  t.true(blobExists(row.media_blob_id));
+  const run = await env.admin.post('/api/v1/retention/run', { dryRun: false });
+  t.is(run.status, 200, run.text);
+  t.true(run.body.anonymized.includes(p.id));
+  t.false(blobExists(row.media_blob_id), 'the media blob is deleted by the anonymization');
+  t.is((await rowsOf('patient_id', p.id)).length, 0);
 });
