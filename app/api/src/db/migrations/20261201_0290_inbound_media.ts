@@ -19,6 +19,9 @@ export async function up(knex: Knex): Promise<void> {
       add column media_error text check (length(media_error) <= 1000),
       add check (media_blob_id is null or media_state = 'stored');
     create index inbound_media_due on inbound_messages (media_next_at) where media_state = 'pending';
+    -- messages stored before this migration: their media ids are in the encrypted content; the worker
+    -- tries them (Meta keeps media about 30 days; older ones end as 'failed')
+    update inbound_messages set media_state = 'pending', media_next_at = now() where kind in ('image','document','voice','audio','video');
     grant update (${COLS}) on inbound_messages to ${APP_ROLE};
     -- the worker's pass across organizations: which have media due, nothing else
     create function inbound_media_due_organizations() returns setof uuid language sql stable
