@@ -2,12 +2,13 @@
 // the fake WhatsApp Cloud API on loopback: an appointment is booked → its reminder reaches the fake
 // WhatsApp → the patient's reply (a signed inbound webhook) appears in the shared inbox with an
 // unread count → staff open it, assign it to themselves, answer as free text → the answer reaches
-// the fake WhatsApp; the conversation is marked done. German and English; axe-core on every state.
+// the fake WhatsApp; the conversation is marked done. Then (after it, serial: the first flow counts
+// the inbox rows) an inbound image shows inline and a voice message plays. German and English; axe-core on every state.
 import test from 'ava';
 import type { Browser } from 'playwright-core';
 import { axeViolations, launchBrowser, observedPage, screenshotOnFailure, seriousViolations } from '../helpers/browser.ts';
 import { inboundEvent, postWebhook } from '../helpers/fake-whatsapp.ts';
-import { clientAs } from '../integration/patients-fixtures.ts';
+import { clientAs, pngWithMetadata } from '../integration/patients-fixtures.ts';
 import { enableChannels, newPatient, PHONE_NUMBER_ID, startMessagingEnv, waitFor, type MessagingEnv } from '../integration/messaging-fixtures.ts';
 
 let env: MessagingEnv;
@@ -29,7 +30,7 @@ test.after.always(async () => {
   await env?.stop();
 });
 
-test('booked appointment → reminder on WhatsApp → the patient\'s reply in the inbox → staff answer reaches WhatsApp', async (t) => {
+test.serial('booked appointment → reminder on WhatsApp → the patient\'s reply in the inbox → staff answer reaches WhatsApp', async (t) => {
   const staff = await clientAs(env.app, env.organizationId, ['staff']);
   const p = await newPatient(env.admin, ['whatsapp_contact']);
   const waId = p.whatsapp.replace('+', '');
@@ -155,5 +156,59 @@ test('booked appointment → reminder on WhatsApp → the patient\'s reply in th
   t.deepEqual(a11y, { inbox: [], conversation: [], error: [], english: [], done: [], prospect: [] }, 'no serious or critical axe-core violations');
   t.deepEqual(o.cspViolations(), [], 'no Content-Security-Policy violation');
   t.deepEqual(o.console.filter((l) => l.startsWith('pageerror')), [], 'no uncaught errors');
+  await o.context.close();
+});
+
+/** 0.5 s of a 440 Hz tone as 8 kHz 16-bit mono WAV: a file every Chromium decodes. */
+function wav(): Buffer {
+  const n = 4000;
+  const pcm = Buffer.alloc(n * 2);
+  for (let i = 0; i < n; i++) pcm.writeInt16LE(Math.round(8000 * Math.sin((2 * Math.PI * 440 * i) / 8000)), i * 2);
+  const h = Buffer.alloc(44);
+  h.write('RIFF', 0); h.writeUInt32LE(36 + pcm.length, 4); h.write('WAVE', 8); h.write('fmt ', 12);
+  h.writeUInt32LE(16, 16); h.writeUInt16LE(1, 20); h.writeUInt16LE(1, 22); h.writeUInt32LE(8000, 24); h.writeUInt32LE(16000, 28);
+  h.writeUInt16LE(2, 32); h.writeUInt16LE(16, 34); h.write('data', 36); h.writeUInt32LE(pcm.length, 40);
+  return Buffer.concat([h, pcm]);
+}
+
+test.serial('an inbound image is shown inline and a voice message is playable in the conversation (DE/EN, axe)', async (t) => {
+  const staff = await clientAs(env.app, env.organizationId, ['staff']);
+  const p = await newPatient(env.admin, ['whatsapp_contact']);
+  const waId = p.whatsapp.replace('+', '');
+  env.fake.media.set('e2e-image', { data: pngWithMetadata('e2e'), mimeType: 'image/png' });
+  env.fake.media.set('e2e-voice', { data: wav(), mimeType: 'audio/wav' });
+  for (const [i, m] of ([['image', { id: 'e2e-image', mime_type: 'image/png', caption: 'Foto vom Verband' }], ['audio', { id: 'e2e-voice', mime_type: 'audio/wav', voice: true }]] as const).entries()) {
+    t.is((await postWebhook(env.app.url, inboundEvent(PHONE_NUMBER_ID, { id: `wamid.e2emedia${Date.now()}${i}`, from: waId, type: m[0], media: m[1] }), env.appSecret)).status, 200);
+  }
+  await waitFor('media stored', async () => {
+    const rows = await env.owner('inbound_messages').where({ patient_id: p.id });
+    return rows.length === 2 && rows.every((r) => r.media_state === 'stored');
+  });
+  const o = await observedPage(browser, env.app.url);
+  const { page } = o;
+  await o.context.addCookies([
+    { name: 'pk_session', value: staff.cookies.get('pk_session')!, url: env.app.url },
+    { name: 'pk_csrf', value: staff.cookies.get('pk_csrf')!, url: env.app.url },
+  ]);
+  await screenshotOnFailure(page, 'messaging-media', async () => {
+    await page.goto(`/inbox/patients/${p.id}`);
+    await page.getByRole('heading', { level: 1, name: /Unterhaltung mit/ }).waitFor();
+    const img = page.getByRole('img', { name: 'Bild aus der WhatsApp-Nachricht' });
+    await img.waitFor();
+    t.regex((await img.getAttribute('src')) ?? '', /^blob:/, 'the image comes from an authenticated blob: URL');
+    await waitFor('the image decoded', () => img.evaluate((el) => (el as unknown as { complete: boolean; naturalWidth: number }).complete && (el as unknown as { naturalWidth: number }).naturalWidth > 0));
+    const audio = page.getByLabel('Sprachnachricht', { exact: true });
+    await audio.waitFor();
+    t.true(await audio.evaluate((el) => el.tagName === 'AUDIO' && (el as unknown as { controls: boolean }).controls));
+    await waitFor('the voice message playable', () => audio.evaluate((el) => (el as unknown as { readyState: number }).readyState >= 1 && (el as unknown as { duration: number }).duration > 0));
+    t.log(`voice message duration in the player: ${await audio.evaluate((el) => (el as unknown as { duration: number }).duration)} s`);
+    t.deepEqual(seriousViolations(await axeViolations(page)), []);
+    await page.getByRole('group', { name: 'Sprache' }).getByRole('button', { name: 'English' }).click();
+    await page.getByRole('img', { name: 'Image from the WhatsApp message' }).waitFor();
+    await page.getByLabel('Voice message', { exact: true }).waitFor();
+    t.deepEqual(seriousViolations(await axeViolations(page)), []);
+    await page.getByRole('group', { name: 'Language' }).getByRole('button', { name: 'Deutsch' }).click();
+  }, t.log);
+  t.deepEqual(o.cspViolations(), [], 'no Content-Security-Policy violation (blob: images and audio allowed)');
   await o.context.close();
 });

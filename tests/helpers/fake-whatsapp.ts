@@ -3,7 +3,7 @@
 // D360-API-KEY). It records every request, answers with wamids, can fail (5xx), refuse (4xx) or
 // answer slowly, and builds and sends webhooks signed like Meta's (X-Hub-Signature-256).
 import http from 'node:http';
-import { createHmac, randomBytes } from 'node:crypto';
+import { createHash, createHmac, randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 
 export interface RecordedRequest {
@@ -26,6 +26,14 @@ export interface FakeWhatsApp {
   apiKey: string;
   /** Called after an answer was written (the kill test SIGKILLs the worker here). */
   onAnswered?: (r: RecordedRequest) => void;
+  /**
+   * Inbound media it serves: GET /{version}/{media-id} (Bearer) or GET /{media-id} (D360-API-KEY) →
+   * { url, mime_type, sha256, file_size }; GET the url (same credential) → the bytes. `sha256` and
+   * `fileSize` override what it announces (a wrong digest, a smaller declared size).
+   */
+  media: Map<string, { data: Buffer; mimeType: string; sha256?: string; fileSize?: number }>;
+  /** Every media request: [flavour, 'info' | 'data', media id, HTTP status]. */
+  mediaRequests: { flavour: 'meta' | '360dialog'; what: 'info' | 'data'; id: string; status: number }[];
   /** Called when a request arrived, before it is answered. */
   onRequest?: (r: RecordedRequest) => void;
   close(): Promise<void>;
@@ -36,6 +44,7 @@ export async function startFakeWhatsApp(opts: { token?: string; apiKey?: string 
   const fake = {
     url: '', requests: [] as RecordedRequest[], mode: 'ok' as FakeWhatsApp['mode'], delayMs: 0,
     token: opts.token ?? randomBytes(16).toString('hex'), apiKey: opts.apiKey ?? randomBytes(16).toString('hex'),
+    media: new Map() as FakeWhatsApp['media'], mediaRequests: [] as FakeWhatsApp['mediaRequests'],
   } as FakeWhatsApp;
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -47,6 +56,34 @@ export async function startFakeWhatsApp(opts: { token?: string; apiKey?: string 
         res.writeHead(status, { 'content-type': 'application/json' });
         res.end(JSON.stringify(body));
       };
+      if (req.method === 'GET') {
+        // media: info (Meta /vX.Y/<id>, 360dialog /<id>) and data (/whatsapp_business/attachments/?mid=<id>)
+        const u = new URL(req.url ?? '/', 'http://x');
+        const info = /^\/(v\d+\.\d+\/)?([\w.-]+)$/.exec(u.pathname);
+        const isData = u.pathname === '/whatsapp_business/attachments/';
+        if (!info && !isData) return send(404, { error: { message: 'Unknown path', code: 100 } });
+        const bearer = req.headers.authorization === `Bearer ${fake.token}`;
+        const d360key = req.headers['d360-api-key'] === fake.apiKey;
+        const flavour: 'meta' | '360dialog' = info ? (info[1] ? 'meta' : '360dialog') : (bearer ? 'meta' : '360dialog');
+        const id = info ? info[2] : u.searchParams.get('mid') ?? '';
+        const rec = { flavour, what: (info ? 'info' : 'data') as 'info' | 'data', id, status: 0 };
+        fake.mediaRequests.push(rec);
+        const item = fake.media.get(id);
+        const authorized = info ? (flavour === 'meta' ? bearer : d360key) : (bearer || d360key);
+        rec.status = !authorized ? 401 : fake.mode === 'down' ? 503 : !item ? 404 : 200;
+        if (rec.status === 401) return send(401, { error: { message: 'Invalid OAuth access token', code: 190 } });
+        if (rec.status === 503) return send(503, { error: { message: 'Service temporarily unavailable', code: 2 } });
+        if (rec.status === 404) return send(404, { error: { message: 'Unsupported get request', code: 100 } });
+        if (info) {
+          const host = flavour === 'meta' ? fake.url : 'https://lookaside.fbsbx.com';
+          return send(200, {
+            messaging_product: 'whatsapp', id, url: `${host}/whatsapp_business/attachments/?mid=${id}&ext=1&hash=x`, mime_type: item!.mimeType,
+            sha256: item!.sha256 ?? createHash('sha256').update(item!.data).digest('hex'), file_size: item!.fileSize ?? item!.data.length,
+          });
+        }
+        res.writeHead(200, { 'content-type': item!.mimeType, 'content-length': String(item!.data.length) });
+        return res.end(item!.data);
+      }
       if (req.method !== 'POST' || (!meta && !d360)) return send(404, { error: { message: 'Unknown path', code: 100 } });
       let body: any;
       try {

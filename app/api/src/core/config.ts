@@ -81,6 +81,8 @@ export interface MessagingConfig {
     ratePerSecond: number; breakerFailures: number; breakerHalfOpenSeconds: number; providerTimeoutMs: number;
   };
   webhookMaxBytes: number;
+  /** Inbound WhatsApp media larger than this is not downloaded (recorded as too large). */
+  mediaMaxBytes: number;
   /** Worker: whether it delivers the outbox (webhook events are applied regardless). */
   deliver: boolean;
 }
@@ -242,6 +244,7 @@ function messagingConfig(env: NodeJS.ProcessEnv): MessagingConfig {
       providerTimeoutMs: Math.max(100, int(env, 'PRAXISKERN_OUTBOX_PROVIDER_TIMEOUT_MS', 15_000)),
     },
     webhookMaxBytes: Math.max(1024, int(env, 'PRAXISKERN_WEBHOOK_MAX_BYTES', 1_048_576)),
+    mediaMaxBytes: Math.max(1, int(env, 'PRAXISKERN_MEDIA_MAX_BYTES', 20_971_520)),
     deliver: bool(env, 'PRAXISKERN_OUTBOX_DELIVERY', true),
   };
 }

@@ -4618,6 +4618,57 @@ export type paths = {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/inbox/patients/{id}/media/{messageId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The decrypted image, document, voice message or video of an inbound message from a patient; audited, never cached */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                    messageId: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description the decrypted media in the type the provider named */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "image/jpeg": unknown;
+                        "image/png": unknown;
+                        "image/webp": unknown;
+                        "application/pdf": unknown;
+                        "audio/ogg": unknown;
+                        "audio/mpeg": unknown;
+                        "audio/mp4": unknown;
+                        "video/mp4": unknown;
+                        "application/octet-stream": unknown;
+                    };
+                };
+                400: components["responses"]["Error"];
+                401: components["responses"]["Error"];
+                403: components["responses"]["Error"];
+                default: components["responses"]["Error"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/inbox/patients/{id}/state": {
         parameters: {
             query?: never;
@@ -4696,6 +4747,57 @@ export type paths = {
                     };
                     content: {
                         "application/json": components["schemas"]["Conversation"];
+                    };
+                };
+                400: components["responses"]["Error"];
+                401: components["responses"]["Error"];
+                403: components["responses"]["Error"];
+                default: components["responses"]["Error"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/inbox/prospects/{id}/media/{messageId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The decrypted image, document, voice message or video of an inbound message from a prospect; audited, never cached */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                    messageId: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description the decrypted media in the type the provider named */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "image/jpeg": unknown;
+                        "image/png": unknown;
+                        "image/webp": unknown;
+                        "application/pdf": unknown;
+                        "audio/ogg": unknown;
+                        "audio/mpeg": unknown;
+                        "audio/mp4": unknown;
+                        "video/mp4": unknown;
+                        "application/octet-stream": unknown;
                     };
                 };
                 400: components["responses"]["Error"];
@@ -5197,6 +5299,10 @@ export type components = {
                 media: {
                     mimeType: string | null;
                     filename: string | null;
+                    /** @enum {string} */
+                    state: "pending" | "stored" | "too_large" | "refused" | "failed";
+                    sizeBytes: number | null;
+                    url: string | null;
                 } | null;
                 status: ("queued" | "sending" | "sent" | "delivered" | "read" | "failed" | "blocked" | "cancelled") | null;
                 purpose: ("appointment_confirmation" | "appointment_reminder" | "appointment_change" | "appointment_cancellation" | "aftercare_step" | "document_request" | "treatment_plan_sent" | "reply") | null;

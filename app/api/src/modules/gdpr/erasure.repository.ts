@@ -2,8 +2,11 @@
 // (the cascade runs as the table owner, so the append-only tables need no DELETE grant).
 import type { Db, Tx } from '../../db/connection.ts';
 
+/** The patient's blobs: documents and inbound WhatsApp media. */
 export async function documentBlobIds(trx: Tx | Db, patientId: string): Promise<string[]> {
-  return (await trx('documents').where({ patient_id: patientId }).select('blob_id')).map((r: { blob_id: string }) => r.blob_id);
+  const docs = (await trx('documents').where({ patient_id: patientId }).select('blob_id')).map((r: { blob_id: string }) => r.blob_id);
+  const media = (await trx('inbound_messages').where({ patient_id: patientId }).whereNotNull('media_blob_id').select('media_blob_id')).map((r: { media_blob_id: string }) => r.media_blob_id);
+  return [...docs, ...media];
 }
 
 export async function deletePatientRows(trx: Tx | Db, patientId: string): Promise<number> {
@@ -38,5 +41,7 @@ export async function erasureAuditEntry(trx: Tx, patientId: string): Promise<{ c
 }
 
 export async function referencedBlobIds(db: Db): Promise<Set<string>> {
-  return new Set((await db('documents').select('blob_id')).map((r: { blob_id: string }) => r.blob_id));
+  const docs = (await db('documents').select('blob_id')).map((r: { blob_id: string }) => r.blob_id);
+  const media = (await db('inbound_messages').whereNotNull('media_blob_id').select('media_blob_id')).map((r: { media_blob_id: string }) => r.media_blob_id);
+  return new Set([...docs, ...media]);
 }

@@ -9,6 +9,7 @@ import { openJson, openText, patientKey } from '../patients/patient.crypto.ts';
 import { requirePatient } from '../patients/patient.guard.ts';
 import { scope } from '../patients/patient.service.ts';
 import { readBlob } from '../documents/blob.repository.ts';
+import { readMedia } from '../messaging/media.fetcher.ts';
 import { blobAad, documentEventReasonField } from '../documents/document.service.ts';
 import { consentNoteField } from '../consent/consent.service.ts';
 import { entryField } from '../records/record.service.ts';
@@ -33,6 +34,13 @@ async function buildExport(services: Services, trx: Tx, organizationId: string, 
     const content = open(key, await readBlob(services.config.dataDir, String(d.blob_id)), blobAad(d as never));
     documents.push({ ...row, contentBase64: content.toString('base64') });
   }
+  // inbound WhatsApp media are included like documents (decrypted, base64)
+  const inboundMessages = [];
+  for (const m of rows.inboundMessages) {
+    const row = await exportRow(m, { content: json((r) => `inbound:${r.id}`) });
+    const media = m.media_blob_id ? await readMedia(services, trx, m as never) : null;
+    inboundMessages.push({ ...row, ...(media ? { mediaContentBase64: media.toString('base64') } : {}) });
+  }
   const map = async (list: Record<string, unknown>[], dec: Parameters<typeof exportRow>[1]) => Promise.all(list.map((r) => exportRow(r, dec)));
   return {
     format: EXPORT_FORMAT,
@@ -47,7 +55,7 @@ async function buildExport(services: Services, trx: Tx, organizationId: string, 
     documentEvents: await map(rows.documentEvents, { reason: text((r) => documentEventReasonField(String(r.id))) }),
     appointments: await map(rows.appointments, { notes: text((r) => notesField(String(r.id))), cancel_reason: text((r) => cancelReasonField(String(r.id))) }),
     messages: await map(rows.messages, { variables: json((r) => `outbox_variables:${r.id}`) }),
-    inboundMessages: await map(rows.inboundMessages, { content: json((r) => `inbound:${r.id}`) }),
+    inboundMessages,
     aftercarePlans: await map(rows.aftercarePlans, { title: json((r) => planTitleField(String(r.id))) }),
     aftercareSteps: await map(rows.aftercareSteps, { title: json((r) => stepTitleField(String(r.id))) }),
     conversations: await map(rows.conversations, {}),

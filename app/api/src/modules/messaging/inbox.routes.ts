@@ -2,7 +2,9 @@ import { defineRoute } from '../../http/route.ts';
 import { ok, created } from '../../http/response.ts';
 import { idParams } from '../patients/patient.schema.ts';
 import { conversationStateBody, conversationStateView, conversationView, inboxQuery, inboxView, replyBody, sentMessageView } from './messaging.schema.ts';
-import { conversation, listInbox, patientFromProspect, reply, setState } from './inbox.service.ts';
+import { conversation, listInbox, patientFromProspect, readInboundMedia, reply, setState } from './inbox.service.ts';
+import { z } from 'zod';
+import { file } from '../../http/response.ts';
 import { createPatientBody, onePatientView } from '../patients/patient.schema.ts';
 
 const subject = (kind: 'patients' | 'prospects', id: string) => ({ kind: kind === 'patients' ? 'patient' as const : 'prospect' as const, id });
@@ -20,6 +22,20 @@ export const inboxRoutes = [
       summary: `One conversation with a ${kind === 'patients' ? 'patient' : 'prospect'}, inbound and outbound messages in order; reading it is audited and marks it read`,
       response: ok(conversationView),
       handler: ({ services, params }) => conversation(services, subject(kind, params.id)),
+    }),
+    defineRoute({
+      method: 'get', path: `/inbox/${kind}/:id/media/:messageId`, access: 'inbox.read', tags: ['inbox'],
+      params: z.strictObject({ id: z.uuid(), messageId: z.uuid() }),
+      summary: `The decrypted image, document, voice message or video of an inbound message from a ${kind === 'patients' ? 'patient' : 'prospect'}; audited, never cached`,
+      response: file('the decrypted media in the type the provider named', ['image/jpeg', 'image/png', 'image/webp', 'application/pdf', 'audio/ogg', 'audio/mpeg', 'audio/mp4', 'video/mp4', 'application/octet-stream']),
+      handler: async ({ ctx, services, params }) => {
+        const m = await readInboundMedia(services, subject(kind, params.id), params.messageId);
+        ctx.set('cache-control', 'no-store');
+        ctx.set('x-content-type-options', 'nosniff');
+        ctx.set('content-disposition', `${m.kind === 'document' ? 'attachment' : 'inline'}; filename="${m.name}"`);
+        ctx.type = m.contentType;
+        ctx.body = m.data;
+      },
     }),
     defineRoute({
       method: 'put', path: `/inbox/${kind}/:id/state`, access: 'inbox.read', tags: ['inbox'], params: idParams, body: conversationStateBody,

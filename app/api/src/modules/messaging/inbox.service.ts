@@ -17,6 +17,8 @@ import * as repo from './messaging.repository.ts';
 import { outboxView } from './messaging.service.ts';
 import { enqueueMessage, loadPatient, openVariables, sendDecision } from './outbox.service.ts';
 import { prospectKey } from './webhook.processor.ts';
+import { moveMediaToPatient, readMedia } from './media.fetcher.ts';
+import { deleteBlob } from '../documents/blob.repository.ts';
 
 import { WHATSAPP_WINDOW_MS } from './outbox.worker.ts';
 
@@ -89,7 +91,11 @@ export async function conversation(services: Services, s: Subject) {
       order.set(m.id, new Date(m.stored_at ?? m.received_at).getTime());
       messages.push({
         direction: 'in', id: m.id, kind: m.kind, at: m.received_at, text: c.text ?? c.media?.caption ?? null,
-        media: c.media ? { mimeType: c.media.mimeType, filename: c.media.filename } : null, status: null, purpose: null,
+        media: c.media ? {
+          mimeType: m.media_content_type ?? c.media.mimeType, filename: c.media.filename, state: m.media_state ?? 'failed',
+          sizeBytes: m.media_size === null || m.media_size === undefined ? null : Number(m.media_size),
+          url: m.media_state === 'stored' ? `/api/v1/inbox/${s.kind === 'patient' ? 'patients' : 'prospects'}/${s.id}/media/${m.id}` : null,
+        } : null, status: null, purpose: null,
       });
     }
     if (s.kind === 'patient') {
@@ -189,6 +195,7 @@ export async function patientFromProspect(services: Services, prospectId: string
     const from = await openJson<{ phone: string; name: string | null }>(services.keys, trx, prospectKey(org, prospectId), 'prospect', prospect.data);
     const phone = /^\+[1-9][0-9]{6,14}$/.test(from.phone) ? from.phone : undefined;
     const patient = await insertNewPatient(services, trx, actor, { ...input, whatsapp: input.whatsapp ?? phone });
+    const moved = await moveMediaToPatient(services, trx, org, prospectId, patient.id);
     const messages = await trx('inbound_messages').where({ prospect_id: prospectId }).select('id', 'content');
     for (const m of messages) {
       const content = await openJson<unknown>(services.keys, trx, prospectKey(org, prospectId), `inbound:${m.id}`, m.content);
@@ -198,6 +205,9 @@ export async function patientFromProspect(services: Services, prospectId: string
     await trx('conversations').where({ prospect_id: prospectId }).update({ patient_id: patient.id, prospect_id: null, updated_at: trx.fn.now() });
     await trx('prospects').where({ id: prospectId }).delete();
     await audit(trx, { action: 'inbox.prospect_converted', objectType: 'patient', objectId: patient.id, details: { prospectId, messages: messages.length } });
+    return { patient, moved };
+  }).then(async ({ patient, moved }) => {
+    for (const id of moved.obsolete) await deleteBlob(services.config.dataDir, id);
     return { patient };
   });
 }
@@ -208,4 +218,17 @@ export async function patientFromProspect(services: Services, prospectId: string
  */
 function dueAt(o: { send_at?: Date | null; created_at: Date }): Date {
   return o.send_at && o.send_at > o.created_at ? o.send_at : o.created_at;
+}
+
+/** One stored media item of a conversation, decrypted; audited. Not stored (pending, too large, …) → 404. */
+export async function readInboundMedia(services: Services, s: Subject, messageId: string) {
+  const actor = authorize('inbox.read');
+  return withScope(services.db, scope(actor), async (trx) => {
+    await requireSubject(trx, s);
+    const r = await trx('inbound_messages').where({ id: messageId, [col(s)]: s.id, media_state: 'stored' }).first('id', 'organization_id', 'patient_id', 'prospect_id', 'kind', 'media_blob_id', 'media_content_type');
+    if (!r) throw notFound('Media');
+    const data = await readMedia(services, trx, r);
+    await audit(trx, { action: 'inbox.media', objectType: s.kind, objectId: s.id, details: { messageId, kind: r.kind } });
+    return { data, contentType: r.media_content_type as string, kind: r.kind as string, name: `${r.kind}-${String(r.id).slice(0, 8)}` };
+  });
 }

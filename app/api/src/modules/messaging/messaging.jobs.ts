@@ -7,11 +7,13 @@ import { log } from '../../core/context.ts';
 import { outboxGauges } from './messaging.metrics.ts';
 import { OutboxWorker } from './outbox.worker.ts';
 import { WebhookProcessor } from './webhook.processor.ts';
+import { MediaFetcher } from './media.fetcher.ts';
 import { closeTransports } from './providers.repository.ts';
 
 export interface MessagingJobs {
   outbox: OutboxWorker | undefined;
   webhooks: WebhookProcessor;
+  media: MediaFetcher;
   stop(): Promise<void>;
 }
 
@@ -35,6 +37,9 @@ export function startMessagingJobs(services: Services): MessagingJobs {
   outboxGauges(services.metrics.registry, services.db);
   const outbox = services.config.messaging.deliver ? new OutboxWorker(services).start() : undefined;
   const webhooks = new WebhookProcessor(services);
+  // media downloads share the outbox's circuit breaker per provider (a worker that does not deliver keeps its own)
+  const breakers = outbox ?? new OutboxWorker(services);
+  const media = new MediaFetcher(services, (p) => breakers.breaker(p));
   let stopped = false;
   let running: Promise<unknown> = Promise.resolve();
   let timer: NodeJS.Timeout | undefined;
@@ -43,10 +48,13 @@ export function startMessagingJobs(services: Services): MessagingJobs {
     if (stopped || busy) return;
     busy = true;
     clearTimeout(timer);
-    running = webhooks.runOnce().catch((err) => log().error({ err: (err as Error).message }, 'webhook pass failed'));
-    const n = await running;
+    // webhook events first, then due media downloads (media.fetcher.ts); again at once while either had work
+    const pass = webhooks.runOnce().catch((err) => { log().error({ err: (err as Error).message }, 'webhook pass failed'); return 0; })
+      .then(async (w) => ({ w, m: await media.runOnce().catch((err) => { log().error({ err: (err as Error).message }, 'media pass failed'); return 0; }) }));
+    running = pass;
+    const { w, m } = await pass;
     busy = false;
-    if (!stopped) timer = setTimeout(loop, n === 50 ? 0 : Math.min(1000, services.config.messaging.outbox.pollMs));
+    if (!stopped) timer = setTimeout(loop, w === 50 || m > 0 ? 0 : Math.min(1000, services.config.messaging.outbox.pollMs));
   };
   timer = setTimeout(loop, 0);
   const listener = listen(services.config.databaseUrl, (channel) => {
@@ -59,6 +67,7 @@ export function startMessagingJobs(services: Services): MessagingJobs {
   return {
     outbox,
     webhooks,
+    media,
     async stop() {
       stopped = true;
       clearTimeout(timer);

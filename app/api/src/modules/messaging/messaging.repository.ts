@@ -158,8 +158,8 @@ export async function lastInboundAt(trx: Tx, patientId: string): Promise<Date | 
   return r?.at ?? undefined;
 }
 
-export async function insertInbound(trx: Tx, row: { id: string; organization_id: string; patient_id: string | null; prospect_id: string | null; provider: string; kind: string; content: Buffer; received_at: Date }): Promise<void> {
-  await trx('inbound_messages').insert(row);
+export async function insertInbound(trx: Tx, row: { id: string; organization_id: string; patient_id: string | null; prospect_id: string | null; provider: string; kind: string; content: Buffer; received_at: Date; media_state?: 'pending' | null }): Promise<void> {
+  await trx('inbound_messages').insert({ ...row, ...(row.media_state ? { media_next_at: trx.fn.now() } : {}) });
 }
 
 export async function findProspect(trx: Tx, phoneToken: Buffer): Promise<{ id: string } | undefined> {

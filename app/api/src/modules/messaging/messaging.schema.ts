@@ -111,7 +111,12 @@ export const conversationView = named('Conversation', z.strictObject({
   assignedTo: z.uuid().nullable(), assigneeName: z.string().nullable(), done: z.boolean(), windowOpen: z.boolean(), windowClosesAt: isoTime.nullable(),
   messages: z.array(z.strictObject({
     direction: z.enum(['in', 'out']), id: z.uuid(), kind: z.string(), at: isoTime, text: z.string().nullable(),
-    media: z.strictObject({ mimeType: z.string().nullable(), filename: z.string().nullable() }).nullable(),
+    media: z.strictObject({
+      mimeType: z.string().nullable(), filename: z.string().nullable(),
+      /** pending: not yet downloaded; stored: at url; too_large / refused (sha256 mismatch) / failed: not stored */
+      state: z.enum(['pending', 'stored', 'too_large', 'refused', 'failed']),
+      sizeBytes: z.number().int().nullable(), url: z.string().nullable(),
+    }).nullable(),
     status: z.enum(STATUSES).nullable(), purpose: z.enum(OUTBOX_PURPOSES).nullable(), blockedReason: z.enum(BLOCK_REASONS).nullable(),
   })),
 }));

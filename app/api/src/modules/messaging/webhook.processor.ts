@@ -26,7 +26,7 @@ interface CloudMessage {
   image?: { id?: string; mime_type?: string; sha256?: string; caption?: string };
   document?: { id?: string; mime_type?: string; sha256?: string; filename?: string; caption?: string };
   audio?: { id?: string; mime_type?: string; sha256?: string; voice?: boolean };
-  video?: { id?: string; mime_type?: string; caption?: string };
+  video?: { id?: string; mime_type?: string; sha256?: string; caption?: string };
 }
 interface CloudValue { metadata?: { phone_number_id?: string }; statuses?: CloudStatus[]; messages?: CloudMessage[]; contacts?: { wa_id?: string; profile?: { name?: string } }[] }
 
@@ -142,10 +142,12 @@ export class WebhookProcessor {
     const receivedAt = m.timestamp && /^\d{1,12}$/.test(m.timestamp) ? new Date(Number(m.timestamp) * 1000) : new Date();
     const content = inboundContent(m);
     const provider = (await repo.channelRow(trx, org)).whatsapp_provider;
+    // media with an id is downloaded by the worker (media.fetcher.ts); 'other' kinds are not
+    const media_state = (content.media as { id: string | null } | null)?.id && inboundKind(m) !== 'other' ? 'pending' as const : null;
     if (patients.length) {
       const patientId = patients[0];
       const sealed = await sealJson(this.services.keys, trx, patientKey(org, patientId), `inbound:${id}`, { ...content, ambiguousMatch: patients.length > 1 });
-      await repo.insertInbound(trx, { id, organization_id: org, patient_id: patientId, prospect_id: null, provider, kind: inboundKind(m), content: sealed, received_at: receivedAt });
+      await repo.insertInbound(trx, { id, organization_id: org, patient_id: patientId, prospect_id: null, provider, kind: inboundKind(m), content: sealed, received_at: receivedAt, media_state });
       return;
     }
     const phoneToken = token ?? blindToken(key, { kind: 'phone', value: `unparsable:${m.from}` });
@@ -156,6 +158,6 @@ export class WebhookProcessor {
       await repo.insertProspect(trx, { id: prospect.id, organization_id: org, phone_token: phoneToken, data });
     } else await repo.touchProspect(trx, prospect.id);
     const sealed = await sealJson(this.services.keys, trx, prospectKey(org, prospect.id), `inbound:${id}`, content);
-    await repo.insertInbound(trx, { id, organization_id: org, patient_id: null, prospect_id: prospect.id, provider, kind: inboundKind(m), content: sealed, received_at: receivedAt });
+    await repo.insertInbound(trx, { id, organization_id: org, patient_id: null, prospect_id: prospect.id, provider, kind: inboundKind(m), content: sealed, received_at: receivedAt, media_state });
   }
 }
