@@ -108,6 +108,10 @@ const goodVars = {
   praxiskern_appliance_org_slug: 'praxis',
   praxiskern_appliance_oidc_issuer: 'https://id.example.de/realms/praxis',
   praxiskern_appliance_oidc_client_id: 'praxiskern',
+  praxiskern_appliance_bundle: '/srv/releases/praxiskern-1.2.0.tar',
+  // A well-formed Ed25519 public key (the validation only checks its form).
+  praxiskern_appliance_release_public_key: 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKvQ0l3yC7mP2b0v5oYx2gQv6JxVxZ7u1a9d8f3e4c5b praxiskern-release',
+  praxiskern_appliance_backup_targets: [{ name: 'local', type: 'local' }],
 };
 
 async function validate(vars: Record<string, unknown>) {
@@ -142,6 +146,10 @@ const badInputs: Array<[string, unknown, RegExp]> = [
   ['praxiskern_appliance_acme_email', 'nobody', /praxiskern_appliance_tls_mode must be acme \(with praxiskern_appliance_acme_email\)/],
   ['praxiskern_base_reboot_time', '25:00', /praxiskern_base_reboot_time must be/],
   ['praxiskern_docker_source', 'snap', /praxiskern_docker_source must be docker or debian/],
+  ['praxiskern_appliance_bundle', '', /praxiskern_appliance_bundle must be/],
+  ['praxiskern_appliance_bundle', '/srv/releases/praxiskern-latest.tar', /praxiskern_appliance_bundle must be/],
+  ['praxiskern_appliance_release_public_key', 'ssh-rsa AAAAB3NzaC1yc2E praxiskern-release', /praxiskern_appliance_release_public_key must be/],
+  ['praxiskern_appliance_backup_targets', [{ name: 'box', type: 'sftp', url: 'ftp://box/praxiskern' }], /praxiskern_appliance_backup_targets must list/],
 ];
 
 for (const [name, value, message] of badInputs) {
