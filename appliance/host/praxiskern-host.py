@@ -602,9 +602,7 @@ def restore_database(host, j):
     if db_exists(host, DB) and not db_exists(host, failed):
         terminate_db_sessions(host, DB)
         host.psql(f'ALTER DATABASE "{DB}" RENAME TO "{failed}"')
-    if db_exists(host, DB) and db_exists(host, failed) and "rb-db-created" not in j["done"]:
-        # Created by a run killed right after CREATE DATABASE: CREATE is atomic, so it is complete.
-        pass
+    # A run killed right after CREATE DATABASE left a complete copy (CREATE DATABASE is atomic).
     if not db_exists(host, DB):
         for attempt in range(5):
             terminate_db_sessions(host, clone)
@@ -657,12 +655,16 @@ def erasure_replay(host):
         raise Refused(f"erasure replay after the rollback failed: {(r.stderr or r.stdout).strip().splitlines()[-1:]}")
 
 
-def finish_rollback(host, j, reason, started_kind):
-    outcome = "rolled_back"
-    host.record(history(j, outcome, reason))
-    drop_snapshots(host, keep=None)
+def finish_rollback(host, j, reason):
+    """After an update was rolled back: its record, its snapshots, release files and images go; the last good update's stay."""
+    host.record(history(j, "rolled_back", reason))
+    last = read_json(host.last_update_path)
+    keep = last if last and last.get("to") == j["from"] else None
+    drop_snapshots(host, keep=keep["ts"] if keep else None)
+    if j["to"] != j["from"] and (not keep or j["to"] != keep["from"]):
+        shutil.rmtree(os.path.join(host.releases, j["to"]), ignore_errors=True)
+    prune_images(host, keep=[j["from"]] + ([keep["from"]] if keep else []))
     os.remove(host.journal_path)
-    return outcome
 
 
 def drop_snapshots(host, keep):
@@ -701,7 +703,10 @@ def recover(host):
         return "failed"
     reason = j.get("rollbackReason") or f"interrupted in phase {j['phase']}"
     roll_back(host, j, reason)
-    finish_rollback(host, j, reason, j["kind"])
+    if j["kind"] == "rollback":
+        finish_requested_rollback(host, j)
+    else:
+        finish_rollback(host, j, reason)
     host.say(f"recovered: release {j['from']} runs again ({reason})")
     return "rolled_back"
 
@@ -735,6 +740,13 @@ def cmd_update(host, args):
     if cur is None:
         raise Refused("no release is installed here; install with the playbook first")
     verify_signature(args.bundle, host.signers)
+    try:
+        return update_from_staging(host, args, cur, recovered)
+    finally:
+        shutil.rmtree(host.staging, ignore_errors=True)
+
+
+def update_from_staging(host, args, cur, recovered):
     manifest = extract_bundle(args.bundle, host.staging)
     if recovered == "succeeded" and manifest["version"] == cur:
         host.say(f"release {cur} is installed")
@@ -784,7 +796,7 @@ def cmd_update(host, args):
         host.say(f"update to {j['to']} failed: {reason}; rolling back to {j['from']}")
         started = time.monotonic()
         roll_back(host, j, reason)
-        finish_rollback(host, j, reason, "update")
+        finish_rollback(host, j, reason)
         raise Refused(f"update to {j['to']} failed and was rolled back to {j['from']} in {round(time.monotonic() - started)} s: {reason}")
     complete_update(host, j)
     shutil.rmtree(host.staging, ignore_errors=True)
@@ -805,6 +817,7 @@ def run_switch(host, j, manifest):
 
     def migrate():
         j["migrationsStarted"] = True
+        j["phase"] = "migrating"
         host.write_journal(j)
         p = subprocess.Popen([*host.compose_cmd, "run", "--rm", "-T", "init"], cwd=host.compose_dir, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         host.maybe_pause("migrating")
@@ -816,6 +829,19 @@ def run_switch(host, j, manifest):
     phase(host, j, "start", lambda: host.compose("up", "-d", "--no-deps", "app", "worker", timeout=900))
     phase(host, j, "gate", lambda: health_gate(host, manifest["migrations"][-1], j["gateTimeout"], auto_unseal_enabled(host)))
     phase(host, j, "proxy", lambda: host.compose("up", "-d", timeout=900))
+
+
+def finish_requested_rollback(host, j):
+    rec = history(j, "succeeded", "rollback requested")
+    # The history row of a rollback reads from the release it left to the one it returned to.
+    rec["fromVersion"], rec["toVersion"] = j["to"], j["from"]
+    host.record(rec)
+    drop_snapshots(host, keep=None)
+    prune_images(host, keep=[j["from"]])
+    shutil.rmtree(os.path.join(host.releases, j["to"]), ignore_errors=True)
+    if os.path.exists(host.last_update_path):
+        os.remove(host.last_update_path)
+    os.remove(host.journal_path)
 
 
 def cmd_rollback(host, args):
@@ -840,12 +866,7 @@ def cmd_rollback(host, args):
     # The history row of a rollback reads from the running release to the one it returns to.
     host.write_journal(j)
     roll_back(host, j, "rollback requested")
-    rec = history(j, "succeeded", "rollback requested")
-    rec["fromVersion"], rec["toVersion"] = cur, last["from"]
-    host.record(rec)
-    drop_snapshots(host, keep=None)
-    os.remove(host.last_update_path)
-    os.remove(host.journal_path)
+    finish_requested_rollback(host, j)
     host.say(f"rolled back {cur} -> {last['from']}" + (" (database and app data as before the update)" if last["migrationsRan"] else ""))
     return 0
 
@@ -917,6 +938,9 @@ def main(argv):
         return {"install": cmd_install, "update": cmd_update, "rollback": cmd_rollback}[args.cmd](host, args)
     except Refused as e:
         print(f"praxiskern: {e}", file=sys.stderr)
+        return 1
+    except (OSError, subprocess.SubprocessError) as e:
+        print(f"praxiskern: {e.__class__.__name__}: {e} (the journal keeps the state; run the command again)", file=sys.stderr)
         return 1
 
 
