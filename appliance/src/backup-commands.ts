@@ -17,13 +17,14 @@ import { runDrill } from '@praxiskern/api/modules/backup/drill.service.ts';
 import { createRecoveryKit, identityFromShares } from '@praxiskern/api/modules/backup/kit.service.ts';
 import { restoreLocked } from '@praxiskern/api/modules/backup/restore.service.ts';
 import { runBackup } from '@praxiskern/api/modules/backup/snapshot.service.ts';
+import { takePreUpdateSnapshot } from '@praxiskern/api/modules/backup/pre-update.ts';
 import { signersInIdentityFile } from '@praxiskern/api/modules/backup/manifest-signature.ts';
 import { replayErasureLedger } from '@praxiskern/api/modules/gdpr/erasure.service.ts';
 import { mergeLedgerFile } from '@praxiskern/api/modules/gdpr/ledger-file.ts';
 import { completeSnapshots, verifyBackups } from '@praxiskern/api/modules/backup/verify.service.ts';
 import { unsealWithLimits } from '@praxiskern/api/modules/keystore/seal.routes.ts';
 import { readSecret } from './read-secret.ts';
-import { fail, output, type Command, type Values } from './command.ts';
+import { fail, output, usageError, type Command, type Values } from './command.ts';
 import { cliDatabase } from './database.ts';
 
 // ---- progress -----------------------------------------------------------------------------------
@@ -110,13 +111,16 @@ async function signers(v: Values): Promise<string[]> {
 // ---- commands -----------------------------------------------------------------------------------
 
 const backupRun: Command = {
-  usage: `praxiskern backup run [--json]
+  usage: `praxiskern backup run [--trigger cli|pre-update] [--json]
 Takes a snapshot now (database, new blobs, configuration) on every target in PRAXISKERN_BACKUP_TARGETS,
-then applies retention. Exit 1 if any target failed.`,
-  options: {},
+then applies retention. Exit 1 if any target failed. --trigger pre-update is the host updater's safety
+net: the snapshot must be complete on every target, else exit 1 and the update does not proceed.`,
+  options: { trigger: { type: 'string' } },
   async run(v) {
-    return withRuntime(v, async (rt) => {
-      const r = await runBackup(rt, { trigger: 'cli' });
+    const trigger = v.trigger ?? 'cli';
+    if (trigger !== 'cli' && trigger !== 'pre-update') usageError(`--trigger must be cli or pre-update, got "${String(trigger)}"`);
+    return withRuntime(v, async (rt, services) => {
+      const r = trigger === 'pre-update' ? await takePreUpdateSnapshot(services) : await runBackup(rt, { trigger: 'cli' });
       const lines = Object.entries(r.targets).map(([name, t]) =>
         t.ok ? `  ${name}: ${fmtBytes(t.bytes)} written, ${t.blobsUploaded} new blobs, ${t.blobsReused} already there${t.prune?.snapshotsPruned?.length ? `, ${t.prune.snapshotsPruned.length} old snapshots pruned` : ''}` : `  ${name}: FAILED — ${t.error}`,
       );

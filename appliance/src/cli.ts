@@ -1,8 +1,9 @@
 // The `praxiskern` admin CLI: thin commands that parse arguments and call the same services as
 // the API. Every command has --json output and exits non-zero with a one-line reason on failure.
 import { parseArgs } from 'node:util';
-import { commands } from './commands.ts';
 import { errorText } from './error-text.ts';
+import { exitCodeOf } from './command.ts';
+import { HOST_ONLY } from './host-only.ts';
 
 const USAGE = `praxiskern <command> [options]
 
@@ -10,17 +11,21 @@ Commands:
   start [--worker]         run the server (embedded PostgreSQL unless DATABASE_URL is set)
   init                     unattended first-run setup (see praxiskern init --help)
   unseal                   unseal the running server (--passphrase-file F, or prompt)
-  status                   show seal and setup state of the running server
+  status                   show seal and setup state, version and migrations of the running server
   migrate                  apply database migrations (DATABASE_OWNER_URL)
+  migrations               list the known, applied and pending migrations
+  update-gate              the health gate after an update (--expect-migration NAME); exit 3 = sealed
+  update-record            record an update or rollback in the update history (--json-file FILE|-)
   db provision             create database roles and database (DATABASE_SUPERUSER_URL)
   user list|add|reset|set-roles|deactivate   manage users (new and reset accounts get enrollment links)
   operator list|grant|revoke   installation operators (seal, backups, recovery kit, organizations)
   audit verify             verify the audit hash chains; names the first bad entry
   demo-data --patients N   create N synthetic demo patients (no real people)
-  backup run|list|verify|drill   encrypted off-site backups and restore drills
+  backup run|list|verify|drill   encrypted off-site backups and restore drills (run --trigger pre-update)
   restore                  restore a snapshot onto a fresh install (--identity-file F)
   recovery-kit [combine]   create the offline recovery kit, or combine Shamir shares
   erasure replay           re-apply the erasure ledger after a manual restore (age + pg_restore)
+  (update and rollback run on the server host: /usr/local/bin/praxiskern update BUNDLE, rollback)
 Options common to all: --json`;
 
 async function main(argv: string[]): Promise<number> {
@@ -29,6 +34,13 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(USAGE + '\n');
     return name ? 0 : 2;
   }
+  if (Object.hasOwn(HOST_ONLY, name)) {
+    process.stderr.write(`praxiskern: ${HOST_ONLY[name]}\n`);
+    return 64;
+  }
+  // Every command but the server itself logs to stderr: stdout carries its answer (--json) alone.
+  if (name !== 'start') process.env.PRAXISKERN_LOG_STDERR ??= 'true';
+  const { commands } = await import('./commands.ts');
   const two = rest[0] ? `${name} ${rest[0]}` : '';
   const key = two && commands[two] ? two : name;
   const command = commands[key];
@@ -52,6 +64,6 @@ main(process.argv.slice(2)).then(
     const message = errorText(err);
     if (process.argv.includes('--json')) process.stdout.write(JSON.stringify({ ok: false, error: message }) + '\n');
     else process.stderr.write(`praxiskern: ${message}\n`);
-    process.exit(1);
+    process.exit(exitCodeOf(err));
   },
 );

@@ -15,6 +15,7 @@ import { operatorCommands } from './operator-commands.ts';
 import { patientCommands } from './patient-commands.ts';
 import { backupCommands } from './backup-commands.ts';
 import { auditCommands } from './audit-commands.ts';
+import { updateCommands } from './update-commands.ts';
 import { cliDatabase } from './database.ts';
 import { start } from './start-command.ts';
 
@@ -96,7 +97,7 @@ const unseal: Command = {
 };
 
 const status: Command = {
-  usage: 'praxiskern status [--json]   seal and setup state of the running server',
+  usage: 'praxiskern status [--json]   seal and setup state, version and migrations (applied, last, pending) of the running server',
   options: {},
   async run(v) {
     const res = await adminRequest('GET', '/status');
@@ -106,7 +107,9 @@ const status: Command = {
     const warning = left.length
       ? `\nWARNING: recovery-kit files are still on this server: ${left.join(', ')}. Move them to the clinic's recovery kit and shred them (docs/runbooks/PraxiskernRecoveryKitOnServer.md).`
       : '';
-    output(v, b, `version ${b.version}; ${b.initialized ? 'set up' : 'not set up'}; ${b.sealed ? 'SEALED' : 'unsealed'}${warning}`);
+    const m = b.migrations as { applied: number; last: string | null; pending: string[] } | null | undefined;
+    const schema = m ? `; migrations: ${m.applied} applied (last ${m.last ?? 'none'})${m.pending.length ? `, PENDING: ${m.pending.join(', ')}` : ''}` : '';
+    output(v, b, `version ${b.version}; ${b.initialized ? 'set up' : 'not set up'}; ${b.sealed ? 'SEALED' : 'unsealed'}${schema}${warning}`);
     return 0;
   },
 };
@@ -150,5 +153,5 @@ PRAXISKERN_DB_NAME (praxiskern), and DATABASE_OWNER_URL for --migrate.`,
 };
 
 export const commands: Record<string, Command> = {
-  start, init, unseal, status, migrate: migrateCmd, 'db provision': provision, ...auditCommands, ...userCommands, ...operatorCommands, ...patientCommands, ...backupCommands,
+  start, init, unseal, status, migrate: migrateCmd, 'db provision': provision, ...auditCommands, ...userCommands, ...operatorCommands, ...patientCommands, ...backupCommands, ...updateCommands,
 };

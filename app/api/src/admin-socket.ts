@@ -9,6 +9,7 @@ import { isInitialized } from './modules/setup/setup.repository.ts';
 import { runWithContext, systemContext } from './core/context.ts';
 import { ensureSocketDir } from './server.ts';
 import { recoveryKitFindings } from './modules/installation/host-checks.service.ts';
+import { migrationState, migrationSummary } from './db/migrate.ts';
 
 async function readJson(req: http.IncomingMessage): Promise<Record<string, unknown>> {
   let raw = '';
@@ -27,8 +28,10 @@ export async function startAdminSocket(services: Services, socketPath: string): 
       try {
         if (req.method === 'GET' && req.url === '/status') {
           const kit = await recoveryKitFindings(services.db);
+          // The schema as the database has it (null when this process cannot read knex_migrations).
+          const migrations = await migrationState(services.db).then(migrationSummary, () => null);
           reply(200, {
-            sealed: services.seal.isSealed, initialized: await isInitialized(services.db), version: services.version,
+            sealed: services.seal.isSealed, initialized: await isInitialized(services.db), version: services.version, migrations,
             recoveryKitFilesOnServer: kit.files, recoveryKitCheckedAt: kit.checkedAt,
           });
         } else if (req.method === 'POST' && req.url === '/unseal') {

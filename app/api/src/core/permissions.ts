@@ -32,6 +32,7 @@ export const PERMISSIONS = {
   'backup.recovery_kit': 'Create (or replace) the offline recovery kit, shown once',
   'installation.operators': 'List, grant and revoke the installation operator role',
   'installation.audit': 'Read the installation audit log (seal, passphrase, backups, recovery kit, restore, operators, organizations)',
+  'installation.updates': 'See the running version and the history of updates and rollbacks',
 } as const;
 export type Permission = keyof typeof PERMISSIONS;
 
@@ -41,7 +42,7 @@ export type Permission = keyof typeof PERMISSIONS;
 export type PermissionScope = 'installation' | 'organization';
 export const INSTALLATION_PERMISSIONS: readonly Permission[] = [
   'organizations.manage', 'audit.verify', 'seal.unseal', 'seal.passphrase', 'backup.read', 'backup.run', 'backup.recovery_kit',
-  'installation.operators', 'installation.audit',
+  'installation.operators', 'installation.audit', 'installation.updates',
 ];
 export const scopeOf = (p: Permission): PermissionScope => (INSTALLATION_PERMISSIONS.includes(p) ? 'installation' : 'organization');
 

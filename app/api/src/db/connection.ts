@@ -5,6 +5,7 @@
 // (db/request-transaction.ts); the CLI, jobs and every other scope get a transaction of their own.
 import knexFactory, { type Knex } from 'knex';
 import { joinRequestTransaction } from './request-transaction.ts';
+import { rootLogger } from '../core/logger.ts';
 
 export type Db = Knex;
 export type Tx = Knex.Transaction;
@@ -28,8 +29,17 @@ export function createDb(connectionString: string, poolMax = 10): Db {
     connection: { connectionString, application_name: 'praxiskern' },
     pool: { min: 0, max: poolMax },
     acquireConnectionTimeout: 10_000,
+    // knex would print its warnings (with a stack) on stdout: one line through the logger instead.
+    log: {
+      warn: (m: unknown) => rootLogger.warn({ knex: firstLine(m) }, 'database client warning'),
+      error: (m: unknown) => rootLogger.error({ knex: firstLine(m) }, 'database client error'),
+      deprecate: () => undefined,
+      debug: () => undefined,
+    },
   });
 }
+
+const firstLine = (m: unknown) => String(m instanceof Error ? m.message : m).split('\n')[0];
 
 /** Runs fn in one transaction with the organization (and user) set for row-level security. */
 export async function withScope<T>(db: Db, scope: Scope, fn: (trx: Tx) => Promise<T>): Promise<T> {

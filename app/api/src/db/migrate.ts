@@ -12,6 +12,7 @@ import * as m0130 from './migrations/20261201_0130_backup_requests.ts';
 import * as m0200 from './migrations/20261201_0200_audit_sequencer.ts';
 import * as m0210 from './migrations/20261201_0210_request_scope.ts';
 import * as m0230 from './migrations/20261201_0230_operator_user_keys.ts';
+import * as m0240 from './migrations/20261201_0240_update_history.ts';
 
 export interface MigrationModule {
   up(knex: Knex): Promise<void>;
@@ -31,9 +32,10 @@ export const MIGRATIONS: Record<string, MigrationModule> = {
   '20261201_0200_audit_sequencer': m0200,
   '20261201_0210_request_scope': m0210,
   '20261201_0230_operator_user_keys': m0230,
+  '20261201_0240_update_history': m0240,
 };
 
-const source: Knex.MigrationSource<string> = {
+export const migrationSource: Knex.MigrationSource<string> = {
   getMigrations: async () => Object.keys(MIGRATIONS).sort(),
   getMigrationName: (name) => name,
   getMigration: async (name) => MIGRATIONS[name],
@@ -41,11 +43,34 @@ const source: Knex.MigrationSource<string> = {
 
 /** Applies pending migrations as the owner role; returns the names applied. */
 export async function migrateLatest(owner: Knex): Promise<string[]> {
-  const [, applied] = await owner.migrate.latest({ migrationSource: source });
+  const [, applied] = await owner.migrate.latest({ migrationSource });
   return applied as string[];
 }
 
 export async function schemaVersion(db: Knex): Promise<string> {
   const names = Object.keys(MIGRATIONS).sort();
   return names[names.length - 1];
+}
+
+export interface MigrationState {
+  /** The code's migrations, in the order they apply. */
+  known: string[];
+  /** Applied to the database, in the order they were applied. */
+  applied: string[];
+  /** Known but not applied yet. */
+  pending: string[];
+}
+
+/** What this code knows and what the database has applied (knex_migrations; readable by the application role). */
+export async function migrationState(db: Knex): Promise<MigrationState> {
+  const known = Object.keys(MIGRATIONS).sort();
+  const { rows } = await db.raw(`select to_regclass('public.knex_migrations') is not null as present`);
+  const applied: string[] = rows[0].present ? (await db('knex_migrations').orderBy('id').select('name')).map((r: { name: string }) => r.name) : [];
+  const done = new Set(applied);
+  return { known, applied, pending: known.filter((n) => !done.has(n)) };
+}
+
+/** The short form `praxiskern status` reports. */
+export function migrationSummary(s: MigrationState): { applied: number; last: string | null; pending: string[] } {
+  return { applied: s.applied.length, last: s.applied.at(-1) ?? null, pending: s.pending };
 }

@@ -3101,6 +3101,46 @@ export type paths = {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/installation/updates": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The running version and the update history (updates and rollbacks recorded by the host updater), newest first */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["UpdateHistory"];
+                    };
+                };
+                400: components["responses"]["Error"];
+                401: components["responses"]["Error"];
+                403: components["responses"]["Error"];
+                default: components["responses"]["Error"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 };
 export type webhooks = Record<string, never>;
 export type components = {
@@ -3594,6 +3634,32 @@ export type components = {
             createdAt: string;
             createdBy: string | null;
             data: components["schemas"]["TreatmentData"];
+        };
+        UpdateHistory: {
+            runningVersion: string;
+            history: components["schemas"]["UpdateRun"][];
+        };
+        UpdateRun: {
+            /** Format: uuid */
+            id: string;
+            /** @enum {string} */
+            kind: "update" | "rollback";
+            fromVersion: string;
+            toVersion: string;
+            /** Format: date-time */
+            startedAt: string;
+            finishedAt: string | null;
+            /** @enum {string} */
+            outcome: "running" | "succeeded" | "rolled_back" | "failed" | "refused";
+            by: string;
+            durationSeconds: number | null;
+            detail: string | null;
+            forced: boolean;
+            forceReason: string | null;
+            snapshotRestored: boolean;
+            phases: {
+                [key: string]: number;
+            };
         };
         User: {
             /** Format: uuid */

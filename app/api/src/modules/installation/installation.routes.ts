@@ -1,4 +1,4 @@
-// Installation routes: operators and the installation audit view. Installation permissions are
+// Installation routes: operators, the installation audit view and the update history. Installation permissions are
 // held only through the installation role operator (core/permissions.ts).
 import { z } from 'zod';
 import { defineRoute } from '../../http/route.ts';
@@ -9,6 +9,8 @@ import { readInstallationAudit } from './installation-audit.service.ts';
 import { created, noContent, ok } from '../../http/response.ts';
 import { auditEntriesView } from '../audit/audit.schema.ts';
 import { grantedOperatorView, operatorsView } from './installation.schema.ts';
+import { readUpdateHistory } from '../updates/update-history.service.ts';
+import { updateHistoryView } from '../updates/update-history.schema.ts';
 
 /** A user id, "name@organization-slug", or a plain name (the installation's first organization), as at sign-in. */
 const userKey = z.string().trim().min(1).max(128).regex(/^[A-Za-z0-9._-]+(@[A-Za-z0-9-]+)?$/, 'a user id, name@organization-slug or a username');
@@ -51,6 +53,15 @@ export const installationRoutes = [
     handler: async ({ services, query }) => {
       const actor = authorize('installation.audit');
       return { entries: await readInstallationAudit(services, { userId: actor.userId }, query) };
+    },
+  }),
+  defineRoute({
+    method: 'get', path: '/installation/updates', access: 'installation.updates', tags: ['installation'],
+    summary: 'The running version and the update history (updates and rollbacks recorded by the host updater), newest first',
+    response: ok(updateHistoryView),
+    handler: async ({ services }) => {
+      const actor = authorize('installation.updates');
+      return readUpdateHistory(services, { userId: actor.userId });
     },
   }),
 ];
