@@ -477,7 +477,7 @@ def history(j, outcome, detail=None, finished=True):
         "id": j["id"], "kind": j["kind"], "fromVersion": j["from"], "toVersion": j["to"], "startedAt": j["startedAt"],
         "finishedAt": now_iso() if finished else None, "outcome": outcome, "by": j["by"],
         "durationSeconds": round(time.time() - j["startedEpoch"], 1) if finished else None,
-        "detail": detail, "forced": j.get("forced", False), "forceReason": j.get("forceReason"),
+        "detail": " ".join(str(detail).split())[:1000] if detail else None, "forced": j.get("forced", False), "forceReason": j.get("forceReason"),
         "snapshotRestored": j.get("snapshotRestored", False), "phases": j["phases"],
     }
 
@@ -576,7 +576,7 @@ def restore_appdata(host, j):
     if not os.path.exists(failed):
         shutil.rmtree(keep, ignore_errors=True)
         if os.path.isdir(os.path.join(data, "ledger")):
-            shutil.copytree(os.path.join(data, "ledger"), keep, symlinks=True)
+            subprocess.run(["cp", "-a", "--", os.path.join(data, "ledger"), keep], check=True)
         os.rename(data, failed)
     if not os.path.isdir(data):
         tmp = data + ".tmp"
@@ -587,7 +587,7 @@ def restore_appdata(host, j):
     if os.path.isdir(keep):
         dest = os.path.join(data, "ledger")
         shutil.rmtree(dest, ignore_errors=True)
-        shutil.copytree(keep, dest, symlinks=True)
+        subprocess.run(["cp", "-a", "--", keep, dest], check=True)
     marker = os.path.join(data, "erasure-replay.pending")
     fd = os.open(marker, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as f:
@@ -712,8 +712,9 @@ def recover(host):
 
 
 def complete_update(host, j):
-    host.record(history(j, "succeeded"))
-    write_json_atomic(host.last_update_path, {
+    rec = history(j, "succeeded")
+    host.record(rec)
+    write_json_atomic(host.last_update_path, {"record": rec,
         "from": j["from"], "to": j["to"], "ts": j["ts"], "dbSnapshot": j.get("dbSnapshot"), "appdataSnapshot": j.get("appdataSnapshot"),
         "migrationsRan": bool(j.get("migrationsRan")), "finishedAt": now_iso(),
     })
@@ -832,6 +833,10 @@ def run_switch(host, j, manifest):
 
 
 def finish_requested_rollback(host, j):
+    last = read_json(host.last_update_path) or {}
+    if j.get("snapshotRestored") and last.get("record"):
+        # The restored database predates the end of the update it undoes: its history row again.
+        host.record(last["record"])
     rec = history(j, "succeeded", "rollback requested")
     # The history row of a rollback reads from the release it left to the one it returned to.
     rec["fromVersion"], rec["toVersion"] = j["to"], j["from"]

@@ -321,7 +321,24 @@ test.serial('signed updates: v1 → v2 through the playbook, the broken v3 rolls
     const audit = await auditVerify();
     t.true(audit.ok, `${pause}: ${audit.out}`);
   }
+  // `praxiskern rollback` on request: the v2 update ran a migration, so the database and the app
+  // data go back to its snapshot; without --yes it only states the data-loss window.
+  const ask = await server.exec('praxiskern rollback');
+  t.is(ask.code, 1, ask.stdout + ask.stderr);
+  t.regex(ask.stderr, /everything written since that update is lost\. Repeat with --yes/);
+  t.is(await consistentVersion(), V2);
+  const rbStarted = Date.now();
+  const back = await server.exec('praxiskern rollback --yes');
+  t.is(back.code, 0, back.stdout + back.stderr);
+  t.regex(back.stdout, /rolled back 1\.1\.0 -> 1\.0\.0 \(database and app data as before the update\)/);
+  t.log(`praxiskern rollback --yes ${V2} -> ${V1}: ${Math.round((Date.now() - rbStarted) / 1000)}s`);
+  t.is(await consistentVersion(), V1);
+  sameData(await capture(onV1.columns, onV1.auditMaxId), onV1, 'after praxiskern rollback --yes');
+  t.is(await psql("select count(*) from information_schema.columns where table_name = 'organizations' and column_name = 'e2e_label'"), '0');
+  const audit4 = await auditVerify();
+  t.true(audit4.ok, audit4.out);
   t.log(`update history:\n${await history()}`);
+  t.regex(await history(), /1\.0\.0>1\.1\.0:succeeded:update[\s\S]*1\.1\.0>1\.0\.0:succeeded:rollback/);
   t.is((await server.exec('ls /opt/praxiskern/state/pending-records 2>/dev/null | wc -l')).stdout.trim(), '0', 'every history record reached the database');
 
   // INTEGRATION POINT (helper "mon"): proveMonitoring(server, …) from ./monitoring-checks.ts, t.log its figures.
