@@ -599,9 +599,16 @@ def restore_database(host, j):
     clone, failed = j["dbSnapshot"], f"praxiskern_failed_{j['ts']}"
     if not db_exists(host, clone):
         raise Refused(f"the pre-update database copy {clone} is gone; restore from the pre-update backup (docs/update.md)")
-    if db_exists(host, DB) and not db_exists(host, failed):
+    for attempt in range(5):
+        if not db_exists(host, DB) or db_exists(host, failed):
+            break
         terminate_db_sessions(host, DB)
-        host.psql(f'ALTER DATABASE "{DB}" RENAME TO "{failed}"')
+        try:
+            host.psql(f'ALTER DATABASE "{DB}" RENAME TO "{failed}"')
+        except Refused:
+            if attempt == 4:
+                raise
+            time.sleep(1)
     # A run killed right after CREATE DATABASE left a complete copy (CREATE DATABASE is atomic).
     if not db_exists(host, DB):
         for attempt in range(5):
@@ -636,7 +643,8 @@ def roll_back(host, j, reason):
                                             "migrations": read_json(os.path.join(host.releases, prev, "manifest.json"))["migrations"]})
     phase(host, j, "rb-start", lambda: host.compose("up", "-d", "--no-deps", "app", "worker", timeout=900))
     prev_manifest = read_json(os.path.join(host.releases, prev, "manifest.json"))
-    phase(host, j, "rb-gate", lambda: health_gate(host, prev_manifest["migrations"][-1], j.get("gateTimeout", 900), auto_unseal_enabled(host)))
+    # The release that ran before gets at least 10 minutes (a short --gate-timeout is for the new one).
+    phase(host, j, "rb-gate", lambda: health_gate(host, prev_manifest["migrations"][-1], max(j.get("gateTimeout", 900), 600), auto_unseal_enabled(host)))
     phase(host, j, "rb-proxy", lambda: host.compose("up", "-d", timeout=900))
 
 
