@@ -3,8 +3,7 @@
 //   npm run bundle -- --version 1.2.0 --key ~/.praxiskern-release/key [--notes notes.md]
 //                     [--updates-from 1.0.0] [--out dist/] [--no-build]
 //
-// builds the images with appliance/docker/build-images.sh (BASE_IMAGE and IMAGE_PREFIX pass
-// through; --no-build takes images already tagged praxiskern/<name>:<version>), writes
+// builds the images with appliance/docker/build-images.sh (BASE_IMAGE passes through; --no-build takes images already tagged praxiskern/<name>:<version>), writes
 // praxiskern-<version>.tar (manifest.json, images/*.tar, compose/, RELEASE-NOTES.md) and signs it
 // with OpenSSH: praxiskern-<version>.tar.sig (`ssh-keygen -Y sign`, namespace praxiskern-release).
 // The server verifies both with appliance/host/praxiskern-host.py against the pinned public key.
@@ -61,7 +60,9 @@ export async function buildBundle(opts: { repo: string; version: string; key: st
   if (!VERSION.test(opts.version)) throw new Error(`--version must be MAJOR.MINOR.PATCH[-PRE], got "${opts.version}"`);
   if (opts.updatesFrom !== undefined && !VERSION.test(opts.updatesFrom)) throw new Error(`--updates-from must be a version, got "${opts.updatesFrom}"`);
   if (!existsSync(opts.key)) throw new Error(`--key ${opts.key} does not exist (create it: ssh-keygen -t ed25519 -C praxiskern-release -f ${opts.key})`);
-  const prefix = process.env.IMAGE_PREFIX || 'praxiskern';
+  // Bundles carry the images as praxiskern/<name>:<version>: the server loads them under that name
+  // (PRAXISKERN_IMAGE_PREFIX=praxiskern), whatever registry the release machine pushes to.
+  const prefix = 'praxiskern';
   if (opts.build) {
     sh(path.join(opts.repo, 'appliance/docker/build-images.sh'), ['--tag', opts.version], { env: { ...process.env, IMAGE_PREFIX: prefix } });
   }
