@@ -280,7 +280,14 @@ class Host:
                            input=input_text, timeout=timeout)
         if check and r.returncode != 0:
             detail = ((r.stderr or "") + (r.stdout or "")).strip().splitlines()
-            raise Refused(f"`{' '.join(self.compose_cmd)} {' '.join(args[:3])}` failed: {detail[-1] if detail else r.returncode}")
+            why = detail[-1] if detail else str(r.returncode)
+            m = re.search(r'service "([a-z-]+)" didn.t complete successfully', why)
+            if m:
+                # Say why: the last lines the one-shot service (the migration) printed.
+                logs = subprocess.run([*self.compose_cmd, "logs", "--no-color", "--tail", "3", m.group(1)], cwd=self.compose_dir,
+                                      capture_output=True, text=True).stdout.strip().splitlines()
+                why += " (" + " | ".join(line.split("|", 1)[-1].strip() for line in logs[-3:]) + ")"
+            raise Refused(f"`{' '.join(self.compose_cmd)} {' '.join(args[:3])}` failed: {why}")
         return r
 
     def container_cli(self, args, input_text=None, service="worker", timeout=600):
@@ -620,6 +627,21 @@ def restore_database(host, j):
                 if attempt == 4:
                     raise
                 time.sleep(1)
+    copy_database_access(host, failed, DB)
+
+
+def copy_database_access(host, source, target):
+    """Owner and database-level grants (CONNECT for the app role …) are not part of a TEMPLATE copy."""
+    owner = host.psql(f"SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = '{source}'")
+    if not owner:
+        return
+    host.psql(f'ALTER DATABASE "{target}" OWNER TO "{owner}"')
+    host.psql(f'REVOKE ALL ON DATABASE "{target}" FROM PUBLIC')
+    grants = host.psql(f"SELECT CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE quote_ident(pg_get_userbyid(a.grantee)) END || ' ' || a.privilege_type "
+                       f"FROM pg_database d, aclexplode(d.datacl) a WHERE d.datname = '{source}'")
+    for line in grants.splitlines():
+        grantee, priv = line.rsplit(" ", 1)
+        host.psql(f'GRANT {priv} ON DATABASE "{target}" TO {grantee}')
 
 
 def roll_back(host, j, reason):
