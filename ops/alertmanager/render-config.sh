@@ -26,6 +26,16 @@ case "$PRAXISKERN_ALERT_SMTP_REQUIRE_TLS" in
     exit 1
     ;;
 esac
+# How long a group waits before it notifies about a change (new or resolved alerts); only
+# acceptance tests shorten it (role variable praxiskern_monitoring_acceptance_test_for).
+PRAXISKERN_ALERT_GROUP_INTERVAL=${PRAXISKERN_ALERT_GROUP_INTERVAL:-5m}
+export PRAXISKERN_ALERT_GROUP_INTERVAL
+case "$PRAXISKERN_ALERT_GROUP_INTERVAL" in
+  *[!0-9smh]* | [!0-9]* | *[!smh])
+    echo "render-config: PRAXISKERN_ALERT_GROUP_INTERVAL must be a duration like 5m" >&2
+    exit 1
+    ;;
+esac
 
 awk '
   function fail(msg) { print "render-config: " msg > "/dev/stderr"; failed = 1; exit 1 }

@@ -113,6 +113,9 @@ for (const suite of suites) {
       praxiskern_appliance_org_slug: 'praxis-test',
       praxiskern_appliance_admin_username: 'admin',
       praxiskern_appliance_recovery_kit_controller_dir: kitDir,
+      // Monitoring (on by default) is installed and proven on Debian 13 by update.test.ts
+      // (tests/appliance/monitoring-checks.ts); this test keeps to the appliance itself.
+      praxiskern_monitoring_enabled: false,
     };
 
     // Bad input stops the playbook before anything changes, naming the variable.

@@ -112,6 +112,9 @@ const goodVars = {
   // A well-formed Ed25519 public key (the validation only checks its form).
   praxiskern_appliance_release_public_key: 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKvQ0l3yC7mP2b0v5oYx2gQv6JxVxZ7u1a9d8f3e4c5b praxiskern-release',
   praxiskern_appliance_backup_targets: [{ name: 'local', type: 'local' }],
+  praxiskern_monitoring_alert_email_to: ['it@praxis.example.de'],
+  praxiskern_monitoring_alert_email_from: 'praxiskern@praxis.example.de',
+  praxiskern_monitoring_smtp_smarthost: 'mail.example.de:587',
 };
 
 async function validate(vars: Record<string, unknown>) {
@@ -135,6 +138,15 @@ test('the playbook accepts a complete configuration', async (t) => {
   t.regex(r.stdout, /changed=0/);
 });
 
+test('with monitoring switched off the playbook needs no alert mail settings', async (t) => {
+  const { praxiskern_monitoring_alert_email_to: _to, praxiskern_monitoring_smtp_smarthost: _smtp, ...rest } = goodVars;
+  const off = await validate({ ...rest, praxiskern_monitoring_enabled: false });
+  t.is(off.code, 0, off.stdout + off.stderr);
+  const on = await validate(rest);
+  t.not(on.code, 0, 'monitoring is on by default and needs its mail settings');
+  t.regex(on.stdout, /praxiskern_monitoring_alert_email_to must list/);
+});
+
 const badInputs: Array<[string, unknown, RegExp]> = [
   ['praxiskern_appliance_domain', '', /praxiskern_appliance_domain must be/],
   ['praxiskern_appliance_domain', 'https://praxis.example.de', /praxiskern_appliance_domain must be/],
@@ -150,6 +162,13 @@ const badInputs: Array<[string, unknown, RegExp]> = [
   ['praxiskern_appliance_bundle', '/srv/releases/praxiskern-latest.tar', /praxiskern_appliance_bundle must be/],
   ['praxiskern_appliance_release_public_key', 'ssh-rsa AAAAB3NzaC1yc2E praxiskern-release', /praxiskern_appliance_release_public_key must be/],
   ['praxiskern_appliance_backup_targets', [{ name: 'box', type: 'sftp', url: 'ftp://box/praxiskern' }], /praxiskern_appliance_backup_targets must list/],
+  ['praxiskern_monitoring_alert_email_to', [], /praxiskern_monitoring_alert_email_to must list at least one e-mail address/],
+  ['praxiskern_monitoring_alert_email_to', 'it@praxis.example.de', /praxiskern_monitoring_alert_email_to must list/],
+  ['praxiskern_monitoring_smtp_smarthost', 'mail.example.de', /praxiskern_monitoring_smtp_smarthost the clinic's mail server as host:port/],
+  ['praxiskern_monitoring_smtp_username', 'praxiskern', /praxiskern_monitoring_smtp_password \(in ansible-vault\) must be too/],
+  ['praxiskern_monitoring_heartbeat_url', 'status.example.de/push', /praxiskern_monitoring_heartbeat_url must be empty or/],
+  ['praxiskern_monitoring_acceptance_test_for', '1 hour', /praxiskern_monitoring_acceptance_test_for must be empty/],
+  ['praxiskern_monitoring_image_archives', { grafana2: '/tmp/x.tar' }, /praxiskern_monitoring_image_archives may only name those services/],
 ];
 
 for (const [name, value, message] of badInputs) {

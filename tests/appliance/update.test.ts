@@ -17,6 +17,7 @@ import {
   cookies, httpsRequest, makeCredentials, must, playbook, releaseBundle, releaseKey, repo, startServer, waitFor,
   type HttpResponse, type Server,
 } from './helpers.ts';
+import { monitoringVars, proveMonitoring, startMonitoringTest } from './monitoring-checks.ts';
 
 const domain = 'praxis.test';
 const V1 = '1.0.0';
@@ -134,6 +135,9 @@ test.serial('signed updates: v1 → v2 through the playbook, the broken v3 rolls
     await server.remove();
     rmSync(creds.dir, { recursive: true, force: true });
   });
+  // Monitoring on this server (role praxiskern_monitoring): Debian-package images, test receivers.
+  const monitoring = await startMonitoringTest(server);
+  t.teardown(() => monitoring.close());
   const clinic = [`${server.hostSideIp}/32`];
   const kitDir = path.join(creds.dir, 'recovery-kit');
   const vars = {
@@ -153,7 +157,7 @@ test.serial('signed updates: v1 → v2 through the playbook, the broken v3 rolls
     praxiskern_appliance_recovery_kit_controller_dir: kitDir,
     praxiskern_appliance_auto_unseal: true,
     praxiskern_appliance_backup_targets: [{ name: 'local', type: 'local' }],
-    // INTEGRATION POINT (helper "mon"): ...monitoringVars(ctx) from ./monitoring-checks.ts goes here.
+    ...monitoringVars(monitoring),
   };
   const install = await playbook(server, creds.privateKey, vars, creds.dir);
   t.is(install.code, 0, `install failed:\n${install.stdout.slice(-6000)}\n${install.stderr.slice(-2000)}`);
@@ -341,6 +345,8 @@ test.serial('signed updates: v1 → v2 through the playbook, the broken v3 rolls
   t.regex(await history(), /1\.0\.0>1\.1\.0:succeeded:update[\s\S]*1\.1\.0>1\.0\.0:succeeded:rollback/);
   t.is((await server.exec('ls /opt/praxiskern/state/pending-records 2>/dev/null | wc -l')).stdout.trim(), '0', 'every history record reached the database');
 
-  // INTEGRATION POINT (helper "mon"): proveMonitoring(server, …) from ./monitoring-checks.ts, t.log its figures.
+  // The monitoring stack kept running through every update and rollback; now prove it end to end.
+  const figures = await proveMonitoring(server, monitoring, { log: (line) => t.log(line) });
+  t.log(`monitoring figures (s): ${JSON.stringify(figures)}`);
   t.log(`total: ${Math.round((Date.now() - started) / 1000)}s`);
 });

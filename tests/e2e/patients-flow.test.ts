@@ -211,6 +211,8 @@ test('a patient is created, documented, exported and erased for good through the
     await viewer.getByRole('button', { name: 'Entfernen' }).click();
     await viewer.waitFor({ state: 'hidden' });
     await docs.getByRole('status').getByText('Aus der Akte ausgeblendet. Das Dokument bleibt gespeichert.').waitFor();
+    // The notice comes first, the reloaded list right after it: wait for the list (with the deadline).
+    await docs.locator('.gallery img').first().waitFor({ state: 'detached' });
     t.is(await docs.locator('.gallery img').count(), 0, 'the photo left the gallery');
     await docs.getByRole('button', { name: 'Entfernte Dokumente anzeigen' }).click();
     const removedList = docs.locator('#removed-documents-list');

@@ -3,6 +3,7 @@
 import test from 'ava';
 import { withScope } from '../../app/api/src/db/connection.ts';
 import { masterData } from '../../app/api/src/modules/patients/patient.schema.ts';
+import { patientKey, sealJson } from '../../app/api/src/modules/patients/patient.crypto.ts';
 import { automatedProcessingAllowed } from '../../app/api/src/modules/gdpr/restriction.service.ts';
 import { EXPORT_SECTIONS, NOT_EXPORTED, camel } from '../../app/api/src/modules/gdpr/export.rows.ts';
 import { startTestApp, setupInstance, type TestApp } from '../helpers/app.ts';
@@ -28,6 +29,13 @@ test('the JSON export holds every column of every patient table, decrypted, plus
   const [doc] = (await admin.get(`/api/v1/patients/${id}/documents`)).body.documents;
   t.is((await admin.request('DELETE', `/api/v1/patients/${id}/documents/${doc.id}`, { reason: 'falsch zugeordnet?' })).status, 200);
   t.is((await admin.post(`/api/v1/patients/${id}/documents/${doc.id}/restore`, { reason: 'Zuordnung geprüft' })).status, 200);
+  // A message to the patient (blocked: no channel is on) and an inbound WhatsApp message as the webhook processor stores it.
+  t.is((await admin.post(`/api/v1/patients/${id}/messages`, { purpose: 'document_request', channel: 'email', variables: { documentName: 'Befund' } })).status, 201);
+  await withScope(app.services.db, { organizationId }, async (trx) => {
+    const inboundId = crypto.randomUUID();
+    const content = await sealJson(app.services.keys, trx, patientKey(organizationId, id), `inbound:${inboundId}`, { type: 'text', text: 'Hallo Praxis' });
+    await trx('inbound_messages').insert({ id: inboundId, organization_id: organizationId, patient_id: id, provider: 'meta', kind: 'text', content, received_at: new Date() });
+  });
   const res = await admin.get(`/api/v1/patients/${id}/export`);
   t.is(res.status, 200);
   const x = res.body;
@@ -56,6 +64,9 @@ test('the JSON export holds every column of every patient table, decrypted, plus
   t.false(Buffer.from(x.documents[0].contentBase64, 'base64').toString('latin1').includes(PHOTO_SECRET), 'the stored photo has no EXIF');
   t.true(x.auditTrail.some((a: { action: string }) => a.action === 'patient.create'));
   t.is(x.questionnaires[0].key, 'anamnesis');
+  t.is(x.messages[0].variables.documentName, 'Befund');
+  t.is(x.messages[0].blockedReason, 'channel_disabled');
+  t.is(x.inboundMessages[0].content.text, 'Hallo Praxis');
 });
 
 test('the FHIR export is an R4 Bundle with every resource type', async (t) => {
@@ -67,7 +78,7 @@ test('the FHIR export is an R4 Bundle with every resource type', async (t) => {
   t.is(res.body.resourceType, 'Bundle');
   t.is(res.body.type, 'collection');
   const types = res.body.entry.map((e: { resource: { resourceType: string } }) => e.resource.resourceType).sort();
-  t.deepEqual([...new Set(types)], ['CarePlan', 'Condition', 'Consent', 'DocumentReference', 'Patient', 'Procedure', 'QuestionnaireResponse']);
+  t.deepEqual([...new Set(types)], ['Appointment', 'CarePlan', 'Condition', 'Consent', 'DocumentReference', 'Patient', 'Procedure', 'QuestionnaireResponse']);
   const patient = res.body.entry[0].resource;
   t.is(patient.name[0].family, input.familyName);
   t.is(patient.birthDate, input.birthDate);

@@ -192,6 +192,10 @@ export async function fullPatient(admin: Client, overrides: Record<string, unkno
   await must(admin.post(`${base}/consents`, { purpose: 'photo_use', action: 'granted', textVersion: 'v2', channel: 'web', note: 'online' }));
   const photo = multipart({ category: 'front', note: 'Frontalansicht' }, { filename: `${input.familyName}.jpg`, data: jpegWithMetadata(PHOTO_SECRET) });
   await must(admin.request('POST', `${base}/documents`, photo.body, { 'content-type': photo.contentType }));
+  // An appointment in a room of its own (each call books without a conflict), with notes.
+  const room = (await admin.post('/api/v1/appointments/resources', { kind: 'room', name: `Raum ${p.id.slice(0, 8)}` })).body.resource;
+  const types = (await admin.get('/api/v1/appointments/settings')).body.types;
+  await must(admin.post('/api/v1/appointments', { patientId: p.id, typeId: types[0].id, roomId: room.id, start: '2026-06-01T10:00', notes: 'Termin-Notiz' }));
   return { id: p.id as string, input };
 }
 

@@ -72,9 +72,9 @@ test('every route is covered and names a permission from the table', (t) => {
   for (const r of ROUTES) t.true(r.access === 'public' || r.access === 'authenticated' || Object.hasOwn(PERMISSIONS, r.access), `${r.method} ${r.path}: ${r.access}`);
 });
 
-test('the installation routes are the seal, passphrase, backup, recovery-kit, organization and operator routes', (t) => {
+test('the installation routes are the seal, passphrase, backup, recovery-kit, organization, operator and update-history routes', (t) => {
   const paths = installationRoutes.map(label);
-  for (const p of ['POST /seal/unseal', 'POST /seal/passphrase', 'POST /backup/runs', 'POST /backup/drills', 'POST /backup/recovery-kit', 'GET /backup/status', 'POST /organizations', 'GET /organizations', 'POST /installation/operators', 'GET /installation/audit']) {
+  for (const p of ['POST /seal/unseal', 'POST /seal/passphrase', 'POST /backup/runs', 'POST /backup/drills', 'POST /backup/recovery-kit', 'GET /backup/status', 'POST /organizations', 'GET /organizations', 'POST /installation/operators', 'GET /installation/audit', 'GET /installation/updates']) {
     t.true(paths.includes(p), `${p} is an installation route`);
   }
 });

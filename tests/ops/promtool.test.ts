@@ -73,7 +73,7 @@ async function renderAlertmanager(t: { teardown: (fn: () => void) => void }, env
 test('promtool check config accepts prometheus.yml with its rule files', async (t) => {
   const r = await run('promtool', ['check', 'config', path.join(promDir, 'prometheus.yml')]);
   t.is(r.code, 0, r.out);
-  t.regex(r.out, /SUCCESS: 1 rule files found/);
+  t.regex(r.out, /SUCCESS: \d+ rule files found/); // praxiskern.rules.yml, messaging.rules.yml
   t.regex(r.out, /SUCCESS: \d+ rules found/);
 });
 
@@ -81,11 +81,19 @@ test('prometheus.yml scrapes app and worker on the internal network every 15 s',
   const cfg = await loadYaml(path.join(promDir, 'prometheus.yml'));
   t.is(cfg.global.scrape_interval, '15s');
   t.is(cfg.global.evaluation_interval, '15s');
-  const jobs = new Map<string, string[]>(cfg.scrape_configs.map((s: any) => [s.job_name, s.static_configs.flatMap((c: any) => c.targets)]));
+  const jobs = new Map<string, string[]>(cfg.scrape_configs.map((s: any) => [s.job_name, (s.static_configs ?? []).flatMap((c: any) => c.targets)]));
   t.deepEqual(jobs.get('praxiskern'), ['app:9464', 'worker:9464']);
   t.deepEqual(jobs.get('node'), ['node-exporter:9100']);
   t.deepEqual(jobs.get('alertmanager'), ['alertmanager:9093']);
   t.deepEqual(cfg.alerting.alertmanagers[0].static_configs[0].targets, ['alertmanager:9093']);
+  t.deepEqual(jobs.get('postgres'), ['postgres-exporter:9187']);
+  // The optional parts come from files the role writes only for the parts it runs, so a part
+  // switched off (compose profile) has no target instead of a target that is down.
+  for (const job of ['loki', 'alloy', 'grafana']) {
+    const sc = cfg.scrape_configs.find((s: any) => s.job_name === job);
+    t.is(sc.static_configs, undefined, job);
+    t.deepEqual(sc.file_sd_configs, [{ files: [`targets/${job}*.yml`] }], job);
+  }
   // Every job a rule selects on is scraped.
   const text = readFileSync(rulesFile, 'utf8');
   const selected = new Set<string>();
@@ -111,7 +119,7 @@ for (const file of unitTestFiles) {
 test('the unit tests use the real 15 s scrape interval', async (t) => {
   for (const file of unitTestFiles) {
     const doc = await loadYaml(path.join(promDir, 'tests', file));
-    t.deepEqual(doc.rule_files, ['../rules/praxiskern.rules.yml'], file);
+    t.deepEqual(doc.rule_files, [file === 'messaging.test.yml' ? '../rules/messaging.rules.yml' : '../rules/praxiskern.rules.yml'], file);
     for (const tc of doc.tests) t.is(tc.interval, '15s', `${file}: ${tc.name}`);
   }
 });
@@ -250,6 +258,21 @@ test('Alertmanager refuses to start without a mail address or with a bad TLS set
   const tls = await renderAlertmanager(t, { ...alertEnv, PRAXISKERN_ALERT_SMTP_REQUIRE_TLS: 'yes' });
   t.not(tls.code, 0);
   t.regex(tls.out, /PRAXISKERN_ALERT_SMTP_REQUIRE_TLS must be true or false/);
+  const interval = await renderAlertmanager(t, { ...alertEnv, PRAXISKERN_ALERT_GROUP_INTERVAL: '5 minutes' });
+  t.not(interval.code, 0);
+  t.regex(interval.out, /PRAXISKERN_ALERT_GROUP_INTERVAL must be a duration/);
+});
+
+test('the group interval is 5m unless an acceptance test shortens it, and amtool accepts both', async (t) => {
+  for (const [value, expected] of [[undefined, '5m'], ['15s', '15s']] as const) {
+    const r = await renderAlertmanager(t, value ? { ...alertEnv, PRAXISKERN_ALERT_GROUP_INTERVAL: value } : alertEnv);
+    t.is(r.code, 0, r.out);
+    const cfg = await loadYaml(r.file);
+    t.is(cfg.route.group_interval, expected);
+    t.is(cfg.route.routes.find((x: any) => x.receiver === 'heartbeat').group_interval, '1m');
+    const check = await run('amtool', ['check-config', r.file]);
+    t.is(check.code, 0, check.out);
+  }
 });
 
 test('inhibit rules: PraxiskernSealed silences its follow-ups, never login failures or backups', async (t) => {
@@ -346,7 +369,15 @@ test('the compose override runs the stack on the internal network and publishes 
   for (const [name, s] of Object.entries<any>(services)) {
     t.true(s.networks.includes('backend'), `${name} not on backend`);
     t.true(s.read_only, `${name} not read-only`);
-    t.regex(s.image, /:v?\d+\.\d+\.\d+$/, `${name} image not pinned`);
+    // A variable per image (Debian-package images where no registry is reachable), defaulting
+    // to the pinned upstream release.
+    const variable = `PRAXISKERN_${name.toUpperCase().replace('-', '_')}_IMAGE`;
+    const m = /^\$\{([A-Z_]+):-(.+)\}$/.exec(s.image);
+    t.truthy(m, `${name}: image ${s.image} is not \${${variable}:-<pinned image>}`);
+    t.is(m![1], variable, `${name} image variable`);
+    t.regex(m![2], /:v?\d+\.\d+\.\d+$/, `${name} image not pinned`);
+    // Loki and Alloy, and Grafana, have no Debian package: switched by compose profiles.
+    t.deepEqual(s.profiles, { loki: ['logs'], alloy: ['logs'], grafana: ['grafana'] }[name], `${name} profiles`);
     if (name !== 'grafana') t.is(s.ports, undefined, `${name} publishes a port`);
     for (const v of s.volumes ?? []) {
       const src = String(v).split(':')[0];
@@ -360,8 +391,19 @@ test('the compose override runs the stack on the internal network and publishes 
   const known = new Set([...Object.keys(base.services), ...Object.keys(services), 'localhost']);
   const cfg = await loadYaml(path.join(promDir, 'prometheus.yml'));
   for (const job of cfg.scrape_configs) {
-    for (const target of job.static_configs.flatMap((c: any) => c.targets)) t.true(known.has(target.split(':')[0]), `${job.job_name}: ${target}`);
+    for (const target of (job.static_configs ?? []).flatMap((c: any) => c.targets)) t.true(known.has(target.split(':')[0]), `${job.job_name}: ${target}`);
   }
+  // postgres-exporter logs in as the pg_monitor role the playbook creates, with its own secret.
+  t.is(services['postgres-exporter'].environment.DATA_SOURCE_USER, 'praxiskern_monitor');
+  t.deepEqual(services['postgres-exporter'].secrets, ['db_monitor_password']);
+  // Grafana: IdP login through generic OAuth, the client secret as a file, a sub-path behind the proxy.
+  const gf = services.grafana.environment;
+  t.is(gf.GF_AUTH_GENERIC_OAUTH_CLIENT_SECRET__FILE, '/run/secrets/grafana_oidc_client_secret');
+  t.is(gf.GF_AUTH_GENERIC_OAUTH_ROLE_ATTRIBUTE_STRICT, 'true');
+  t.is(gf.GF_SERVER_SERVE_FROM_SUB_PATH, '${PRAXISKERN_PROXY_GRAFANA:-false}');
+  t.is(gf.GF_AUTH_GENERIC_OAUTH_ENABLED, '${PRAXISKERN_GRAFANA_OIDC_ENABLED:-false}');
+  for (const key of ['CLIENT_ID', 'AUTH_URL', 'TOKEN_URL', 'API_URL', 'ROLE_ATTRIBUTE_PATH', 'SCOPES']) t.truthy(gf[`GF_AUTH_GENERIC_OAUTH_${key}`], key);
+  t.false(Object.keys(gf).some((k) => /CLIENT_SECRET$/.test(k)), 'the client secret must come from a file');
   t.true(base.networks.backend.internal);
 });
 

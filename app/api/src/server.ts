@@ -33,6 +33,7 @@ import { AuditSequencer } from './modules/audit/sequencer.service.ts';
 import { waitingMetrics } from './modules/audit/metrics.ts';
 import { waitingStatus } from './modules/audit/audit.repository.ts';
 import { assertNoReplayPending } from './modules/gdpr/replay-marker.ts';
+import { startMessagingJobs } from './modules/messaging/messaging.jobs.ts';
 
 export interface DatabaseUrls {
   appUrl: string;
@@ -166,9 +167,11 @@ async function startWorkerJobs(services: Services, ownerUrl: string): Promise<{ 
   const requests = await startRequestWorker(services, ownerUrl, config.backupRequestPollSeconds);
   const checksDb = config.recoveryKitDir ? createDb(ownerUrl, 1) : undefined;
   const checks = checksDb && startHostChecks(checksDb, services.metrics.registry, { recoveryKitDir: config.recoveryKitDir!, intervalSeconds: config.hostCheckSeconds });
+  const messaging = startMessagingJobs(services);
   return {
     requests,
     async stop() {
+      await messaging.stop();
       await backups.stop();
       retention.stop();
       await erasureVacuum.stop();

@@ -56,6 +56,8 @@ export interface Config {
     windowSeconds: number;
     lockSeconds: number;
   };
+  /** Patient messaging (docs/messaging.md); every channel is also switched on per organization. */
+  messaging: MessagingConfig;
   oidc: {
     issuer: string | undefined;
     clientId: string | undefined;
@@ -67,6 +69,20 @@ export interface Config {
     displayName: string;
     scopes: string;
   };
+}
+
+export interface MessagingConfig {
+  smtp: { host: string | undefined; port: number; secure: boolean; requireTls: boolean; user: string | undefined; passwordFile: string | undefined; caFile: string | undefined };
+  whatsapp: { graphUrl: string; graphVersion: string; d360Url: string; appSecretFile: string | undefined; verifyTokenFile: string | undefined };
+  /** Per-organization credentials: <dir>/<organization id>/whatsapp-token, 360dialog-api-key. */
+  secretsDir: string;
+  outbox: {
+    pollMs: number; batch: number; leaseSeconds: number; maxAttempts: number; backoffBaseMs: number; backoffMaxMs: number;
+    ratePerSecond: number; breakerFailures: number; breakerHalfOpenSeconds: number; providerTimeoutMs: number;
+  };
+  webhookMaxBytes: number;
+  /** Worker: whether it delivers the outbox (webhook events are applied regardless). */
+  deliver: boolean;
 }
 
 function int(env: NodeJS.ProcessEnv, name: string, def: number): number {
@@ -170,6 +186,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       windowSeconds: int(env, 'PRAXISKERN_LOGIN_WINDOW_SECONDS', 900),
       lockSeconds: int(env, 'PRAXISKERN_LOGIN_LOCK_SECONDS', 900),
     },
+    messaging: messagingConfig(env),
     oidc: {
       issuer: env.PRAXISKERN_OIDC_ISSUER || undefined,
       clientId: env.PRAXISKERN_OIDC_CLIENT_ID || undefined,
@@ -181,5 +198,50 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       displayName: env.PRAXISKERN_OIDC_DISPLAY_NAME || 'Clinic login',
       scopes: env.PRAXISKERN_OIDC_SCOPES || 'openid profile email',
     },
+  };
+}
+
+function messagingConfig(env: NodeJS.ProcessEnv): MessagingConfig {
+  const dataDir = path.resolve(env.PRAXISKERN_DATA_DIR || './data');
+  const file = (name: string) => (env[name] ? path.resolve(env[name]!) : undefined);
+  const url = (name: string, def: string) => {
+    const v = (env[name] || def).replace(/\/$/, '');
+    if (!/^https?:\/\/[^\s]+$/.test(v)) throw new Error(`${name} must be an http(s) URL, got "${v}"`);
+    return v;
+  };
+  const version = env.PRAXISKERN_WHATSAPP_GRAPH_VERSION || 'v21.0';
+  if (!/^v\d{1,3}\.\d{1,3}$/.test(version)) throw new Error(`PRAXISKERN_WHATSAPP_GRAPH_VERSION must look like v21.0, got "${version}"`);
+  return {
+    smtp: {
+      host: env.PRAXISKERN_SMTP_HOST || undefined,
+      port: int(env, 'PRAXISKERN_SMTP_PORT', 587),
+      secure: bool(env, 'PRAXISKERN_SMTP_IMPLICIT_TLS', false),
+      requireTls: bool(env, 'PRAXISKERN_SMTP_REQUIRE_STARTTLS', true),
+      user: env.PRAXISKERN_SMTP_USER || undefined,
+      passwordFile: file('PRAXISKERN_SMTP_PASSWORD_FILE'),
+      caFile: file('PRAXISKERN_SMTP_CA_FILE'),
+    },
+    whatsapp: {
+      graphUrl: url('PRAXISKERN_WHATSAPP_GRAPH_URL', 'https://graph.facebook.com'),
+      graphVersion: version,
+      d360Url: url('PRAXISKERN_360DIALOG_URL', 'https://waba-v2.360dialog.io'),
+      appSecretFile: file('PRAXISKERN_WHATSAPP_APP_SECRET_FILE'),
+      verifyTokenFile: file('PRAXISKERN_WHATSAPP_VERIFY_TOKEN_FILE'),
+    },
+    secretsDir: path.resolve(env.PRAXISKERN_MESSAGING_SECRETS_DIR || path.join(dataDir, 'secrets', 'messaging')),
+    outbox: {
+      pollMs: Math.max(50, int(env, 'PRAXISKERN_OUTBOX_POLL_MS', 2000)),
+      batch: Math.max(1, int(env, 'PRAXISKERN_OUTBOX_BATCH', 20)),
+      leaseSeconds: Math.max(1, int(env, 'PRAXISKERN_OUTBOX_LEASE_SECONDS', 120)),
+      maxAttempts: Math.max(1, int(env, 'PRAXISKERN_OUTBOX_MAX_ATTEMPTS', 10)),
+      backoffBaseMs: Math.max(10, int(env, 'PRAXISKERN_OUTBOX_BACKOFF_BASE_MS', 5000)),
+      backoffMaxMs: Math.max(10, int(env, 'PRAXISKERN_OUTBOX_BACKOFF_MAX_MS', 3_600_000)),
+      ratePerSecond: Math.max(1, int(env, 'PRAXISKERN_OUTBOX_RATE_PER_SECOND', 20)),
+      breakerFailures: Math.max(1, int(env, 'PRAXISKERN_OUTBOX_BREAKER_FAILURES', 5)),
+      breakerHalfOpenSeconds: Math.max(1, int(env, 'PRAXISKERN_OUTBOX_BREAKER_HALF_OPEN_SECONDS', 60)),
+      providerTimeoutMs: Math.max(100, int(env, 'PRAXISKERN_OUTBOX_PROVIDER_TIMEOUT_MS', 15_000)),
+    },
+    webhookMaxBytes: Math.max(1024, int(env, 'PRAXISKERN_WEBHOOK_MAX_BYTES', 1_048_576)),
+    deliver: bool(env, 'PRAXISKERN_OUTBOX_DELIVERY', true),
   };
 }

@@ -27,9 +27,16 @@ export const PERMISSIONS = {
   'questionnaires.manage': 'Publish a new version of an anamnesis questionnaire',
   'gdpr.restrict': 'Restrict processing (Art. 18) or record an objection (Art. 21)',
   'retention.run': 'List and anonymize records past their retention period',
+  'appointments.read': 'See the appointment calendar, a patient\'s appointments and today\'s list (Wartezimmer)',
+  'appointments.write': 'Book, move, resize and cancel appointments, and record arrivals and status changes',
+  'appointments.configure': 'Set up appointment types, practitioners and rooms, the organization\'s time zone, and any practitioner\'s calendar feed',
+  'appointments.feed': 'Switch on or revoke the calendar feed (iCalendar) of one\'s own practitioner calendar',
   'backup.read': 'See backup status, targets and snapshots',
   'backup.run': 'Start a backup or a restore drill',
   'backup.recovery_kit': 'Create (or replace) the offline recovery kit, shown once',
+  'messaging.settings': 'Switch messaging channels on or off and edit message templates (health data in a template needs a reason)',
+  'messaging.send': 'Send a templated message to a patient and see the patient\'s messages and why one was blocked',
+  'messaging.outbox': 'See the outbox of the organization: every message with status, attempts and errors',
   'installation.operators': 'List, grant and revoke the installation operator role',
   'installation.audit': 'Read the installation audit log (seal, passphrase, backups, recovery kit, restore, operators, organizations)',
   'installation.updates': 'See the running version and the history of updates and rollbacks',
@@ -57,14 +64,16 @@ const ALL = (Object.keys(PERMISSIONS) as Permission[]).filter((p) => scopeOf(p) 
 
 const CLINICAL: readonly Permission[] = [
   'session.self', 'patients.read', 'patients.write', 'health.read', 'health.write',
-  'consent.read', 'consent.write', 'documents.read', 'documents.write',
+  'consent.read', 'consent.write', 'documents.read', 'documents.write', 'messaging.send',
+  'appointments.read', 'appointments.write', 'appointments.feed',
 ];
 
 export const ROLE_PERMISSIONS: Record<Role, readonly Permission[]> = {
   admin: ALL,
-  coordinator: [...CLINICAL, 'gdpr.export', 'gdpr.restrict', 'patients.access_log', 'documents.removed'],
+  coordinator: [...CLINICAL, 'gdpr.export', 'gdpr.restrict', 'patients.access_log', 'documents.removed', 'messaging.outbox'],
   doctor: [...CLINICAL, 'gdpr.export', 'gdpr.restrict', 'patients.access_log', 'questionnaires.manage', 'documents.removed'],
-  // Finance sees master data and whether contact is allowed, never health data or photos.
+  // Finance sees master data and whether contact is allowed, never health data or photos (nor
+  // appointments: their types, times and notes tell about treatment).
   finance: ['session.self', 'patients.read', 'consent.read'],
   // The account of whoever runs a multi-organization installation: no organization permission, so
   // never patient data; its installation powers come from the installation role operator alone.

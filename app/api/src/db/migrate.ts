@@ -13,6 +13,8 @@ import * as m0200 from './migrations/20261201_0200_audit_sequencer.ts';
 import * as m0210 from './migrations/20261201_0210_request_scope.ts';
 import * as m0230 from './migrations/20261201_0230_operator_user_keys.ts';
 import * as m0240 from './migrations/20261201_0240_update_history.ts';
+import * as m0250 from './migrations/20261201_0250_appointments.ts';
+import * as m0260 from './migrations/20261201_0260_messaging.ts';
 
 export interface MigrationModule {
   up(knex: Knex): Promise<void>;
@@ -33,6 +35,8 @@ export const MIGRATIONS: Record<string, MigrationModule> = {
   '20261201_0210_request_scope': m0210,
   '20261201_0230_operator_user_keys': m0230,
   '20261201_0240_update_history': m0240,
+  '20261201_0250_appointments': m0250,
+  '20261201_0260_messaging': m0260,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

@@ -13,6 +13,8 @@ import { withResponseCheck } from './response-check.ts';
 import { healthRouter } from '../modules/health/health.routes.ts';
 import { CSRF_COOKIE } from '../modules/auth/session.service.ts';
 import { ROUTES } from './routes.ts';
+import { icalRouter } from '../modules/appointments/ical.routes.ts';
+import { whatsappWebhook } from '../modules/messaging/webhook.routes.ts';
 import { log } from '../core/context.ts';
 import type { Services } from './services.ts';
 
@@ -56,6 +58,8 @@ export function createApp(services: Services, routes: AnyRoute[] = ROUTES): Koa 
   app.use(errorHandler());
   app.use(ensureCsrfCookie(services.config.secureCookies));
   app.use(health.routes());
+  app.use(icalRouter(services).routes());
+  app.use(whatsappWebhook(services));
   app.use(api.routes());
   app.use(api.allowedMethods({ throw: false }));
   app.use(serveWeb(services.config.webRoot));

@@ -8,6 +8,8 @@ import { sessionRoutes } from '../modules/auth/session.routes.ts';
 import { extraRoutes } from './routes.extra.ts';
 import { patientRoutes } from './routes.patients.ts';
 import { backupRoutes } from './routes.backup.ts';
+import { messagingRoutes } from '../modules/messaging/messaging.routes.ts';
 import { installationRoutes } from '../modules/installation/installation.routes.ts';
+import { appointmentRoutes } from '../modules/appointments/appointment.routes.ts';
 
-export const ROUTES: AnyRoute[] = [...setupRoutes, ...sessionRoutes, ...sealRoutes, ...auditRoutes, ...extraRoutes, ...patientRoutes, ...backupRoutes, ...installationRoutes];
+export const ROUTES: AnyRoute[] = [...setupRoutes, ...sessionRoutes, ...sealRoutes, ...auditRoutes, ...extraRoutes, ...patientRoutes, ...backupRoutes, ...installationRoutes, ...appointmentRoutes, ...messagingRoutes];

@@ -49,6 +49,15 @@ export type BackupSnapshot = Schemas['BackupSnapshot'];
 export type BackupTargetStatus = Schemas['BackupTargetStatus'];
 export type BackupStatus = Schemas['BackupStatus'];
 export type InstallationOperator = Schemas['InstallationOperator'];
+export type UpdateRun = Schemas['UpdateRun'];
+export type Appointment = Schemas['Appointment'];
+export type AppointmentType = Schemas['AppointmentType'];
+export type AppointmentResource = Schemas['AppointmentResource'];
+export type CalendarDay = Schemas['CalendarDay'];
+export type AppointmentStatus = Appointment['status'];
+export type MessagingChannels = Schemas['MessagingChannels'];
+export type MessageTemplate = Schemas['MessageTemplate'];
+export type OutboxMessage = Schemas['OutboxMessage'];
 
 type AnyEntry = Schemas['AnamnesisEntry'] | Schemas['DiagnosisEntry'] | Schemas['TreatmentEntry'] | Schemas['PlanEntry'];
 export type EntryKind = AnyEntry['kind'];
@@ -76,6 +85,18 @@ export type ErasureInput = BodyOf<'/api/v1/patients/{id}/erasure', 'post'>;
 export type RecoveryKitInput = BodyOf<'/api/v1/backup/recovery-kit', 'post'>;
 export type AuditQuery = QueryOf<'/api/v1/audit'>;
 export type BackupJobQuery = QueryOf<'/api/v1/backup/jobs'>;
+export type NewAppointment = BodyOf<'/api/v1/appointments', 'post'>;
+export type AppointmentChange = BodyOf<'/api/v1/appointments/{appointmentId}', 'patch'>;
+export type AppointmentStatusChange = BodyOf<'/api/v1/appointments/{appointmentId}/status', 'post'>;
+export type AppointmentRange = QueryOf<'/api/v1/appointments'>;
+export type NewAppointmentType = BodyOf<'/api/v1/appointments/types', 'post'>;
+export type AppointmentTypeChange = BodyOf<'/api/v1/appointments/types/{typeId}', 'patch'>;
+export type NewAppointmentResource = BodyOf<'/api/v1/appointments/resources', 'post'>;
+export type AppointmentResourceChange = BodyOf<'/api/v1/appointments/resources/{resourceId}', 'patch'>;
+type PutBodyOf<P extends keyof paths> = paths[P]['put'] extends { requestBody?: infer B } ? JsonOf<NonNullable<B>> : never;
+export type ChannelSettingsInput = PutBodyOf<'/api/v1/messaging/channels'>;
+export type TemplateInput = PutBodyOf<'/api/v1/messaging/templates'>;
+export type OutboxQuery = QueryOf<'/api/v1/messaging/outbox'>;
 
 // ---- the value lists the forms offer; each must list exactly the members the API accepts ----
 /** Returns the values unchanged; a type error when they miss a member of T (or name one T lacks). */
@@ -100,6 +121,10 @@ export type ConsentAction = ConsentEntry['action'];
 export const DOCUMENT_CATEGORIES = allOf<PatientDocument['category']>()(['front', 'side', 'donor_area', 'close_up', 'document', 'other']);
 export type DocumentCategory = (typeof DOCUMENT_CATEGORIES)[number];
 export type BackupJobKind = BackupJob['kind'];
+export const APPOINTMENT_STATUSES = allOf<AppointmentStatus>()(['planned', 'confirmed', 'arrived', 'in_treatment', 'done', 'no_show', 'cancelled']);
+export const MESSAGE_PURPOSES = allOf<MessageTemplate['purpose']>()(['appointment_confirmation', 'appointment_reminder', 'appointment_change', 'appointment_cancellation', 'aftercare_step', 'document_request', 'treatment_plan_sent']);
+export const OUTBOX_STATUSES = allOf<OutboxMessage['status']>()(['queued', 'sending', 'sent', 'delivered', 'read', 'failed', 'blocked', 'cancelled']);
+export type OutboxStatus = (typeof OUTBOX_STATUSES)[number];
 
 /** Why a record inside its retention period is erased anyway (kept in clear in the audit log). */
 export { REASON_CATEGORIES as ERASURE_REASON_CATEGORIES, type ReasonCategory as ErasureReasonCategory } from '../../../api/src/modules/gdpr/erasure-reason.schema.ts';
@@ -310,4 +335,33 @@ export const api = {
   grantOperator: (user: string) => call(client.POST('/api/v1/installation/operators', { body: { user } })),
   revokeOperator: (userId: string) => call(client.DELETE('/api/v1/installation/operators/{userId}', { params: { path: { userId } } })),
   installationAudit: (query: AuditQuery = {}) => call(client.GET('/api/v1/installation/audit', { params: { query } })),
+  installationUpdates: () => call(client.GET('/api/v1/installation/updates')),
+
+  calendarSettings: () => call(client.GET('/api/v1/appointments/settings')),
+  setTimeZone: (timeZone: string) => call(client.PUT('/api/v1/appointments/settings/time-zone', { body: { timeZone } })),
+  createAppointmentType: (body: NewAppointmentType) => call(client.POST('/api/v1/appointments/types', { body })),
+  updateAppointmentType: (typeId: string, body: AppointmentTypeChange) => call(client.PATCH('/api/v1/appointments/types/{typeId}', { params: { path: { typeId } }, body })),
+  createResource: (body: NewAppointmentResource) => call(client.POST('/api/v1/appointments/resources', { body })),
+  updateResource: (resourceId: string, body: AppointmentResourceChange) =>
+    call(client.PATCH('/api/v1/appointments/resources/{resourceId}', { params: { path: { resourceId } }, body })),
+  /** The feed URL is in this answer only: it is stored as a hash. */
+  enableFeed: (resourceId: string) => call(client.POST('/api/v1/appointments/resources/{resourceId}/feed', { params: { path: { resourceId } } })),
+  revokeFeed: (resourceId: string) => call(client.DELETE('/api/v1/appointments/resources/{resourceId}/feed', { params: { path: { resourceId } } })),
+  appointments: (query: AppointmentRange) => call(client.GET('/api/v1/appointments', { params: { query } })),
+  appointmentsToday: () => call(client.GET('/api/v1/appointments/today')),
+  patientAppointments: (patientId: string) => call(client.GET('/api/v1/patients/{id}/appointments', { params: id(patientId) })),
+  createAppointment: (body: NewAppointment) => call(client.POST('/api/v1/appointments', { body })),
+  updateAppointment: (appointmentId: string, body: AppointmentChange) =>
+    call(client.PATCH('/api/v1/appointments/{appointmentId}', { params: { path: { appointmentId } }, body })),
+  setAppointmentStatus: (appointmentId: string, body: AppointmentStatusChange) =>
+    call(client.POST('/api/v1/appointments/{appointmentId}/status', { params: { path: { appointmentId } }, body })),
+
+  messagingChannels: () => call(client.GET('/api/v1/messaging/channels')),
+  saveMessagingChannels: (body: ChannelSettingsInput) => call(client.PUT('/api/v1/messaging/channels', { body })),
+  messageTemplates: () => call(client.GET('/api/v1/messaging/templates')),
+  saveMessageTemplate: (body: TemplateInput) => call(client.PUT('/api/v1/messaging/templates', { body })),
+  outbox: (query: OutboxQuery = {}) => call(client.GET('/api/v1/messaging/outbox', { params: { query } })),
+  patientMessages: (patientId: string) => call(client.GET('/api/v1/patients/{id}/messages', { params: id(patientId) })),
+  sendPatientMessage: (patientId: string, body: BodyOf<'/api/v1/patients/{id}/messages', 'post'>) =>
+    call(client.POST('/api/v1/patients/{id}/messages', { params: id(patientId), body })),
 };

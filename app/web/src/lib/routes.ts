@@ -32,11 +32,18 @@ export const routes = {
   adminAudit: () => resolve('admin/audit'),
   adminBackup: () => resolve('admin/backup'),
   adminInstallation: () => resolve('admin/installation'),
+  adminMessaging: () => resolve('admin/messaging'),
+  adminOutbox: () => resolve('admin/messaging/outbox'),
   /** The patient list; sort and page live in the URL. Search text never does (it identifies a patient). */
   patients: (query: { sort?: string; order?: string; page?: number } = {}) =>
     withQuery(resolve('patients'), { sort: query.sort, order: query.order, page: query.page && query.page > 1 ? String(query.page) : undefined }),
   newPatient: () => resolve('patients/new'),
   patient: (id: string) => resolve('/(app)/patients/[id]', { id }),
+  /** The calendar; view, day and resource live in the URL (no patient data in them). */
+  calendar: (query: { view?: 'day' | 'week'; day?: string; resource?: string } = {}) =>
+    withQuery(resolve('appointments'), { view: query.view, day: query.day, resource: query.resource }),
+  waitingRoom: () => resolve('appointments/today'),
+  calendarSettings: () => resolve('appointments/settings'),
 } as const;
 
 const API = '/api/v1';

@@ -219,9 +219,17 @@ export async function openExportedSnapshot(ownerUrl: string): Promise<{ client: 
   }
 }
 
-/** SQL that empties the public schema (keeps the schema, its owner and grants) so a restore starts clean. */
+/**
+ * SQL that empties the public schema (keeps the schema, its owner and grants) so a restore starts
+ * clean. Extensions installed into it (btree_gist, for the appointments' exclusion constraints) go
+ * first: their functions and operator classes cannot be dropped one by one, and the dump creates
+ * them again.
+ */
 export const EMPTY_PUBLIC_SCHEMA_SQL = `
     do $$ declare r record; begin
+      for r in select e.extname from pg_extension e join pg_namespace n on n.oid = e.extnamespace where n.nspname = 'public' loop
+        execute format('drop extension if exists %I cascade', r.extname);
+      end loop;
       for r in select c.relname, c.relkind from pg_class c join pg_namespace n on n.oid = c.relnamespace
                 where n.nspname = 'public' and c.relkind in ('r','p','v','m','f') and not c.relispartition loop
         execute format('drop %s if exists public.%I cascade',

@@ -24,6 +24,9 @@ export const EXPORT_SECTIONS: Record<string, string> = {
   consents: 'consents',
   documents: 'documents',
   document_events: 'documentEvents',
+  appointments: 'appointments',
+  outbox_messages: 'messages',
+  inbound_messages: 'inboundMessages',
   audit_log: 'auditTrail',
 };
 

@@ -12,6 +12,7 @@ import { readBlob } from '../documents/blob.repository.ts';
 import { blobAad, documentEventReasonField } from '../documents/document.service.ts';
 import { consentNoteField } from '../consent/consent.service.ts';
 import { entryField } from '../records/record.service.ts';
+import { cancelReasonField, notesField } from '../appointments/appointment.service.ts';
 import { exportRow } from './export.rows.ts';
 import { patientAudit, patientRows, questionnairesById } from './gdpr.repository.ts';
 import { toFhirBundle } from './fhir.ts';
@@ -43,6 +44,9 @@ async function buildExport(services: Services, trx: Tx, organizationId: string, 
     consents: await map(rows.consents, { note: text((r) => consentNoteField(String(r.id))) }),
     documents,
     documentEvents: await map(rows.documentEvents, { reason: text((r) => documentEventReasonField(String(r.id))) }),
+    appointments: await map(rows.appointments, { notes: text((r) => notesField(String(r.id))), cancel_reason: text((r) => cancelReasonField(String(r.id))) }),
+    messages: await map(rows.messages, { variables: json((r) => `outbox_variables:${r.id}`) }),
+    inboundMessages: await map(rows.inboundMessages, { content: json((r) => `inbound:${r.id}`) }),
     auditTrail: await map(await patientAudit(trx, patientId), {}),
   };
 }

@@ -76,6 +76,11 @@ function entryResource(e: Entry, subject: R): R {
   }
 }
 
+/** Praxiskern's appointment statuses as FHIR R4 Appointment.status. */
+const APPOINTMENT_STATUS: Record<string, string> = {
+  planned: 'booked', confirmed: 'booked', arrived: 'arrived', in_treatment: 'checked-in', done: 'fulfilled', no_show: 'noshow', cancelled: 'cancelled',
+};
+
 export function toFhirBundle(x: PatientExport): R {
   const patientId = String(x.patient.id);
   const subject = { reference: urn(patientId) };
@@ -98,6 +103,15 @@ export function toFhirBundle(x: PatientExport): R {
       resourceType: 'DocumentReference', id: d.id, status: d.removedAt ? 'entered-in-error' : 'current', subject, date: d.createdAt,
       type: { coding: [{ system: 'urn:praxiskern:document-category', code: d.category }] },
       content: [{ attachment: { contentType: d.contentType, size: d.sizeBytes, data: d.contentBase64, ...(d.filename ? { title: d.filename } : {}) } }],
+    });
+  }
+  for (const a of x.appointments as R[]) {
+    resources.push({
+      resourceType: 'Appointment', id: a.id, status: APPOINTMENT_STATUS[String(a.status)] ?? 'booked', start: a.startsAt, end: a.endsAt, created: a.createdAt,
+      appointmentType: { coding: [{ system: 'urn:praxiskern:appointment-type', code: a.typeId }] },
+      participant: [{ actor: subject, status: 'accepted' }],
+      ...(a.notes ? { comment: a.notes } : {}),
+      ...(a.cancelReason ? { cancelationReason: { text: a.cancelReason } } : {}),
     });
   }
   return {

@@ -13,13 +13,16 @@ export async function patientRows(trx: Tx, patientId: string) {
     consents: await by('consents', 'recorded_at'),
     documents: await by('documents', 'created_at'),
     documentEvents: await by('document_events', 'at'),
+    appointments: await by('appointments', 'starts_at'),
+    messages: await by('outbox_messages', 'created_at'),
+    inboundMessages: await by('inbound_messages', 'received_at'),
   };
 }
 
 /** Audit entries about the patient: direct ones and list views that showed the patient. */
 export async function patientAudit(trx: Tx, patientId: string, limit = 1_000_000, order: 'asc' | 'desc' = 'asc'): Promise<Row[]> {
   return trx('audit_log')
-    .where((w) => w.where('object_id', patientId).orWhereRaw(`action = 'patient.list' and details->'ids' \\? ?`, [patientId]))
+    .where((w) => w.where('object_id', patientId).orWhereRaw(`action in ('patient.list', 'appointment.list') and details->'ids' \\? ?`, [patientId]))
     // Chained entries in chain order, then those still waiting for the sequencer (insert order).
     .orderByRaw(order === 'asc' ? 'seq asc nulls last, id asc' : 'seq desc nulls first, id desc')
     .limit(limit);

@@ -61,10 +61,17 @@ function oneOf<T extends string>(o: Record<string, unknown>, field: string, valu
   return v as T;
 }
 
+/** Date.parse would read 2026-02-30 as 2 March: the fields must be a real day and time. */
+function onCalendar(v: string): boolean {
+  const [y, mo, d, h, mi, se] = v.slice(0, 19).split(/[-T:]/).map(Number);
+  const day = new Date(Date.UTC(y, mo - 1, d));
+  return day.getUTCFullYear() === y && day.getUTCMonth() === mo - 1 && day.getUTCDate() === d && h < 24 && mi < 60 && se < 60;
+}
+
 function time(o: Record<string, unknown>, field: string, nullable: boolean): string | null {
   const v = text(o, field, { max: 40, nullable, required: !nullable });
   if (v === null) return null;
-  if (!ISO.test(v) || Number.isNaN(Date.parse(v))) throw new UpdateRecordInvalid(field, `must be an ISO 8601 time with a time zone (2026-12-01T17:30:00Z), got "${v}"`);
+  if (!ISO.test(v) || !onCalendar(v) || Number.isNaN(Date.parse(v))) throw new UpdateRecordInvalid(field, `must be an ISO 8601 time with a time zone (2026-12-01T17:30:00Z), got "${v}"`);
   return new Date(v).toISOString();
 }
 
@@ -77,7 +84,7 @@ function bool(o: Record<string, unknown>, field: string): boolean {
 
 function seconds(v: unknown, field: string, nullable: boolean): number | null {
   if ((v === null || v === undefined) && nullable) return null;
-  if (typeof v !== 'number' || !Number.isFinite(v)) throw new UpdateRecordInvalid(field, `must be a number of seconds${nullable ? ' or null' : ''}, got ${typeName(v)}`);
+  if (typeof v !== 'number' || !Number.isFinite(v)) throw new UpdateRecordInvalid(field, `must be a number of seconds${nullable ? ' or null' : ''}, got ${typeof v === 'number' ? 'a number out of range' : typeName(v)}`);
   if (v < 0) throw new UpdateRecordInvalid(field, `must not be negative, got ${v}`);
   return v;
 }
