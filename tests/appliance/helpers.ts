@@ -316,3 +316,57 @@ export function cookies(res: HttpResponse): Record<string, string> {
   }
   return out;
 }
+
+export interface ReleaseKey {
+  dir: string;
+  /** The private key file (ssh-keygen -Y sign -f). */
+  key: string;
+  /** "ssh-ed25519 AAAA… praxiskern-release" for praxiskern_appliance_release_public_key. */
+  publicKey: string;
+}
+
+/** A release signing key made for this test run (never committed). */
+export async function releaseKey(): Promise<ReleaseKey> {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'praxiskern-release-key-'));
+  const key = path.join(dir, 'key');
+  await must('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'praxiskern-release', '-f', key]);
+  return { dir, key, publicKey: readFileSync(`${key}.pub`, 'utf8').trim() };
+}
+
+export interface Release {
+  version: string;
+  bundle: string;
+  bytes: number;
+  /** Seconds for the images (build-images.sh, layer cache) and for the bundle (save, hash, tar, sign). */
+  imageSeconds: number;
+  bundleSeconds: number;
+}
+
+/**
+ * Builds a signed release bundle of repoDir (default: this checkout) as praxiskern-<version>.tar in
+ * out: the images on the local debootstrap base, then appliance/release/build-bundle.ts.
+ */
+export async function releaseBundle(opts: { version: string; key: ReleaseKey; out: string; repoDir?: string; notes?: string; updatesFrom?: string }): Promise<Release> {
+  const repoDir = opts.repoDir ?? repo;
+  const started = Date.now();
+  await withLock('bundle-images', async () => {
+    for (const suite of ['trixie', 'bookworm']) {
+      const probe = await run('docker', ['image', 'inspect', `${baseImagePrefix}:${suite}-slim`]);
+      if (probe.code !== 0) await must(path.join(repo, 'appliance/docker/build-base-images.sh'), [suite], { timeoutMs: 20 * 60_000 });
+    }
+    await must(path.join(repoDir, 'appliance/docker/build-images.sh'), ['--tag', opts.version], {
+      env: { ...process.env, BASE_IMAGE: `${baseImagePrefix}:trixie-slim` },
+      timeoutMs: 30 * 60_000,
+    });
+  });
+  const imageSeconds = Math.round((Date.now() - started) / 1000);
+  const { buildBundle } = await import('../../appliance/release/build-bundle.ts');
+  let notes: string | undefined;
+  if (opts.notes) {
+    notes = path.join(opts.out, `notes-${opts.version}.md`);
+    mkdirSync(opts.out, { recursive: true });
+    writeFileSync(notes, opts.notes);
+  }
+  const r = await buildBundle({ repo: repoDir, version: opts.version, key: opts.key.key, notes, updatesFrom: opts.updatesFrom, out: opts.out, build: false });
+  return { version: opts.version, bundle: r.bundle, bytes: r.bytes, imageSeconds, bundleSeconds: r.seconds };
+}

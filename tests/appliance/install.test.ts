@@ -5,8 +5,8 @@ import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs
 import path from 'node:path';
 import { base32Decode, currentStep, totpCode } from '../../app/api/src/modules/auth/totp.ts';
 import {
-  bundleImages, cookies, httpRequest, httpsRequest, makeCredentials, must, playbook, startServer, waitFor,
-  type HttpResponse, type Server,
+  cookies, releaseBundle, releaseKey, httpRequest, httpsRequest, makeCredentials, must, playbook, startServer, waitFor,
+  type HttpResponse, type Release, type ReleaseKey, type Server,
 } from './helpers.ts';
 
 const domain = 'praxis.test';
@@ -66,12 +66,26 @@ async function tcpOpenFromOutside(server: Server, image: string, port: number): 
   return out.trim() === 'open';
 }
 
+// One signed release bundle of this checkout for every suite, with a signing key made for this run.
+const releaseVersion = '1.0.0';
+let release: Promise<{ key: ReleaseKey; release: Release }> | undefined;
+function signedRelease() {
+  release ??= (async () => {
+    const key = await releaseKey();
+    return { key, release: await releaseBundle({ version: releaseVersion, key, out: path.join(key.dir, 'dist') }) };
+  })();
+  return release;
+}
+test.after.always(async () => {
+  if (release) rmSync((await release).key.dir, { recursive: true, force: true });
+});
+
 for (const suite of suites) {
   test.serial(`Ansible turns a fresh Debian ${suite} server into a running appliance that clinic staff log in to over HTTPS, comes back sealed after a restart, and auto-unseals when opted in`, async (t) => {
     t.timeout(45 * 60_000);
     const started = Date.now();
-    const images = await bundleImages();
-    t.log(`images built/saved in ${images.buildSeconds}s`);
+    const { key, release: bundle } = await signedRelease();
+    t.log(`release bundle ${path.basename(bundle.bundle)}: ${Math.round(bundle.bytes / 2 ** 20)} MiB, images ${bundle.imageSeconds}s, bundle ${bundle.bundleSeconds}s`);
     const creds = await makeCredentials(domain);
     const server = await startServer(suite, creds.publicKey);
     t.teardown(async () => {
@@ -90,9 +104,8 @@ for (const suite of suites) {
       praxiskern_appliance_domain: domain,
       praxiskern_appliance_clinic_networks: clinic,
       praxiskern_appliance_public_webhooks: true,
-      praxiskern_appliance_version: images.tag,
-      praxiskern_appliance_image_source: 'archive',
-      praxiskern_appliance_image_archive_dir: images.archiveDir,
+      praxiskern_appliance_bundle: bundle.bundle,
+      praxiskern_appliance_release_public_key: key.publicKey,
       praxiskern_appliance_tls_mode: 'provided',
       praxiskern_appliance_tls_certificate_file: creds.certFile,
       praxiskern_appliance_tls_key_file: creds.keyFile,
@@ -123,7 +136,7 @@ for (const suite of suites) {
 
     const ready = await waitFor('the appliance to answer /readyz over HTTPS', 120_000, () => readyz(server, creds.caCert));
     t.deepEqual({ database: ready.database, sealed: ready.sealed, initialized: ready.initialized }, { database: 'ok', sealed: false, initialized: true });
-    t.log(`fresh server to healthy, unsealed appliance: ${Math.round((Date.now() - started) / 1000)}s (incl. image build ${images.buildSeconds}s)`);
+    t.log(`fresh server to healthy, unsealed appliance: ${Math.round((Date.now() - started) / 1000)}s (incl. image build ${bundle.imageSeconds}s, bundle ${bundle.bundleSeconds}s)`);
 
     // TLS and proxy behaviour.
     const health = await httpsRequest({ port: server.httpsPort, host: domain, ca: creds.caCert, path: '/healthz' });
@@ -160,6 +173,12 @@ for (const suite of suites) {
       return Array.isArray(s.recoveryKitFilesOnServer) && s.recoveryKitFilesOnServer.length === 0 ? s : undefined;
     }, 3000);
     t.deepEqual(clean.recoveryKitFilesOnServer, []);
+    // The host tool: the installed release from the signed bundle; other commands reach the app's CLI.
+    const hostVersion = await server.exec('praxiskern version --json');
+    t.is(JSON.parse(hostVersion.stdout).version, releaseVersion, hostVersion.stdout + hostVersion.stderr);
+    t.regex((await server.exec('cat /etc/praxiskern/release-signers')).stdout, /^praxiskern-release namespaces="praxiskern-release" ssh-ed25519 /);
+    const forwarded = await server.exec('praxiskern status --json');
+    t.is(JSON.parse(forwarded.stdout).initialized, true, forwarded.stdout + forwarded.stderr);
 
     // No owner credential in the app container: not in its environment (docker exec and the
     // running process), not among its secrets, not in any file of its mounts (data volume
@@ -210,7 +229,7 @@ for (const suite of suites) {
 
     // Outside the clinic networks: the staff UI is refused, public webhook paths pass the proxy,
     // SSH is dropped by the firewall.
-    const appImage = `praxiskern/app:${images.tag}`;
+    const appImage = `praxiskern/app:${releaseVersion}`;
     const outsideUi = await fromOutside(server, appImage, '/api/v1/session');
     t.is(outsideUi.status, 403);
     t.regex(outsideUi.body, /only reachable from the clinic network/);
@@ -230,7 +249,7 @@ for (const suite of suites) {
     t.log(`second playbook run: ${second.seconds}s, ${JSON.stringify(second.recap)}`);
 
     // Figures: image sizes and the bundle's memory at idle.
-    const sizes = (await must('docker', ['image', 'ls', '--format', '{{.Repository}}:{{.Tag}} {{.Size}}', '--filter', `reference=praxiskern/*:${images.tag}`])).trim();
+    const sizes = (await must('docker', ['image', 'ls', '--format', '{{.Repository}}:{{.Tag}} {{.Size}}', '--filter', `reference=praxiskern/*:${releaseVersion}`])).trim();
     t.log(`image sizes:\n${sizes}`);
     const stats = await server.exec('docker stats --no-stream --format "{{.Name}} {{.MemUsage}}"');
     t.log(`idle memory (docker stats):\n${stats.stdout.trim()}`);

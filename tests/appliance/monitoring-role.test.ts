@@ -25,6 +25,8 @@ async function render(t: { teardown: (fn: () => void) => void }, overrides: Reco
   writeFileSync(varsFile, JSON.stringify({
     praxiskern_appliance_domain: 'praxis.example.de',
     praxiskern_appliance_clinic_networks: ['192.0.2.0/24'],
+    // The release comes from the bundle's name (PRAXISKERN_VERSION in .env).
+    praxiskern_appliance_bundle: '/srv/releases/praxiskern-1.2.0.tar',
     praxiskern_monitoring_alert_email_to: ['it@praxis.example.de'],
     praxiskern_monitoring_alert_email_from: 'praxiskern@praxis.example.de',
     praxiskern_monitoring_smtp_smarthost: 'mail.example.de:587',
