@@ -23,6 +23,7 @@ import { SYSTEM_USER_ID } from '../retention/retention.scheduler.ts';
 
 export const WEBHOOK_PATH = '/webhooks/whatsapp';
 export const TOKEN_HEADER = 'x-praxiskern-webhook-token';
+const MAX_NUMBERS_PER_EVENT = 10;
 const WEBHOOK_AAD = 'praxiskern:webhook-event:v1';
 
 /** The key that seals raw webhook bodies until processed: derived from the installation key. */
@@ -75,7 +76,8 @@ export function whatsappWebhook(services: Services) {
   /** True when the body names at least one number and every one belongs to a 360dialog organization whose token matches. */
   async function validD360Token(body: unknown, token: string): Promise<boolean> {
     const ids = webhookNumberIds(body);
-    if (ids.length === 0) return false;
+    // a delivery names one number (at most a few): more is refused rather than looked up one by one
+    if (ids.length === 0 || ids.length > MAX_NUMBERS_PER_EVENT) return false;
     let ok = true;
     for (const id of ids) {
       const org = await organizationForNumber(services.db, id);
