@@ -32,6 +32,8 @@ test.after.always(async () => {
 
 test.serial('booked appointment → reminder on WhatsApp → the patient\'s reply in the inbox → staff answer reaches WhatsApp', async (t) => {
   const staff = await clientAs(env.app, env.organizationId, ['staff']);
+  const colleague = await clientAs(env.app, env.organizationId, ['doctor']);
+  await clientAs(env.app, env.organizationId, ['finance']); // may not read the inbox: never offered
   const p = await newPatient(env.admin, ['whatsapp_contact']);
   const waId = p.whatsapp.replace('+', '');
 
@@ -113,6 +115,7 @@ test.serial('booked appointment → reminder on WhatsApp → the patient\'s repl
     await page.getByRole('group', { name: 'Sprache' }).getByRole('button', { name: 'English' }).click();
     await page.getByRole('heading', { level: 1, name: /Conversation with Zyrella/ }).waitFor();
     await page.getByText('Assigned to you').waitFor();
+    await page.getByLabel('Assign to').waitFor();
     a11y.english = seriousViolations(await axeViolations(page));
     await page.getByRole('link', { name: 'Back to the inbox' }).click();
     await page.getByRole('heading', { level: 1, name: 'Inbox' }).waitFor();
@@ -151,9 +154,19 @@ test.serial('booked appointment → reminder on WhatsApp → the patient\'s repl
     t.truthy(created, 'now the patient\'s conversation');
     t.is(Number((await env.owner('prospects').count({ n: '*' }))[0].n), 0);
     t.is(Number((await env.owner('inbound_messages').where({ patient_id: created }).count({ n: '*' }))[0].n), 1);
+
+    // Handed to a colleague: the select lists the active staff members who may read the inbox.
+    const options = await page.getByLabel('Zuweisen an').locator('option').allTextContents();
+    t.true(options.includes('Test doctor') && options.includes('Test staff (Sie)'), options.join(', '));
+    t.false(options.some((o) => /finance/.test(o)));
+    await page.getByLabel('Zuweisen an').selectOption({ label: 'Test doctor' });
+    await page.getByRole('button', { name: 'Zuweisen', exact: true }).click();
+    await page.getByText('Zugewiesen an Test doctor').waitFor();
+    a11y.assigned = seriousViolations(await axeViolations(page));
+    t.is((await env.owner('conversations').where({ patient_id: created }).first()).assigned_to, colleague.userId);
   }, t.log);
 
-  t.deepEqual(a11y, { inbox: [], conversation: [], error: [], english: [], done: [], prospect: [] }, 'no serious or critical axe-core violations');
+  t.deepEqual(a11y, { inbox: [], conversation: [], error: [], english: [], done: [], prospect: [], assigned: [] }, 'no serious or critical axe-core violations');
   t.deepEqual(o.cspViolations(), [], 'no Content-Security-Policy violation');
   t.deepEqual(o.console.filter((l) => l.startsWith('pageerror')), [], 'no uncaught errors');
   await o.context.close();

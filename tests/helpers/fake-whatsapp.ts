@@ -1,7 +1,8 @@
 // A local server that speaks the WhatsApp Cloud API on loopback, in both flavours: Meta's Graph API
 // (POST /{version}/{phone-number-id}/messages, Bearer token) and 360dialog (POST /messages,
 // D360-API-KEY). It records every request, answers with wamids, can fail (5xx), refuse (4xx) or
-// answer slowly, and builds and sends webhooks signed like Meta's (X-Hub-Signature-256).
+// answer slowly, and builds and sends webhooks signed like Meta's (X-Hub-Signature-256) or, like
+// 360dialog's, carrying the organization's custom token header (postD360Webhook).
 import http from 'node:http';
 import { createHash, createHmac, randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
@@ -167,6 +168,20 @@ export async function postWebhook(baseUrl: string, event: unknown, appSecret: st
   const headers: Record<string, string> = { 'content-type': opts.contentType ?? 'application/json' };
   const sig = opts.signature === undefined ? sign(body, appSecret) : opts.signature;
   if (sig !== null) headers['x-hub-signature-256'] = sig;
+  const res = await fetch(`${baseUrl}/webhooks/whatsapp`, { method: 'POST', headers, body });
+  return { status: res.status, body: await res.text() };
+}
+
+/**
+ * POSTs an event the way 360dialog delivers it: unsigned, with the custom header the organization
+ * registered (POST {360dialog}/v1/configs/webhook {"url", "headers": {"X-Praxiskern-Webhook-Token": …}}).
+ * token null sends no header; signature adds an X-Hub-Signature-256 as well.
+ */
+export async function postD360Webhook(baseUrl: string, event: unknown, token: string | null, opts: { signature?: string; raw?: string } = {}) {
+  const body = opts.raw ?? JSON.stringify(event);
+  const headers: Record<string, string> = { 'content-type': 'application/json' };
+  if (token !== null) headers['x-praxiskern-webhook-token'] = token;
+  if (opts.signature) headers['x-hub-signature-256'] = opts.signature;
   const res = await fetch(`${baseUrl}/webhooks/whatsapp`, { method: 'POST', headers, body });
   return { status: res.status, body: await res.text() };
 }

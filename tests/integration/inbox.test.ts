@@ -190,11 +190,48 @@ test.serial('a prospect becomes a patient: the number and the conversation move 
   t.is((await finance.post(`/api/v1/inbox/prospects/${c.id}/patient`, { givenName: 'A', familyName: 'B', sex: 'female', birthDate: '1990-01-01' })).status, 403);
 });
 
+test.serial('assignees: the active staff members who may read the inbox; a conversation can be assigned to one of them, not to finance or a deactivated user', async (t) => {
+  const doctor = await clientAs(env.app, env.organizationId, ['doctor']);
+  const admin = await clientAs(env.app, env.organizationId, ['admin']);
+  const finance = await clientAs(env.app, env.organizationId, ['finance']);
+  const gone = await clientAs(env.app, env.organizationId, ['staff']);
+  const off = await env.admin.patch(`/api/v1/users/${gone.userId}`, { active: false });
+  t.is(off.status, 200, off.text);
+  const other = await clientAs(env.app, await newOrganization(env.app, `inbox-assignees-${Date.now()}`), ['staff']);
+  const staff = await clientAs(env.app, env.organizationId, ['staff']);
+  const res = await staff.get('/api/v1/inbox/assignees');
+  t.is(res.status, 200, res.text);
+  const ids = res.body.assignees.map((a: any) => a.id);
+  t.true(ids.includes(doctor.userId));
+  t.true(ids.includes(staff.userId));
+  t.true(ids.includes(admin.userId));
+  t.false(ids.includes(finance.userId), 'finance may not read the inbox');
+  t.false(ids.includes(gone.userId), 'deactivated');
+  t.false(ids.includes(other.userId), 'another organization');
+  t.deepEqual(res.body.assignees.filter((a: any) => a.me).map((a: any) => a.id), [staff.userId]);
+  t.is(res.body.assignees.find((a: any) => a.id === doctor.userId).displayName, 'Test doctor');
+  t.is((await finance.get('/api/v1/inbox/assignees')).status, 403);
+
+  const p = await newPatient(env.admin, ['whatsapp_contact']);
+  await inbound(p.whatsapp.replace('+', ''), { text: 'Wer kümmert sich?' });
+  const assign = await staff.put(`/api/v1/inbox/patients/${p.id}/state`, { assignedTo: doctor.userId });
+  t.deepEqual(assign.body, { assignedTo: doctor.userId, done: false });
+  t.is((await doctor.get('/api/v1/inbox?assigned=me')).body.items.find((i: any) => i.id === p.id)?.assigneeName, 'Test doctor');
+  for (const [who, code] of [[finance.userId, 'not_permitted'], [gone.userId, 'not_found']] as const) {
+    const bad = await staff.put(`/api/v1/inbox/patients/${p.id}/state`, { assignedTo: who });
+    t.is(bad.status, 400, who);
+    t.is(bad.body.details[0].field, 'body.assignedTo');
+    t.is(bad.body.details[0].code, code);
+  }
+  t.is((await staff.get(`/api/v1/inbox/patients/${p.id}`)).body.assignedTo, doctor.userId, 'unchanged after the refusals');
+});
+
 test.serial('roles: finance gets 403 on every inbox route; doctor, coordinator and staff may read', async (t) => {
   const p = await newPatient(env.admin, ['whatsapp_contact']);
   await inbound(p.whatsapp.replace('+', ''), { text: 'Hallo' });
   const finance = await clientAs(env.app, env.organizationId, ['finance']);
   t.is((await finance.get('/api/v1/inbox')).status, 403);
+  t.is((await finance.get('/api/v1/inbox/assignees')).status, 403);
   t.is((await finance.get(`/api/v1/inbox/patients/${p.id}`)).status, 403);
   t.is((await finance.put(`/api/v1/inbox/patients/${p.id}/state`, { done: true })).status, 403);
   t.is((await finance.post(`/api/v1/inbox/patients/${p.id}/reply`, { text: 'x' })).status, 403);

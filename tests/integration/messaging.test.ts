@@ -4,7 +4,10 @@
 // only forwards; the circuit breaker opens and closes; bad input is a 4xx naming the field.
 import test from 'ava';
 import { createDb, withScope } from '../../app/api/src/db/connection.ts';
-import { inboundEvent, postWebhook, statusEvent } from '../helpers/fake-whatsapp.ts';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { inboundEvent, postD360Webhook, postWebhook, sign, statusEvent } from '../helpers/fake-whatsapp.ts';
 import { startTestSmtp } from '../helpers/smtp.ts';
 import { cancelQueued, enqueueMessage } from '../../app/api/src/modules/messaging/outbox.service.ts';
 import { closeTransports, sendMail } from '../../app/api/src/modules/messaging/providers.repository.ts';
@@ -247,6 +250,69 @@ test.serial('360dialog: the same payload to /messages with the D360-API-KEY head
   } finally {
     await enableChannels(env.admin, 'meta');
   }
+});
+
+test.serial('360dialog webhooks: the registered X-Praxiskern-Webhook-Token authenticates status and inbound events; a wrong, missing or foreign token → 401, nothing stored; never for a Meta number', async (t) => {
+  const count = async () => Number((await env.owner('webhook_events').count({ n: '*' }))[0].n);
+  const token = randomBytes(24).toString('base64url');
+  writeFileSync(path.join(env.secretsDir, env.organizationId, '360dialog-webhook-token'), `${token}\n`, { mode: 0o600 });
+  // a second organization on 360dialog with a number and a token of its own
+  const org2 = await newOrganization(env.app, `msg-d360-${Date.now()}`);
+  const admin2 = await clientAs(env.app, org2, ['admin']);
+  const otherNumber = '5647382910';
+  const token2 = randomBytes(24).toString('base64url');
+  mkdirSync(path.join(env.secretsDir, org2), { recursive: true });
+  writeFileSync(path.join(env.secretsDir, org2, '360dialog-api-key'), env.fake.apiKey, { mode: 0o600 });
+  writeFileSync(path.join(env.secretsDir, org2, '360dialog-webhook-token'), token2, { mode: 0o600 });
+  await enableChannels(admin2, '360dialog', otherNumber);
+  await enableChannels(env.admin, '360dialog');
+  try {
+    const p = await newPatient(env.admin, ['whatsapp_contact']);
+    const res = await env.admin.post(`/api/v1/patients/${p.id}/messages`, reminder);
+    t.is(res.status, 201, res.text);
+    const id = res.body.message.id;
+    await waitFor('sent', async () => ((await messageOf(env.admin, p.id, id))?.status === 'sent' ? true : undefined));
+    const [req] = requestsFor(id);
+    t.is(req.flavour, '360dialog');
+    const delivered = statusEvent(PHONE_NUMBER_ID, [{ id: req.wamid!, status: 'delivered' }]);
+
+    const before = await count();
+    const failuresBefore = (await metric(env.app.metricsUrl, 'praxiskern_webhook_verification_failures_total', 'reason="bad_token"')) ?? 0;
+    t.is((await postD360Webhook(env.app.url, delivered, 'wrong-token')).status, 401);
+    t.is((await postD360Webhook(env.app.url, delivered, '')).status, 401, 'an empty header is no token (and no signature either)');
+    t.is((await postD360Webhook(env.app.url, delivered, null)).status, 401, 'no token and no signature');
+    t.is((await postD360Webhook(env.app.url, delivered, token2)).status, 401, "another organization's token");
+    t.is((await postD360Webhook(env.app.url, statusEvent(otherNumber, [{ id: req.wamid!, status: 'read' }]), token)).status, 401, "the token does not open another organization's number");
+    t.is((await postD360Webhook(env.app.url, { object: 'whatsapp_business_account', entry: [] }, token)).status, 401, 'a body naming no number');
+    t.is((await postD360Webhook(env.app.url, undefined, token, { raw: 'not json {' })).status, 401);
+    const both = JSON.stringify(delivered);
+    t.is((await postD360Webhook(env.app.url, undefined, token, { raw: both, signature: sign(both, env.appSecret) })).status, 401, 'token and signature at once');
+    t.is(await count(), before, 'nothing stored');
+    t.true(((await metric(env.app.metricsUrl, 'praxiskern_webhook_verification_failures_total', 'reason="bad_token"')) ?? 0) >= failuresBefore + 5);
+    t.is((await messageOf(env.admin, p.id, id))?.status, 'sent');
+
+    const ok = await postD360Webhook(env.app.url, delivered, token);
+    t.is(ok.status, 200, ok.body);
+    t.true(await waitFor('delivered', async () => ((await messageOf(env.admin, p.id, id))?.status === 'delivered' ? true : undefined)));
+    const inbound = inboundEvent(PHONE_NUMBER_ID, { id: `wamid.d360in${Date.now()}`, from: p.whatsapp.replace('+', ''), text: 'Danke, bis Mittwoch' });
+    t.is((await postD360Webhook(env.app.url, inbound, token)).status, 200);
+    const rows = await waitFor('inbound stored', async () => {
+      const r = await env.owner('inbound_messages').where({ patient_id: p.id });
+      return r.length ? r : undefined;
+    });
+    t.is(rows.length, 1);
+    t.is(rows[0].organization_id, env.organizationId);
+    t.is(rows[0].kind, 'text');
+  } finally {
+    await enableChannels(env.admin, 'meta');
+  }
+  // back on Meta: the token no longer authenticates this number (no downgrade); the signature does
+  const before = await count();
+  const event = inboundEvent(PHONE_NUMBER_ID, { id: `wamid.meta${Date.now()}`, from: '491609999998', text: 'hallo' });
+  t.is((await postD360Webhook(env.app.url, event, token)).status, 401);
+  t.is((await postWebhook(env.app.url, event, env.appSecret, { signature: null })).status, 401);
+  t.is(await count(), before, 'nothing stored');
+  t.is((await postWebhook(env.app.url, event, env.appSecret)).status, 200);
 });
 
 test.serial('bad input: a 4xx naming the field', async (t) => {

@@ -4576,6 +4576,48 @@ export type paths = {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/inbox/assignees": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Active staff members of the organization who may read the inbox: whom a conversation can be assigned to */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            assignees: components["schemas"]["InboxAssignee"][];
+                        };
+                    };
+                };
+                400: components["responses"]["Error"];
+                401: components["responses"]["Error"];
+                403: components["responses"]["Error"];
+                default: components["responses"]["Error"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/inbox/patients/{id}": {
         parameters: {
             query?: never;
@@ -5384,6 +5426,12 @@ export type components = {
             treatments: components["schemas"]["TreatmentEntry"][];
             plans: components["schemas"]["PlanEntry"][];
             corrections: number;
+        };
+        InboxAssignee: {
+            /** Format: uuid */
+            id: string;
+            displayName: string;
+            me: boolean;
         };
         InboxConversation: {
             /** @enum {string} */

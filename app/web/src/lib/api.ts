@@ -60,6 +60,7 @@ export type MessageTemplate = Schemas['MessageTemplate'];
 export type OutboxMessage = Schemas['OutboxMessage'];
 export type InboxConversation = Schemas['InboxConversation'];
 export type Conversation = Schemas['Conversation'];
+export type InboxAssignee = Schemas['InboxAssignee'];
 export type ConversationMessage = Conversation['messages'][number];
 
 type AnyEntry = Schemas['AnamnesisEntry'] | Schemas['DiagnosisEntry'] | Schemas['TreatmentEntry'] | Schemas['PlanEntry'];
@@ -385,6 +386,7 @@ export const api = {
   inbox: (query: InboxQuery = {}) => call(client.GET('/api/v1/inbox', { params: { query } })),
   conversation: (kind: 'patients' | 'prospects', subjectId: string) =>
     call(kind === 'patients' ? client.GET('/api/v1/inbox/patients/{id}', { params: id(subjectId) }) : client.GET('/api/v1/inbox/prospects/{id}', { params: id(subjectId) })),
+  inboxAssignees: () => call(client.GET('/api/v1/inbox/assignees')),
   setConversationState: (kind: 'patients' | 'prospects', subjectId: string, body: { assignedTo?: string | null; done?: boolean }) =>
     call(kind === 'patients' ? client.PUT('/api/v1/inbox/patients/{id}/state', { params: id(subjectId), body }) : client.PUT('/api/v1/inbox/prospects/{id}/state', { params: id(subjectId), body })),
   patientFromProspect: (prospectId: string, body: NewPatient) => call(client.POST('/api/v1/inbox/prospects/{id}/patient', { params: id(prospectId), body })),

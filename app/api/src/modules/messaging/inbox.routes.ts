@@ -1,8 +1,8 @@
 import { defineRoute } from '../../http/route.ts';
 import { ok, created } from '../../http/response.ts';
 import { idParams } from '../patients/patient.schema.ts';
-import { conversationStateBody, conversationStateView, conversationView, inboxQuery, inboxView, replyBody, sentMessageView } from './messaging.schema.ts';
-import { conversation, listInbox, patientFromProspect, readInboundMedia, reply, setState } from './inbox.service.ts';
+import { assigneesView, conversationStateBody, conversationStateView, conversationView, inboxQuery, inboxView, replyBody, sentMessageView } from './messaging.schema.ts';
+import { conversation, listAssignees, listInbox, patientFromProspect, readInboundMedia, reply, setState } from './inbox.service.ts';
 import { z } from 'zod';
 import { file } from '../../http/response.ts';
 import { createPatientBody, onePatientView } from '../patients/patient.schema.ts';
@@ -15,6 +15,12 @@ export const inboxRoutes = [
     summary: 'The shared inbox: conversations with patients and prospects, unread counts, assignment, done',
     response: ok(inboxView),
     handler: ({ services, query }) => listInbox(services, query),
+  }),
+  defineRoute({
+    method: 'get', path: '/inbox/assignees', access: 'inbox.read', tags: ['inbox'],
+    summary: 'Active staff members of the organization who may read the inbox: whom a conversation can be assigned to',
+    response: ok(assigneesView),
+    handler: ({ services }) => listAssignees(services),
   }),
   ...(['patients', 'prospects'] as const).flatMap((kind) => [
     defineRoute({

@@ -5,6 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import { withScope, type Tx } from '../../db/connection.ts';
 import { authorize } from '../../core/authorize.ts';
+import { ROLES, ROLE_PERMISSIONS, type Role } from '../../core/permissions.ts';
 import { notFound, validation } from '../../core/errors.ts';
 import type { Services } from '../../http/services.ts';
 import { audit } from '../audit/audit.service.ts';
@@ -130,6 +131,19 @@ async function upsertState(trx: Tx, org: string, s: Subject, patch: Record<strin
   if (!updated.length) await trx('conversations').insert({ id: randomUUID(), organization_id: org, [col(s)]: s.id, ...patch });
 }
 
+/** Roles whose holders may work the inbox (and so may be assigned a conversation). */
+const INBOX_ROLES = (ROLES as readonly Role[]).filter((r) => ROLE_PERMISSIONS[r].includes('inbox.read'));
+
+/** Active users of the caller's organization who may read the inbox: the people a conversation can be assigned to. */
+export async function listAssignees(services: Services) {
+  const actor = authorize('inbox.read');
+  return withScope(services.db, scope(actor), async (trx) => {
+    const rows = await trx('users').where({ organization_id: actor.organizationId, active: true })
+      .whereRaw('roles && ?::text[]', [INBOX_ROLES]).orderBy('display_name').orderBy('id').select('id', 'display_name');
+    return { assignees: rows.map((r: { id: string; display_name: string }) => ({ id: r.id, displayName: r.display_name, me: r.id === actor.userId })) };
+  });
+}
+
 export async function setState(services: Services, s: Subject, input: { assignedTo?: string | null; done?: boolean }) {
   const actor = authorize('inbox.read');
   return withScope(services.db, scope(actor), async (trx) => {
@@ -137,8 +151,9 @@ export async function setState(services: Services, s: Subject, input: { assigned
     const patch: Record<string, unknown> = {};
     if (input.assignedTo !== undefined) {
       if (input.assignedTo) {
-        const u = await trx('users').where({ id: input.assignedTo, organization_id: actor.organizationId, active: true }).first('id');
+        const u = await trx('users').where({ id: input.assignedTo, organization_id: actor.organizationId, active: true }).first('id', 'roles');
         if (!u) throw validation('body.assignedTo', 'is not an active user of this organization', 'not_found');
+        if (!(u.roles as string[]).some((r) => (INBOX_ROLES as string[]).includes(r))) throw validation('body.assignedTo', 'may not read the inbox', 'not_permitted');
       }
       patch.assigned_to = input.assignedTo;
     }

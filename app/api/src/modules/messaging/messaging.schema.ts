@@ -121,3 +121,6 @@ export const conversationView = named('Conversation', z.strictObject({
   })),
 }));
 export const conversationStateView = z.strictObject({ assignedTo: z.uuid().nullable(), done: z.boolean() });
+export const assigneesView = z.strictObject({
+  assignees: z.array(named('InboxAssignee', z.strictObject({ id: z.uuid(), displayName: z.string(), me: z.boolean() }))),
+});

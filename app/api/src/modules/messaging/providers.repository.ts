@@ -31,7 +31,7 @@ export async function readSecret(file: string | undefined, what: string): Promis
   return v;
 }
 
-export const orgSecretFile = (cfg: MessagingConfig, organizationId: string, name: 'whatsapp-token' | '360dialog-api-key') =>
+export const orgSecretFile = (cfg: MessagingConfig, organizationId: string, name: 'whatsapp-token' | '360dialog-api-key' | '360dialog-webhook-token') =>
   path.join(cfg.secretsDir, organizationId, name);
 
 export type WhatsAppProvider = 'meta' | '360dialog';
