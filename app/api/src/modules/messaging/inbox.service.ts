@@ -84,7 +84,8 @@ export async function conversation(services: Services, s: Subject) {
     await requireSubject(trx, s);
     const org = actor.organizationId;
     const ref = keyOf(org, s);
-    const inbound = await trx('inbound_messages').where({ [col(s)]: s.id }).orderBy([{ column: 'received_at' }, { column: 'stored_at' }]).limit(1000);
+    // The newest 1,000 each way (as the outbox side), shown oldest first.
+    const inbound = (await trx('inbound_messages').where({ [col(s)]: s.id }).orderBy([{ column: 'received_at', order: 'desc' }, { column: 'stored_at', order: 'desc' }]).limit(1000)).reverse();
     const messages: Record<string, unknown>[] = [];
     const order = new Map<string, number>();
     for (const m of inbound) {
