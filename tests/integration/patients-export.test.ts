@@ -42,9 +42,20 @@ test('the JSON export holds every column of every patient table, decrypted, plus
   t.is(template.status, 201, template.text);
   const [planEntry] = await ownerQuery<{ id: string }>(app.db.ownerUrl, "select id from record_entries where patient_id = ? and kind = 'plan'", [id]);
   t.is((await admin.post(`/api/v1/patients/${id}/aftercare`, { templateId: template.body.template.id, planEntryId: planEntry.id, anchorDate: '2026-06-01' })).status, 201);
+  // Finance: a quote with a deposit, a payment, a refund and a Stripe payment link.
+  const quote = await admin.post(`/api/v1/patients/${id}/quotes`, { planEntryId: planEntry.id, currency: 'EUR', items: [{ description: 'Eingriff laut Plan', quantity: 1, unitCents: 150000, vatCategory: 'medical_exempt' }] });
+  t.is(quote.status, 201, quote.text);
+  const quoteId = quote.body.quote.id;
+  t.is((await admin.post(`/api/v1/quotes/${quoteId}/status`, { status: 'sent' })).status, 200);
+  t.is((await admin.post(`/api/v1/quotes/${quoteId}/deposits`, { amountCents: 50000, dueDate: '2026-06-01' })).status, 201);
+  const paid = await admin.post(`/api/v1/quotes/${quoteId}/payments`, { amountCents: 50000, method: 'bank_transfer', paidOn: '2026-01-02' });
+  t.is(paid.status, 201, paid.text);
+  t.is((await admin.post(`/api/v1/finance/payments/${paid.body.quote.payments[0].id}/refunds`, { amountCents: 100, refundedOn: '2026-01-03' })).status, 201);
+  await withScope(app.services.db, { organizationId }, (trx) => trx('stripe_checkouts').insert({ organization_id: organizationId, patient_id: id, quote_id: quoteId, session_id: 'cs_test_export', url: 'https://checkout.stripe.test/cs', amount_cents: 100000 }));
   const res = await admin.get(`/api/v1/patients/${id}/export`);
   t.is(res.status, 200);
   const x = res.body;
+  t.deepEqual(x.quotes[0].descriptions, ['Eingriff laut Plan']);
   t.deepEqual(x.documentEvents.map((e: { action: string; reason: string }) => [e.action, e.reason]), [['removed', 'falsch zugeordnet?'], ['restored', 'Zuordnung geprüft']]);
   // The field list comes from the schema: every table with a patient_id column (and patients).
   const cols = await ownerQuery<{ table_name: string; column_name: string }>(app.db.ownerUrl,

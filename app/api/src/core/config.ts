@@ -1,4 +1,5 @@
 // Every setting is an environment variable with a documented default (compose/.env.example).
+import { financeConfig, type FinanceConfig } from '../modules/finance/finance.config.ts';
 import path from 'node:path';
 
 export interface Config {
@@ -58,6 +59,8 @@ export interface Config {
   };
   /** Patient messaging (docs/messaging.md); every channel is also switched on per organization. */
   messaging: MessagingConfig;
+  /** Quotes, payments, Stripe (docs/finance.md). */
+  finance: FinanceConfig;
   oidc: {
     issuer: string | undefined;
     clientId: string | undefined;
@@ -189,6 +192,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       lockSeconds: int(env, 'PRAXISKERN_LOGIN_LOCK_SECONDS', 900),
     },
     messaging: messagingConfig(env),
+    finance: financeConfig(env),
     oidc: {
       issuer: env.PRAXISKERN_OIDC_ISSUER || undefined,
       clientId: env.PRAXISKERN_OIDC_CLIENT_ID || undefined,

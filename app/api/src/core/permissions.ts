@@ -41,6 +41,10 @@ export const PERMISSIONS = {
   'aftercare.read': 'See a patient\'s aftercare plans and steps, and the follow-up appointments still to book',
   'aftercare.write': 'Apply an aftercare plan to a patient\'s treatment plan, change or skip its steps, record the booked follow-up, cancel the plan',
   'aftercare.configure': 'Manage the aftercare plan templates of the organization',
+  'quotes.write': 'Create quotes (Kostenvoranschläge) for a patient\'s treatment plan and change their line items while in draft',
+  'finance.read': 'See quotes (amounts and references; line item descriptions only with health.read), deposits, payments, refunds, receipts, the finance view and report',
+  'finance.write': 'Change a quote\'s status, request deposits, record payments and refunds, create Stripe payment links',
+  'finance.settings': 'Switch Stripe payments on or off for the organization and choose what is shared with Stripe',
   'installation.operators': 'List, grant and revoke the installation operator role',
   'installation.audit': 'Read the installation audit log (seal, passphrase, backups, recovery kit, restore, operators, organizations)',
   'installation.updates': 'See the running version and the history of updates and rollbacks',
@@ -74,11 +78,12 @@ const CLINICAL: readonly Permission[] = [
 
 export const ROLE_PERMISSIONS: Record<Role, readonly Permission[]> = {
   admin: ALL,
-  coordinator: [...CLINICAL, 'gdpr.export', 'gdpr.restrict', 'patients.access_log', 'documents.removed', 'messaging.outbox'],
-  doctor: [...CLINICAL, 'gdpr.export', 'gdpr.restrict', 'patients.access_log', 'questionnaires.manage', 'documents.removed'],
+  coordinator: [...CLINICAL, 'gdpr.export', 'gdpr.restrict', 'patients.access_log', 'documents.removed', 'messaging.outbox', 'quotes.write', 'finance.read', 'finance.write'],
+  doctor: [...CLINICAL, 'gdpr.export', 'gdpr.restrict', 'patients.access_log', 'questionnaires.manage', 'documents.removed', 'quotes.write', 'finance.read'],
   // Finance sees master data and whether contact is allowed, never health data or photos (nor
   // appointments: their types, times and notes tell about treatment).
-  finance: ['session.self', 'patients.read', 'consent.read'],
+  // Money: quotes' amounts and references, deposits, payments, refunds, receipts (docs/finance.md).
+  finance: ['session.self', 'patients.read', 'consent.read', 'finance.read', 'finance.write'],
   // The account of whoever runs a multi-organization installation: no organization permission, so
   // never patient data; its installation powers come from the installation role operator alone.
   platform_owner: ['session.self'],

@@ -15,6 +15,7 @@ import { CSRF_COOKIE } from '../modules/auth/session.service.ts';
 import { ROUTES } from './routes.ts';
 import { icalRouter } from '../modules/appointments/ical.routes.ts';
 import { whatsappWebhook } from '../modules/messaging/webhook.routes.ts';
+import { stripeWebhook } from '../modules/finance/stripe.webhook.ts';
 import { log } from '../core/context.ts';
 import type { Services } from './services.ts';
 
@@ -60,6 +61,7 @@ export function createApp(services: Services, routes: AnyRoute[] = ROUTES): Koa 
   app.use(health.routes());
   app.use(icalRouter(services).routes());
   app.use(whatsappWebhook(services));
+  app.use(stripeWebhook(services));
   app.use(api.routes());
   app.use(api.allowedMethods({ throw: false }));
   app.use(serveWeb(services.config.webRoot));

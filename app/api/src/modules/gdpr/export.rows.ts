@@ -30,6 +30,12 @@ export const EXPORT_SECTIONS: Record<string, string> = {
   aftercare_plans: 'aftercarePlans',
   aftercare_steps: 'aftercareSteps',
   conversations: 'conversations',
+  quotes: 'quotes',
+  quote_items: 'quoteItems',
+  finance_deposits: 'deposits',
+  finance_payments: 'payments',
+  finance_refunds: 'refunds',
+  stripe_checkouts: 'stripeCheckouts',
   audit_log: 'auditTrail',
 };
 

@@ -15,6 +15,7 @@ import { consentNoteField } from '../consent/consent.service.ts';
 import { entryField } from '../records/record.service.ts';
 import { cancelReasonField, notesField } from '../appointments/appointment.service.ts';
 import { planTitleField, stepTitleField } from '../aftercare/aftercare.service.ts';
+import { descriptionsField } from '../finance/finance.service.ts';
 import { exportRow } from './export.rows.ts';
 import { patientAudit, patientRows, questionnairesById } from './gdpr.repository.ts';
 import { toFhirBundle } from './fhir.ts';
@@ -59,6 +60,12 @@ async function buildExport(services: Services, trx: Tx, organizationId: string, 
     aftercarePlans: await map(rows.aftercarePlans, { title: json((r) => planTitleField(String(r.id))) }),
     aftercareSteps: await map(rows.aftercareSteps, { title: json((r) => stepTitleField(String(r.id))) }),
     conversations: await map(rows.conversations, {}),
+    quotes: await map(rows.quotes, { descriptions: json((r) => descriptionsField(String(r.id))) }),
+    quoteItems: await map(rows.quoteItems, {}),
+    deposits: await map(rows.deposits, {}),
+    payments: await map(rows.payments, {}),
+    refunds: await map(rows.refunds, {}),
+    stripeCheckouts: await map(rows.stripeCheckouts, {}),
     auditTrail: await map(await patientAudit(trx, patientId), {}),
   };
 }

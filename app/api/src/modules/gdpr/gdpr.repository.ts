@@ -19,13 +19,19 @@ export async function patientRows(trx: Tx, patientId: string) {
     aftercarePlans: (await trx('aftercare_plans').where({ patient_id: patientId }).orderBy('created_at').select('*', trx.raw('anchor_date::text as anchor_date'))) as Row[],
     aftercareSteps: (await trx('aftercare_steps').where({ patient_id: patientId }).orderBy(['plan_id', 'position']).select('*', trx.raw('due_date::text as due_date'))) as Row[],
     conversations: await by('conversations', 'created_at'),
+    quotes: (await trx('quotes').where({ patient_id: patientId }).orderBy('created_at').select('*', trx.raw('valid_until::text as valid_until'), trx.raw('due_date::text as due_date'))) as Row[],
+    quoteItems: (await trx('quote_items').whereIn('quote_id', trx('quotes').where({ patient_id: patientId }).select('id')).orderBy(['quote_id', 'position'])) as Row[],
+    deposits: (await trx('finance_deposits').where({ patient_id: patientId }).orderBy('created_at').select('*', trx.raw('due_date::text as due_date'))) as Row[],
+    payments: (await trx('finance_payments').where({ patient_id: patientId }).orderBy('created_at').select('*', trx.raw('paid_on::text as paid_on'))) as Row[],
+    refunds: (await trx('finance_refunds').where({ patient_id: patientId }).orderBy('created_at').select('*', trx.raw('refunded_on::text as refunded_on'))) as Row[],
+    stripeCheckouts: await by('stripe_checkouts', 'created_at'),
   };
 }
 
 /** Audit entries about the patient: direct ones and list views that showed the patient. */
 export async function patientAudit(trx: Tx, patientId: string, limit = 1_000_000, order: 'asc' | 'desc' = 'asc'): Promise<Row[]> {
   return trx('audit_log')
-    .where((w) => w.where('object_id', patientId).orWhereRaw(`action in ('patient.list', 'appointment.list', 'aftercare.tasks.list') and details->'ids' \\? ?`, [patientId]))
+    .where((w) => w.where('object_id', patientId).orWhereRaw(`action in ('patient.list', 'appointment.list', 'aftercare.tasks.list', 'finance.overview.read') and details->'ids' \\? ?`, [patientId]))
     // Chained entries in chain order, then those still waiting for the sequencer (insert order).
     .orderByRaw(order === 'asc' ? 'seq asc nulls last, id asc' : 'seq desc nulls first, id desc')
     .limit(limit);
