@@ -5030,6 +5030,884 @@ export type paths = {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/patients/{id}/quotes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A patient's quotes with deposits, payments, refunds and what is open (item descriptions only with health.read; audited) */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            quotes: components["schemas"]["Quote"][];
+                        };
+                    };
+                };
+                400: components["responses"]["Error"];
+                401: components["responses"]["Error"];
+                403: components["responses"]["Error"];
+                default: components["responses"]["Error"];
+            };
+        };
+        put?: never;
+        /** Write a quote (Kostenvoranschlag) for a treatment plan: line items, VAT category per item, totals in cents (per line, half-up) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** Format: uuid */
+                        planEntryId: string;
+                        /** @enum {string} */
+                        currency: "EUR";
+                        items: {
+                            description: string;
+                            quantity: number;
+                            unitCents: number;
+                            /** @enum {string} */
+                            vatCategory: "medical_exempt" | "standard" | "reduced";
+                        }[];
+                        validUntil?: string;
+                        dueDate?: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Created */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            quote: components["schemas"]["Quote"];
+                        };
+                    };
+                };
+                400: components["responses"]["Error"];
+                401: components["responses"]["Error"];
+                403: components["responses"]["Error"];
+                default: components["responses"]["Error"];
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/quotes/{quoteId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One quote (audited read) */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    quoteId: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            quote: components["schemas"]["Quote"];
+                        };
+                    };
+                };
+                400: components["responses"]["Error"];
+                401: components["responses"]["Error"];
+                403: components["responses"]["Error"];
+                default: components["responses"]["Error"];
+            };
+        };
+        /** Replace a draft quote's line items and dates */
+        put: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    quoteId: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** Format: uuid */
+                        planEntryId: string;
+                        /** @enum {string} */
+                        currency: "EUR";
+                        items: {
+                            description: string;
+                            quantity: number;
+                            unitCents: number;
+                            /** @enum {string} */
+                            vatCategory: "medical_exempt" | "standard" | "reduced";
+                        }[];
+                        validUntil?: string;
+                        dueDate?: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            quote: components["schemas"]["Quote"];
+                        };
+                    };
+                };
+                400: components["responses"]["Error"];
+                401: components["responses"]["Error"];
+                403: components["responses"]["Error"];
+                default: components["responses"]["Error"];
+            };
+        };
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/quotes/{quoteId}/status": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Send, accept, decline, expire or cancel a quote */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    quoteId: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        status: "sent" | "accepted" | "declined" | "expired" | "cancelled";
+                    };
+                };
+            };
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            quote: components["schemas"]["Quote"];
+                        };
+                    };
+                };
+                400: components["responses"]["Error"];
+                401: components["responses"]["Error"];
+                403: components["responses"]["Error"];
+                default: components["responses"]["Error"];
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/quotes/{quoteId}/deposits": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Request a deposit (Anzahlung) on a quote with a due date */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    quoteId: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        amountCents: number;
+                        dueDate: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Created */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            quote: components["schemas"]["Quote"];
+                        };
+                    };
+                };
+                400: components["responses"]["Error"];
+                401: components["responses"]["Error"];
+                403: components["responses"]["Error"];
+                default: components["responses"]["Error"];
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/quotes/{quoteId}/payments": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Record a payment received by bank transfer, in cash or at the card terminal */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    quoteId: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        amountCents: number;
+                        /** @enum {string} */
+                        method: "bank_transfer" | "cash" | "card_terminal";
+                        paidOn: string;
+                        /** Format: uuid */
+                        depositId?: string;
+                        reference?: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Created */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            quote: components["schemas"]["Quote"];
+                        };
+                    };
+                };
+                400: components["responses"]["Error"];
+                401: components["responses"]["Error"];
+                403: components["responses"]["Error"];
+                default: components["responses"]["Error"];
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/quotes/{quoteId}/checkout": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Create a Stripe payment link (Checkout Session) for what is open on the quote or one deposit (Stripe must be switched on) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    quoteId: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** Format: uuid */
+                        depositId?: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Created */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            checkout: {
+                                /** Format: uuid */
+                                id: string;
+                                depositId: string | null;
+                                sessionId: string;
+                                url: string | null;
+                                amountCents: number;
+                                /** @enum {string} */
+                                status: "open" | "complete" | "expired";
+                                /** Format: date-time */
+                                createdAt: string;
+                            };
+                            quote: components["schemas"]["Quote"];
+                        };
+                    };
+                };
+                400: components["responses"]["Error"];
+                401: components["responses"]["Error"];
+                403: components["responses"]["Error"];
+                default: components["responses"]["Error"];
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/finance/checkouts/{checkoutId}/refresh": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Ask Stripe for a payment link's state now (when its webhook is late) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    checkoutId: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            checkout: {
+                                /** Format: uuid */
+                                id: string;
+                                depositId: string | null;
+                                sessionId: string;
+                                url: string | null;
+                                amountCents: number;
+                                /** @enum {string} */
+                                status: "open" | "complete" | "expired";
+                                /** Format: date-time */
+                                createdAt: string;
+                            };
+                            quote: components["schemas"]["Quote"];
+                        };
+                    };
+                };
+                400: components["responses"]["Error"];
+                401: components["responses"]["Error"];
+                403: components["responses"]["Error"];
+                default: components["responses"]["Error"];
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/finance/payments/{paymentId}/refunds": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Refund (part of) a payment: through Stripe for a Stripe payment, else recorded as done by hand */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    paymentId: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        amountCents: number;
+                        refundedOn?: string;
+                        /** @enum {string} */
+                        method?: "bank_transfer" | "cash" | "card_terminal" | "stripe";
+                    };
+                };
+            };
+            responses: {
+                /** @description Created */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            quote: components["schemas"]["Quote"];
+                        };
+                    };
+                };
+                400: components["responses"]["Error"];
+                401: components["responses"]["Error"];
+                403: components["responses"]["Error"];
+                default: components["responses"]["Error"];
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/finance/payments/{paymentId}/receipt": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The data of a payment receipt (Quittung) for the print view (audited) */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    paymentId: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            receipt: {
+                                receiptNumber: string;
+                                /** Format: date */
+                                paidOn: string;
+                                amountCents: number;
+                                /** @enum {string} */
+                                currency: "EUR";
+                                /** @enum {string} */
+                                method: "bank_transfer" | "cash" | "card_terminal" | "stripe";
+                                refundedCents: number;
+                                quoteReference: string;
+                                depositReference: string | null;
+                                reference: string | null;
+                                organization: {
+                                    name: string;
+                                };
+                                patient: {
+                                    givenName: string;
+                                    familyName: string;
+                                    address: {
+                                        street: string;
+                                        postalCode: string;
+                                        city: string;
+                                        country: string;
+                                    } | null;
+                                };
+                                vatByRate: {
+                                    vatRateBp: number;
+                                    netCents: number;
+                                    vatCents: number;
+                                }[];
+                                quoteTotalCents: number;
+                            };
+                        };
+                    };
+                };
+                400: components["responses"]["Error"];
+                401: components["responses"]["Error"];
+                403: components["responses"]["Error"];
+                default: components["responses"]["Error"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/finance/overview": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Open, paid and overdue amounts per patient and in total (filter by state and name; audited) */
+        get: {
+            parameters: {
+                query?: {
+                    status?: "all" | "open" | "overdue" | "paid";
+                    q?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** Format: date */
+                            date: string;
+                            totals: {
+                                quotedCents: number;
+                                paidCents: number;
+                                refundedCents: number;
+                                openCents: number;
+                                overdueCents: number;
+                            };
+                            patients: {
+                                patient: {
+                                    /** Format: uuid */
+                                    id: string;
+                                    givenName: string;
+                                    familyName: string;
+                                    email: string | null;
+                                };
+                                quotes: number;
+                                quotedCents: number;
+                                paidCents: number;
+                                refundedCents: number;
+                                openCents: number;
+                                overdueCents: number;
+                                nextDueDate: string | null;
+                            }[];
+                            quotes: {
+                                /** Format: uuid */
+                                id: string;
+                                reference: string;
+                                /** Format: uuid */
+                                patientId: string;
+                                /** @enum {string} */
+                                status: "draft" | "sent" | "accepted" | "declined" | "expired" | "cancelled";
+                                totalCents: number;
+                                paidCents: number;
+                                openCents: number;
+                                overdueCents: number;
+                                dueDate: string | null;
+                                /** Format: date-time */
+                                createdAt: string;
+                            }[];
+                        };
+                    };
+                };
+                400: components["responses"]["Error"];
+                401: components["responses"]["Error"];
+                403: components["responses"]["Error"];
+                default: components["responses"]["Error"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/finance/settings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Stripe on or off, what is shared with Stripe, whether the secret files are installed, the webhook path */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            stripeEnabled: boolean;
+                            shareContact: boolean;
+                            since: string | null;
+                            secretKeyInstalled: boolean;
+                            webhookSecretInstalled: boolean;
+                            webhookPath: string;
+                        };
+                    };
+                };
+                400: components["responses"]["Error"];
+                401: components["responses"]["Error"];
+                403: components["responses"]["Error"];
+                default: components["responses"]["Error"];
+            };
+        };
+        /** Switch Stripe on (needs both secret files) or off, and whether name and e-mail go to Stripe (audited) */
+        put: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        stripeEnabled: boolean;
+                        shareContact: boolean;
+                    };
+                };
+            };
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            stripeEnabled: boolean;
+                            shareContact: boolean;
+                            since: string | null;
+                            secretKeyInstalled: boolean;
+                            webhookSecretInstalled: boolean;
+                            webhookPath: string;
+                        };
+                    };
+                };
+                400: components["responses"]["Error"];
+                401: components["responses"]["Error"];
+                403: components["responses"]["Error"];
+                default: components["responses"]["Error"];
+            };
+        };
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/reports/finance": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Finance report: quotes, deposits, payments, refunds, open amounts per period in cents, and the previous period */
+        get: {
+            parameters: {
+                query: {
+                    from: string;
+                    to: string;
+                    granularity?: "week" | "month";
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @constant */
+                            report: "finance";
+                            /** Format: date */
+                            from: string;
+                            /** Format: date */
+                            to: string;
+                            /** @enum {string} */
+                            granularity: "week" | "month";
+                            minCount: number;
+                            series: {
+                                key: string;
+                                label: string;
+                            }[];
+                            rows: {
+                                period: string;
+                                values: {
+                                    [key: string]: number | null;
+                                };
+                                suppressed: string[];
+                            }[];
+                            previous: {
+                                /** Format: date */
+                                from: string;
+                                /** Format: date */
+                                to: string;
+                                rows: {
+                                    period: string;
+                                    values: {
+                                        [key: string]: number | null;
+                                    };
+                                    suppressed: string[];
+                                }[];
+                            };
+                        };
+                    };
+                };
+                400: components["responses"]["Error"];
+                401: components["responses"]["Error"];
+                403: components["responses"]["Error"];
+                default: components["responses"]["Error"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/reports/finance.csv": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The finance report as CSV (cells that a spreadsheet would run as formulas are neutralised) */
+        get: {
+            parameters: {
+                query: {
+                    from: string;
+                    to: string;
+                    granularity?: "week" | "month";
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description the report as CSV */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "text/csv": unknown;
+                    };
+                };
+                400: components["responses"]["Error"];
+                401: components["responses"]["Error"];
+                403: components["responses"]["Error"];
+                default: components["responses"]["Error"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 };
 export type webhooks = Record<string, never>;
 export type components = {
@@ -5684,6 +6562,101 @@ export type components = {
             jobId: string | null;
             /** @enum {string} */
             status: "queued" | "running" | "succeeded" | "failed";
+        };
+        Quote: {
+            /** Format: uuid */
+            id: string;
+            reference: string;
+            patient: {
+                /** Format: uuid */
+                id: string;
+                givenName: string;
+                familyName: string;
+                email: string | null;
+            };
+            planEntryId: string | null;
+            /** @enum {string} */
+            currency: "EUR";
+            /** @enum {string} */
+            status: "draft" | "sent" | "accepted" | "declined" | "expired" | "cancelled";
+            netCents: number;
+            vatCents: number;
+            totalCents: number;
+            vatByRate: {
+                vatRateBp: number;
+                netCents: number;
+                vatCents: number;
+            }[];
+            validUntil: string | null;
+            dueDate: string | null;
+            /** Format: date-time */
+            createdAt: string;
+            sentAt: string | null;
+            decidedAt: string | null;
+            descriptionsVisible: boolean;
+            items: {
+                position: number;
+                quantity: number;
+                unitCents: number;
+                /** @enum {string} */
+                vatCategory: "medical_exempt" | "standard" | "reduced";
+                vatRateBp: number;
+                netCents: number;
+                vatCents: number;
+                totalCents: number;
+                description: string | null;
+            }[];
+            deposits: {
+                /** Format: uuid */
+                id: string;
+                reference: string;
+                amountCents: number;
+                /** Format: date */
+                dueDate: string;
+                paidCents: number;
+                cancelled: boolean;
+                /** Format: date-time */
+                createdAt: string;
+            }[];
+            payments: {
+                /** Format: uuid */
+                id: string;
+                receiptNumber: string;
+                /** @enum {string} */
+                method: "bank_transfer" | "cash" | "card_terminal" | "stripe";
+                amountCents: number;
+                /** Format: date */
+                paidOn: string;
+                depositId: string | null;
+                reference: string | null;
+                refunds: {
+                    /** Format: uuid */
+                    id: string;
+                    amountCents: number;
+                    /** Format: date */
+                    refundedOn: string;
+                    /** @enum {string} */
+                    method: "bank_transfer" | "cash" | "card_terminal" | "stripe";
+                    stripeRefundId: string | null;
+                }[];
+                refundedCents: number;
+            }[];
+            checkouts: {
+                /** Format: uuid */
+                id: string;
+                depositId: string | null;
+                sessionId: string;
+                url: string | null;
+                amountCents: number;
+                /** @enum {string} */
+                status: "open" | "complete" | "expired";
+                /** Format: date-time */
+                createdAt: string;
+            }[];
+            paidCents: number;
+            refundedCents: number;
+            openCents: number;
+            overdueCents: number;
         };
         RecoveryKit: {
             installationId: string;
