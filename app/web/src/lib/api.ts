@@ -221,7 +221,7 @@ function parseError(status: number, headers: Headers, payload: unknown): ApiErro
   return new ApiError(status, typeof p.error === 'string' ? p.error : `http_${status}`, typeof p.message === 'string' ? p.message : `HTTP ${status}`, fields, retryAfter, details);
 }
 
-const client = createClient<paths>({ credentials: 'same-origin', headers: { accept: 'application/json' } });
+export const client = createClient<paths>({ credentials: 'same-origin', headers: { accept: 'application/json' } });
 
 client.use({
   async onRequest({ request }) {
@@ -239,7 +239,7 @@ interface CallOptions {
 }
 
 /** The answer's body, or an ApiError (after the app-wide redirect), or a NetworkError. */
-async function call<T>(pending: Promise<{ data?: T; error?: unknown; response: Response }>, options: CallOptions = {}): Promise<T> {
+export async function call<T>(pending: Promise<{ data?: T; error?: unknown; response: Response }>, options: CallOptions = {}): Promise<T> {
   let res: Awaited<typeof pending>;
   try {
     res = await pending;

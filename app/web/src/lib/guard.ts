@@ -26,6 +26,8 @@ export function redirectFor(s: GuardState, url: GuardUrl): string | null {
   if (!s.initialized) return at(routes.setup());
   // An enrollment link works signed in or not, sealed or not; the page itself moves on.
   if (path === '/enroll') return null;
+  // Stripe Checkout sends the (signed-out) patient back here after paying.
+  if (path === '/payment-complete') return null;
   if (!s.signedIn) {
     if (path === '/login') return null;
     return routes.login({ next: PUBLIC.has(path) || path === '/' ? undefined : path + url.search });

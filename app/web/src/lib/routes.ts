@@ -47,6 +47,9 @@ export const routes = {
   inbox: () => resolve('inbox'),
   conversation: (kind: 'patients' | 'prospects', id: string) => resolve('/(app)/inbox/[kind]/[id]', { kind, id }),
   calendarSettings: () => resolve('appointments/settings'),
+  finance: () => resolve('finance'),
+  quote: (quoteId: string) => resolve('/(app)/finance/quotes/[quoteId]', { quoteId }),
+  receipt: (paymentId: string) => resolve('/(app)/finance/receipts/[paymentId]', { paymentId }),
 } as const;
 
 const API = '/api/v1';

@@ -94,7 +94,7 @@ export async function createCheckout(services: Services, quoteId: string, input:
     const base = services.config.publicUrl;
     const session = await createCheckoutSession(services.config.finance, {
       amountCents: amount, currency: q.currency, description, checkoutId: id, organizationId: actor.organizationId,
-      successUrl: `${base}/finance/stripe-return?result=paid`, cancelUrl: `${base}/finance/stripe-return?result=cancelled`,
+      successUrl: `${base}/payment-complete?result=paid`, cancelUrl: `${base}/payment-complete?result=cancelled`,
       ...(settings.stripe_share_contact && master?.email ? { customerEmail: master.email } : {}),
     });
     await trx('stripe_checkouts').insert({
