@@ -35,6 +35,7 @@ export const financeApi = {
   refreshCheckout: (checkoutId: string) => call(client.POST('/api/v1/finance/checkouts/{checkoutId}/refresh', { params: { path: { checkoutId } } })),
   refund: (paymentId: string, amountCents: number) => call(client.POST('/api/v1/finance/payments/{paymentId}/refunds', { params: { path: { paymentId } }, body: { amountCents } })),
   receipt: (paymentId: string) => call(client.GET('/api/v1/finance/payments/{paymentId}/receipt', { params: { path: { paymentId } } })),
+  report: (from: string, to: string) => call(client.GET('/api/v1/reports/finance', { params: { query: { from, to, granularity: 'month' } } })),
   settings: () => call(client.GET('/api/v1/finance/settings')),
   saveSettings: (body: FinanceSettings) => call(client.PUT('/api/v1/finance/settings', { body })),
 };

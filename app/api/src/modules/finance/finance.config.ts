@@ -13,6 +13,8 @@ export interface FinanceConfig {
   /** Seconds a webhook signature stays valid (Stripe's default tolerance: 300). */
   webhookToleranceSeconds: number;
   webhookMaxBytes: number;
+  /** Where Stripe Checkout sends the patient afterwards (?result=paid|cancelled is appended); default <public URL>/payment-complete. */
+  returnUrl: string | undefined;
 }
 
 export function financeConfig(env: NodeJS.ProcessEnv): FinanceConfig {
@@ -39,5 +41,13 @@ export function financeConfig(env: NodeJS.ProcessEnv): FinanceConfig {
     breakerHalfOpenSeconds: Math.max(1, num('PRAXISKERN_STRIPE_BREAKER_HALF_OPEN_SECONDS', 30)),
     webhookToleranceSeconds: Math.max(1, num('PRAXISKERN_STRIPE_WEBHOOK_TOLERANCE_SECONDS', 300)),
     webhookMaxBytes: Math.max(1024, num('PRAXISKERN_STRIPE_WEBHOOK_MAX_BYTES', 262_144)),
+    returnUrl: returnUrl(env.PRAXISKERN_STRIPE_RETURN_URL),
   };
+}
+
+function returnUrl(v: string | undefined): string | undefined {
+  if (!v) return undefined;
+  const u = new URL(v);
+  if (u.protocol !== 'https:' && u.protocol !== 'http:') throw new Error('PRAXISKERN_STRIPE_RETURN_URL must be an http(s) URL');
+  return v;
 }

@@ -91,10 +91,11 @@ export async function createCheckout(services: Services, quoteId: string, input:
     if (amount > STRIPE_MAX_CENTS) throw new AppError(409, 'amount_too_large', 'Stripe Checkout takes at most 999,999.99 EUR in one payment; request deposits', { limit: STRIPE_MAX_CENTS });
     const { master } = await loadPatient(services, trx, q.patient_id);
     const id = randomUUID();
-    const base = services.config.publicUrl;
+    const back = services.config.finance.returnUrl ?? `${services.config.publicUrl}/payment-complete`;
+    const withResult = (r: string) => `${back}${back.includes('?') ? '&' : '?'}result=${r}`;
     const session = await createCheckoutSession(services.config.finance, {
       amountCents: amount, currency: q.currency, description, checkoutId: id, organizationId: actor.organizationId,
-      successUrl: `${base}/payment-complete?result=paid`, cancelUrl: `${base}/payment-complete?result=cancelled`,
+      successUrl: withResult('paid'), cancelUrl: withResult('cancelled'),
       ...(settings.stripe_share_contact && master?.email ? { customerEmail: master.email } : {}),
     });
     await trx('stripe_checkouts').insert({
