@@ -375,3 +375,40 @@ test.serial('erasure (Art. 17) removes the patient\'s quotes, payments and refun
     t.is(Number((await e.owner(table).where({ patient_id: patient.id }).count<{ n: string }[]>('* as n'))[0].n), 0, table);
   }
 });
+
+test.serial('webhook bad input: NUL bytes in a signed event, a non-object, an oversized body → 4xx and nothing recorded; a payment link whose row was lost is rebuilt from its metadata', async (t) => {
+  const events = await count('stripe_events');
+  const nul = JSON.stringify({ id: 'evt_\u0000bad', object: 'event', type: 'checkout.session.completed', created: Math.floor(Date.now() / 1000), data: { object: { id: 'cs_x' } } });
+  const r1 = await e.stripe.send(e.webhookUrl, nul);
+  t.is(r1.status, 400, JSON.stringify(r1.body));
+  const r2 = await e.stripe.send(e.webhookUrl, JSON.stringify({ id: 'evt_nullobject', type: 'checkout.session.completed', created: 1, data: { object: null } }));
+  t.is(r2.status, 400);
+  const big = JSON.stringify({ id: 'evt_big', type: 'x', created: 1, data: { object: { pad: 'x'.repeat(300_000) } } });
+  const r3 = await e.stripe.send(e.webhookUrl, big);
+  t.is(r3.status, 413);
+  const r4 = await e.stripe.send(e.webhookUrl, 'not json at all');
+  t.is(r4.status, 400);
+  t.is(await count('stripe_events'), events, 'nothing recorded');
+
+  const { quote } = await sentQuote([item({ unitCents: 25_000 })]);
+  await e.finance.post(`/api/v1/quotes/${quote.id}/status`, { status: 'accepted' });
+  const { checkout } = (await e.finance.post(`/api/v1/quotes/${quote.id}/checkout`, {})).body;
+  const sent = e.stripe.sessions.get(checkout.sessionId)!;
+  t.deepEqual(Object.keys(sent.metadata).sort(), ['praxiskern_checkout', 'praxiskern_organization', 'praxiskern_quote']);
+  await e.owner('stripe_checkouts').where({ id: checkout.id }).delete();
+  const paid = e.stripe.pay(checkout.sessionId);
+  const res = await e.stripe.send(e.webhookUrl, e.stripe.event('checkout.session.completed', paid).payload);
+  t.is((res.body as { outcome: string }).outcome, 'applied');
+  const q = (await e.finance.get(`/api/v1/quotes/${quote.id}`)).body.quote;
+  t.is(q.paidCents, 25_000);
+  t.is(q.checkouts[0].id, checkout.id);
+});
+
+test.serial('a restricted record (Art. 18) takes no new quote, payment or payment link (423)', async (t) => {
+  const { patient, quote } = await sentQuote([item({ unitCents: 1_000 })]);
+  await e.owner('patients').where({ id: patient.id }).update({ restricted_at: new Date() });
+  t.is((await e.finance.post(`/api/v1/quotes/${quote.id}/payments`, { amountCents: 100, method: 'cash', paidOn: today() })).status, 423);
+  t.is((await e.finance.post(`/api/v1/quotes/${quote.id}/checkout`, {})).status, 423);
+  t.is((await e.doctor.post(`/api/v1/patients/${patient.id}/quotes`, { planEntryId: patient.planEntryId, currency: 'EUR', items: [item()] })).status, 423);
+  t.is((await e.finance.get(`/api/v1/quotes/${quote.id}`)).status, 200, 'still readable');
+});

@@ -86,6 +86,9 @@ export interface CheckoutRequest {
   /** Our checkout row id: client_reference_id, metadata and idempotency key. */
   checkoutId: string;
   organizationId: string;
+  /** Our ids (no personal data): lets a webhook find the quote even if the checkout row is missing. */
+  quoteId: string;
+  depositId: string | null;
   successUrl: string;
   cancelUrl: string;
   customerEmail?: string;
@@ -97,7 +100,7 @@ export async function createCheckoutSession(cfg: FinanceConfig, r: CheckoutReque
     mode: 'payment',
     client_reference_id: r.checkoutId,
     line_items: [{ quantity: 1, price_data: { currency: r.currency.toLowerCase(), unit_amount: r.amountCents, product_data: { name: r.description } } }],
-    metadata: { praxiskern_checkout: r.checkoutId, praxiskern_organization: r.organizationId },
+    metadata: { praxiskern_checkout: r.checkoutId, praxiskern_organization: r.organizationId, praxiskern_quote: r.quoteId, ...(r.depositId ? { praxiskern_deposit: r.depositId } : {}) },
     payment_intent_data: { description: r.description, metadata: { praxiskern_checkout: r.checkoutId, praxiskern_organization: r.organizationId } },
     success_url: r.successUrl,
     cancel_url: r.cancelUrl,

@@ -16,12 +16,15 @@ import { organizationTimeZone } from '../appointments/appointment.repository.ts'
 import { localDay } from '../appointments/time-zone.ts';
 import { loadPatient } from '../messaging/outbox.service.ts';
 import { scope } from '../patients/patient.service.ts';
+import { requireWritable } from '../patients/patient.guard.ts';
 import { STRIPE_MAX_CENTS } from './finance.money.ts';
 import * as repo from './finance.repository.ts';
 import { amountsIn, insertPayment, insertRefund, loadBundle, lockedPayment, today, viewOf } from './finance.service.ts';
 import { createCheckoutSession, createRefund, readStripeSecret, retrieveCheckoutSession } from './stripe.client.ts';
 
 export const STRIPE_WEBHOOK_PREFIX = '/webhooks/stripe/';
+/** What a Stripe object id looks like (evt_…, cs_…, pi_…, re_…); anything else in an event is not used. */
+export const STRIPE_ID = /^[A-Za-z0-9_]{1,255}$/;
 
 // ---- settings ----
 
@@ -72,6 +75,7 @@ export async function createCheckout(services: Services, quoteId: string, input:
     if (!settings.stripe_enabled) throw new AppError(409, 'stripe_disabled', 'Stripe payments are switched off for this organization');
     const q = await repo.quoteById(trx, quoteId, true);
     if (!q) throw notFound('Quote');
+    await requireWritable(trx, q.patient_id);
     const day = await today(trx, actor.organizationId);
     const b = await loadBundle(trx, [quoteId]);
     let amount: number;
@@ -94,7 +98,7 @@ export async function createCheckout(services: Services, quoteId: string, input:
     const back = services.config.finance.returnUrl ?? `${services.config.publicUrl}/payment-complete`;
     const withResult = (r: string) => `${back}${back.includes('?') ? '&' : '?'}result=${r}`;
     const session = await createCheckoutSession(services.config.finance, {
-      amountCents: amount, currency: q.currency, description, checkoutId: id, organizationId: actor.organizationId,
+      amountCents: amount, currency: q.currency, description, checkoutId: id, organizationId: actor.organizationId, quoteId, depositId: input.depositId ?? null,
       successUrl: withResult('paid'), cancelUrl: withResult('cancelled'),
       ...(settings.stripe_share_contact && master?.email ? { customerEmail: master.email } : {}),
     });
@@ -203,7 +207,34 @@ async function applyDeferred(trx: Tx, organizationId: string, paymentIntent: str
   }
 }
 
-const str = (v: unknown) => (typeof v === 'string' ? v : v && typeof v === 'object' && typeof (v as { id?: unknown }).id === 'string' ? (v as { id: string }).id : null);
+const str = (v: unknown): string | null => {
+  const id = typeof v === 'string' ? v : v && typeof v === 'object' ? (v as { id?: unknown }).id : undefined;
+  return typeof id === 'string' && STRIPE_ID.test(id) ? id : null;
+};
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/**
+ * The checkout row of a session. Should it be missing (the transaction that created the session at
+ * Stripe failed after the call), it is rebuilt from the session's metadata — our ids only — so a
+ * payment made through that link is still recorded against its quote.
+ */
+async function checkoutForSession(trx: Tx, organizationId: string, obj: Record<string, unknown>): Promise<repo.CheckoutRow | undefined> {
+  const sessionId = str(obj.id);
+  if (!sessionId) return undefined;
+  const found = await repo.checkoutBy(trx, { session_id: sessionId }, true);
+  if (found) return found;
+  const meta = (obj.metadata ?? {}) as Record<string, unknown>;
+  const quoteId = meta.praxiskern_quote;
+  const depositId = meta.praxiskern_deposit;
+  const checkoutId = meta.praxiskern_checkout;
+  if (meta.praxiskern_organization !== organizationId || typeof quoteId !== 'string' || !UUID.test(quoteId) || typeof checkoutId !== 'string' || !UUID.test(checkoutId)) return undefined;
+  const q = await repo.quoteById(trx, quoteId);
+  const amount = obj.amount_total;
+  if (!q || !Number.isSafeInteger(amount) || (amount as number) <= 0) return undefined;
+  const deposit = typeof depositId === 'string' && UUID.test(depositId) && (await repo.depositsOf(trx, [quoteId])).some((d) => d.id === depositId) ? depositId : null;
+  await trx('stripe_checkouts').insert({ id: checkoutId, organization_id: organizationId, patient_id: q.patient_id, quote_id: quoteId, deposit_id: deposit, session_id: sessionId, url: null, amount_cents: amount }).onConflict('id').ignore();
+  return repo.checkoutBy(trx, { session_id: sessionId }, true);
+}
 
 /**
  * One verified event, in the organization's scope: recorded by id first (a replay returns
@@ -222,7 +253,7 @@ export async function applyStripeEvent(trx: Tx, organizationId: string, event: S
     case 'checkout.session.completed':
     case 'checkout.session.async_payment_succeeded':
     case 'checkout.session.expired': {
-      const c = typeof obj.id === 'string' ? await repo.checkoutBy(trx, { session_id: obj.id }, true) : undefined;
+      const c = await checkoutForSession(trx, organizationId, obj);
       if (!c) break;
       const r = await applySession(trx, c, {
         status: typeof obj.status === 'string' ? obj.status : null, paymentStatus: typeof obj.payment_status === 'string' ? obj.payment_status : null,
@@ -236,8 +267,9 @@ export async function applyStripeEvent(trx: Tx, organizationId: string, event: S
     case 'refund.updated':
     case 'charge.refund.updated': {
       const pi = str(obj.payment_intent);
-      if (typeof obj.id !== 'string' || !pi || !Number.isSafeInteger(obj.amount) || (obj.amount as number) <= 0) break;
-      const facts: RefundFacts = { refundId: obj.id, paymentIntent: pi, amount: obj.amount as number, status: typeof obj.status === 'string' ? obj.status : 'succeeded', created: Number.isSafeInteger(obj.created) ? (obj.created as number) : event.created };
+      const refundId = str(obj.id);
+      if (!refundId || !pi || !Number.isSafeInteger(obj.amount) || (obj.amount as number) <= 0) break;
+      const facts: RefundFacts = { refundId, paymentIntent: pi, amount: obj.amount as number, status: typeof obj.status === 'string' ? obj.status : 'succeeded', created: Number.isSafeInteger(obj.created) ? (obj.created as number) : event.created };
       state = await applyRefund(trx, organizationId, facts);
       if (state === 'deferred') deferred = facts;
       break;

@@ -14,7 +14,7 @@ import { readRaw } from '../../http/middleware/json-body.ts';
 import type { Services } from '../../http/services.ts';
 import { SYSTEM_USER_ID } from '../retention/retention.scheduler.ts';
 import { readStripeSecret, webhookVerifier } from './stripe.client.ts';
-import { applyStripeEvent, STRIPE_WEBHOOK_PREFIX } from './stripe.service.ts';
+import { applyStripeEvent, STRIPE_ID, STRIPE_WEBHOOK_PREFIX } from './stripe.service.ts';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
@@ -39,7 +39,8 @@ export function stripeWebhook(services: Services) {
     } catch {
       throw new AppError(400, 'invalid_signature', 'Stripe-Signature is missing, does not match the body, or is too old', [{ field: 'header.stripe-signature', message: 'is missing, does not match the body, or is too old', code: 'invalid_signature' }]);
     }
-    if (!event || typeof event.id !== 'string' || typeof event.type !== 'string' || !event.data || typeof event.data.object !== 'object' || !Number.isSafeInteger(event.created)) {
+    if (!event || typeof event.id !== 'string' || !STRIPE_ID.test(event.id) || typeof event.type !== 'string' || !/^[a-z0-9_.]{1,100}$/.test(event.type)
+      || !event.data || typeof event.data.object !== 'object' || event.data.object === null || !Number.isSafeInteger(event.created)) {
       throw new AppError(400, 'bad_request', 'body: is not a Stripe event', [{ field: 'body', message: 'is not a Stripe event' }]);
     }
     const outcome = await withScope(services.db, { organizationId, userId: SYSTEM_USER_ID }, (trx) => applyStripeEvent(trx, organizationId, event));
