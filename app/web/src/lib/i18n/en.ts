@@ -1,7 +1,11 @@
 // English message catalogue: same keys as de.ts (a missing or extra key is a type error).
+import { usersEn } from './users.en.ts';
+import { auditActionsEn } from './audit-actions.en.ts';
 import type { Messages } from './de.ts';
 
 export const en: Messages = {
+  ...usersEn,
+  ...auditActionsEn,
   'app.name': 'Praxiskern',
   'app.loading': 'Loading …',
   'app.offline.title': 'Server unreachable',
