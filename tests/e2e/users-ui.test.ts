@@ -85,6 +85,14 @@ test('an admin resets a user\'s TOTP; the user enrolls again by scanning the QR 
     const row = page.getByRole('row').filter({ has: page.getByRole('rowheader', { name: /Test mara/ }) });
     t.regex((await row.getByRole('cell').nth(3).textContent()) ?? '', /\d{2}\.\d{2}\.\d{4}/, 'last login in German format');
 
+    // A new account first: its panel shows a success message …
+    await press(page, page.getByRole('button', { name: 'Lokales Konto anlegen' }));
+    await page.getByLabel('Vollständiger Name').fill('Jonas Neu');
+    await page.getByLabel('Benutzername').fill('jonas.neu');
+    await press(page, page.getByRole('button', { name: 'Konto anlegen', exact: true }));
+    await page.getByText('Das Konto Jonas Neu wurde angelegt.').waitFor();
+
+    // … which the next success message replaces (one live region at a time, no pile).
     // Name and e-mail, keyboard only.
     await press(page, row.getByRole('button', { name: /Name und E-Mail/ }));
     const name = page.getByLabel('Vollständiger Name');
@@ -96,6 +104,9 @@ test('an admin resets a user\'s TOTP; the user enrolls again by scanning the QR 
     a11y.details = seriousViolations(await axeViolations(page));
     await page.keyboard.press('Enter');
     await page.getByRole('status').getByText('Änderungen für Mara Schulz gespeichert.').waitFor();
+    t.false(await page.getByText('Das Konto Jonas Neu wurde angelegt.').isVisible(), 'the older success message is gone');
+    t.deepEqual((await page.locator('.alert-success:not([hidden])').allTextContents()).map((x) => x.trim()), ['Änderungen für Mara Schulz gespeichert.'], 'exactly one success message, the newest');
+    t.is(await page.locator('[role="status"]:not([hidden]).alert-success').count(), 1);
     await page.getByRole('rowheader', { name: /Mara Schulz/ }).getByText('mara@praxis.example', { exact: false }).waitFor();
 
     // The reset: only the authenticator (arrow keys in the radio group), then the link.
@@ -112,11 +123,12 @@ test('an admin resets a user\'s TOTP; the user enrolls again by scanning the QR 
     a11y.reset = seriousViolations(await axeViolations(page));
     await press(page, page.getByRole('button', { name: 'Zurücksetzen und Link erstellen' }));
     await page.getByRole('heading', { name: 'Einrichtungslink für Mara Schulz' }).waitFor();
-    link = await page.getByLabel('Einrichtungslink').inputValue();
+    const resetPanel = page.locator('tr.editor-row');
+    link = await resetPanel.getByLabel('Einrichtungslink').inputValue();
     t.regex(link, /\/enroll#[A-Za-z0-9_-]{43}$/);
-    await press(page, page.getByRole('button', { name: 'Fertig' }));
+    await press(page, resetPanel.getByRole('button', { name: 'Fertig' }));
     await maraRow.getByText(/Einrichtung offen bis .* \(nur Authenticator-App\)/).waitFor();
-    t.is(await page.locator('.alert-success:not([hidden])').count(), 1, 'one success message, the newest');
+    t.deepEqual((await page.locator('.alert-success:not([hidden])').allTextContents()).map((x) => x.trim()), ['Änderungen für Mara Schulz gespeichert.'], 'one success message, the newest');
   }, t.log);
 
   // The old authenticator stopped working with the reset.
