@@ -114,7 +114,7 @@ test('after setup and logout, an IdP sign-in provisions the user, who changes an
     const operatorBadges = await rowOf(ADMIN.adminDisplayName).getByRole('listitem').allTextContents();
     t.deepEqual(operatorBadges.map((b) => b.trim()), ['Administration']);
     await page.getByRole('link', { name: 'Protokoll', exact: true }).click();
-    await page.getByRole('cell', { name: 'user.updated', exact: true }).first().waitFor();
+    await page.getByRole('cell', { name: 'Benutzer geändert', exact: true }).first().waitFor();
   }, t.log);
 
   t.deepEqual(usersA11y, [], 'no serious or critical axe-core violations on the users page');
