@@ -84,12 +84,15 @@ Creates a local account and prints its one-time enrollment link.`,
 };
 
 const reset: Command = {
-  usage: `praxiskern user reset USERNAME|ID [--org SLUG] [--json]
-Removes the account's password and TOTP, ends its sessions and prints a new one-time enrollment link.`,
-  options: { org: { type: 'string' } },
+  usage: `praxiskern user reset USERNAME|ID [--kind full|password|totp] [--org SLUG] [--json]
+Removes the account's password and TOTP (--kind password or totp: only that one; the person confirms with
+the other), ends its sessions and prints a new one-time enrollment link.`,
+  options: { org: { type: 'string' }, kind: { type: 'string' } },
   run: (v, positionals) => withServices(async (services) => {
+    const kind = v.kind ?? 'full';
+    if (kind !== 'full' && kind !== 'password' && kind !== 'totp') fail('--kind: must be full, password or totp');
     const target = await resolveUser(services, positionals[0], v.org);
-    const done = await resetLocalAccount(services, operator(target.organization_id), target.id);
+    const done = await resetLocalAccount(services, operator(target.organization_id), target.id, kind);
     output(v, done, `${done.user.username} is reset; sessions ended.\n${handover(done.enrollment)}`);
     return 0;
   }),

@@ -70,8 +70,8 @@ test('the operator manages operators and reads the installation audit log; an or
     const operators = page.getByRole('table', { name: 'Betreiber der Installation' });
     await operators.getByRole('rowheader', { name: new RegExp(ADMIN.adminDisplayName) }).waitFor();
     const log = page.getByRole('table', { name: 'Installationsprotokoll' });
-    await log.getByRole('cell', { name: 'installation.operator_granted', exact: true }).first().waitFor();
-    t.is(await log.getByRole('cell', { name: 'auth.login', exact: true }).count(), 0, 'organization events stay in the organization log');
+    await log.getByRole('cell', { name: 'Installationsbetreuer ernannt', exact: true }).first().waitFor();
+    t.is(await log.getByRole('cell', { name: 'Anmeldung', exact: true }).count(), 0, 'organization events stay in the organization log');
     a11y.page = seriousViolations(await axeViolations(page));
 
     // A second organization's admin, created on the server.
@@ -94,7 +94,7 @@ test('the operator manages operators and reads the installation audit log; an or
 
     await row.getByRole('button', { name: /^Betreiberrolle entziehen/ }).click();
     await page.getByText('Süd Admin ist kein Betreiber mehr.').waitFor();
-    await log.getByRole('cell', { name: 'installation.operator_revoked', exact: true }).waitFor();
+    await log.getByRole('cell', { name: 'Installationsbetreuer entfernt', exact: true }).waitFor();
     t.is(await operators.getByRole('button', { name: new RegExp(ADMIN.adminDisplayName) }).count(), 0, 'nobody can revoke their own role from the page');
     a11y.afterRevoke = seriousViolations(await axeViolations(page));
 

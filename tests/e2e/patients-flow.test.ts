@@ -307,7 +307,7 @@ test('a patient is created, documented, exported and erased for good through the
     // The access log lists the reads and writes of this record.
     const access = page.locator('#access');
     await access.getByRole('button', { name: 'Zugriffsprotokoll laden' }).click();
-    await access.getByRole('cell', { name: 'document.upload' }).first().waitFor();
+    await access.getByRole('cell', { name: 'Dokument hochgeladen', exact: true }).first().waitFor();
     a11y.record = seriousViolations(await axeViolations(page));
     await shot(page, '6-record');
 

@@ -110,7 +110,7 @@ test('a new account is enrolled through its one-time link: own password, QR/TOTP
     await page.goto('/admin/users');
     const row = page.getByRole('row').filter({ has: page.getByRole('rowheader', { name: /Paula Neu/ }) });
     await row.getByRole('button', { name: /Neuer Einrichtungslink/ }).click();
-    await page.getByText(/setzt die Anmeldung von Paula Neu zurück/).waitFor();
+    await page.getByText(/gilt für Paula Neu ab sofort nicht mehr/).waitFor();
     await page.getByRole('button', { name: 'Zurücksetzen und Link erstellen' }).click();
     await page.getByRole('heading', { name: 'Einrichtungslink für Paula Neu' }).waitFor();
     const renewed = await page.getByLabel('Einrichtungslink').inputValue();

@@ -86,6 +86,14 @@ test('after setup and logout, an IdP sign-in provisions the user, who changes an
     t.regex((await rowOf(IDP_NAME).textContent()) ?? '', /Identitätsanbieter.*Administration.*Aktiv/s);
     t.regex((await rowOf(ADMIN.adminDisplayName).textContent()) ?? '', /Lokales Konto.*Administration/s);
     usersA11y = seriousViolations(await axeViolations(page));
+    // Password and second factor of an IdP account live at the IdP: the row says so and offers no reset.
+    t.regex((await rowOf(IDP_NAME).textContent()) ?? '', /Passwort und zweiter Faktor werden dort verwaltet\. Hier gibt es kein Zurücksetzen/);
+    t.is(await rowOf(IDP_NAME).getByRole('button', { name: /Neuer Einrichtungslink|Name und E-Mail/ }).count(), 0, 'no reset and no name edit for an IdP account');
+    await page.getByRole('link', { name: 'Mein Konto' }).click();
+    await page.getByText(/Sie melden sich über den Identitätsanbieter Ihrer Praxis an/).waitFor();
+    t.is(await page.getByLabel('Aktuelles Passwort').count(), 0, 'no password form for an IdP account');
+    await page.getByRole('navigation', { name: 'Hauptnavigation' }).getByRole('link', { name: 'Benutzer', exact: true }).click();
+    await page.getByRole('heading', { level: 1, name: 'Benutzer' }).waitFor();
 
     // The local administrator from the setup is the installation's operator: an organization
     // administrator who is none (the IdP account) cannot change its roles, and is told why in German.
@@ -114,7 +122,7 @@ test('after setup and logout, an IdP sign-in provisions the user, who changes an
     const operatorBadges = await rowOf(ADMIN.adminDisplayName).getByRole('listitem').allTextContents();
     t.deepEqual(operatorBadges.map((b) => b.trim()), ['Administration']);
     await page.getByRole('link', { name: 'Protokoll', exact: true }).click();
-    await page.getByRole('cell', { name: 'user.updated', exact: true }).first().waitFor();
+    await page.getByRole('cell', { name: 'Benutzer geändert', exact: true }).first().waitFor();
   }, t.log);
 
   t.deepEqual(usersA11y, [], 'no serious or critical axe-core violations on the users page');

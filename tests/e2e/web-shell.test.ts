@@ -96,7 +96,7 @@ test('first-run setup, language switch, logout and local sign-in with password +
 
     await page.getByRole('link', { name: 'Audit log' }).click();
     await page.getByRole('heading', { level: 1, name: 'Audit log' }).waitFor();
-    await page.getByRole('cell', { name: 'auth.logout', exact: true }).first().waitFor();
+    await page.getByRole('cell', { name: 'Sign-out', exact: true }).first().waitFor();
     a11y.audit = seriousViolations(await axeViolations(page));
   }, t.log);
 

@@ -67,6 +67,15 @@ test.serial('praxiskern user reset ends the sessions and prints a new link; the 
   const second = await ownerDb(app)('enrollments').where({ user_id: user.id }).first('token_hash');
   t.false(first.token_hash.equals(second.token_hash), 'the new link replaced the old one');
   await enroll(app.url, reset.json.enrollment.url, 'other chose this one');
+  const badKind = await cli(app, 'user', 'reset', 'cli.other', '--kind', 'everything');
+  t.is(badKind.code, 1);
+  t.regex(badKind.stderr, /--kind: must be full, password or totp/);
+  const totpOnly = await cli(app, 'user', 'reset', 'cli.other', '--kind', 'totp', '--json');
+  t.is(totpOnly.code, 0, totpOnly.stderr);
+  t.is(totpOnly.json.user.enrollmentKind, 'totp');
+  const kept = await ownerDb(app)('users').where({ id: user.id }).first('password_hash', 'totp_secret');
+  t.truthy(kept.password_hash, 'a TOTP reset keeps the password');
+  t.is(kept.totp_secret, null);
   const oidcOnly = await cli(app, 'user', 'reset', 'no-such-user');
   t.is(oidcOnly.code, 1);
   t.regex(oidcOnly.stderr, /^praxiskern: no user "no-such-user"\n$/);

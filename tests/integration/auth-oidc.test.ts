@@ -88,6 +88,8 @@ test('happy path: sign-in through the IdP provisions the user just in time with 
   t.is(user.oidc_issuer, idp.issuer);
   t.is(user.username, null);
   t.is(user.password_hash, null);
+  t.true(Date.now() - new Date(user.last_login_at).getTime() < 120_000, 'the sign-in through the IdP is the last login');
+  t.is(session.body.user.signIn, 'oidc', 'the UI learns that password and second factor live at the IdP');
   t.is((await auditRows(app, { action: 'user.provisioned', actor_user_id: user.id })).length, 1);
   const logins = await auditRows(app, { action: 'auth.login', actor_user_id: user.id, outcome: 'success' });
   t.is(logins[0].details.method, 'oidc');

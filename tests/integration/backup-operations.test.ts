@@ -160,7 +160,7 @@ test.serial('the admin API shows status and snapshots, starts a backup, and hand
   t.is(kit.headers.get('cache-control'), 'no-store');
   t.is(kit.body.shares.length, 3);
   t.is(kit.body.identity, undefined, 'with shares the whole identity is nowhere');
-  t.regex(kit.body.html, /Custodian share 3 of 3/);
+  t.regex(kit.body.html, /Verwahrer-Teil 3 von 3/, 'the kit speaks the language of the admin (German)');
   // Every page names the public key that the snapshots are signed with: a new server verifies with it.
   t.is(kit.body.signer, backupSigningKey(app.services.appKey).text);
   t.is(kit.body.html.replace(/&#8203;/g, '').split(kit.body.signer).length - 1, 3, 'each custodian page shows the signing key');

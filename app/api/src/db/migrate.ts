@@ -20,6 +20,7 @@ import * as m0271 from './migrations/20261201_0271_aftercare.ts';
 import * as m0280 from './migrations/20261201_0280_inbox.ts';
 import * as m0290 from './migrations/20261201_0290_inbound_media.ts';
 import * as m0370 from './migrations/20261201_0370_finance.ts';
+import * as m0330 from './migrations/20261201_0330_enrollment_kind.ts';
 
 export interface MigrationModule {
   up(knex: Knex): Promise<void>;
@@ -47,6 +48,7 @@ export const MIGRATIONS: Record<string, MigrationModule> = {
   '20261201_0280_inbox': m0280,
   '20261201_0290_inbound_media': m0290,
   '20261201_0370_finance': m0370,
+  '20261201_0330_enrollment_kind': m0330,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

@@ -405,13 +405,17 @@ export type paths = {
             path?: never;
             cookie?: never;
         };
-        /** Audit entries of the organization, newest first */
+        /** Audit entries of the organization, newest first; filters by action, user, patient and time; user names resolved within the organization */
         get: {
             parameters: {
                 query?: {
                     objectType?: string;
                     objectId?: string;
                     actorUserId?: string;
+                    action?: string;
+                    patientId?: string;
+                    from?: string;
+                    to?: string;
                     limit?: number;
                     beforeSeq?: number;
                 };
@@ -803,7 +807,7 @@ export type paths = {
         };
         get?: never;
         put?: never;
-        /** Reset a local account: removes password and TOTP, ends its sessions, returns a new one-time enrollment link once */
+        /** Reset a local account (kind full, password or totp): the old secret stops working now, its sessions end; returns a new one-time enrollment link once */
         post: {
             parameters: {
                 query?: never;
@@ -813,7 +817,17 @@ export type paths = {
                 };
                 cookie?: never;
             };
-            requestBody?: never;
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /**
+                         * @default full
+                         * @enum {string}
+                         */
+                        kind?: "full" | "password" | "totp";
+                    };
+                };
+            };
             responses: {
                 /** @description OK */
                 200: {
@@ -849,7 +863,7 @@ export type paths = {
         delete?: never;
         options?: never;
         head?: never;
-        /** Change roles, display name or activation; a role change or deactivation ends the user's sessions */
+        /** Change roles, display name, e-mail or activation; a role change or deactivation ends the user's sessions */
         patch: {
             parameters: {
                 query?: never;
@@ -864,6 +878,7 @@ export type paths = {
                     "application/json": {
                         roles?: ("admin" | "coordinator" | "doctor" | "finance" | "platform_owner" | "staff")[];
                         displayName?: string;
+                        email?: string | null;
                         active?: boolean;
                     };
                 };
@@ -1056,8 +1071,9 @@ export type paths = {
                 content: {
                     "application/json": {
                         token: string;
-                        password: string;
-                        totpSecret: string;
+                        password?: string;
+                        currentPassword?: string;
+                        totpSecret?: string;
                         totpCode: string;
                     };
                 };
@@ -3069,6 +3085,10 @@ export type paths = {
                     objectType?: string;
                     objectId?: string;
                     actorUserId?: string;
+                    action?: string;
+                    patientId?: string;
+                    from?: string;
+                    to?: string;
                     limit?: number;
                     beforeSeq?: number;
                 };
@@ -6103,6 +6123,8 @@ export type components = {
             details: {
                 [key: string]: unknown;
             } | null;
+            actor_name?: string | null;
+            object_name?: string | null;
         };
         BackupJob: {
             id: string;
@@ -6268,8 +6290,10 @@ export type components = {
             organizationName: string;
             /** Format: date-time */
             expiresAt: string;
-            totpSecret: string;
-            otpauthUrl: string;
+            /** @enum {string} */
+            kind: "full" | "password" | "totp";
+            totpSecret: string | null;
+            otpauthUrl: string | null;
         };
         ErasureRecord: {
             /** Format: uuid */
@@ -6707,6 +6731,8 @@ export type components = {
             /** Format: uuid */
             organizationId: string;
             organizationName: string | null;
+            /** @enum {string} */
+            signIn: "oidc" | "local";
         };
         SetupResult: {
             /** Format: uuid */
@@ -6789,6 +6815,7 @@ export type components = {
             /** Format: date-time */
             createdAt: string;
             enrollmentExpiresAt: string | null;
+            enrollmentKind: ("full" | "password" | "totp") | null;
         };
     };
     responses: {

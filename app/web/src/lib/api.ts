@@ -26,6 +26,7 @@ export type UserRecord = Schemas['User'];
 export type EnrollmentLink = Schemas['EnrollmentLink'];
 export type CreatedUser = Schemas['CreatedUser'];
 export type EnrollmentStart = Schemas['EnrollmentStart'];
+export type EnrollmentKind = EnrollmentStart['kind'];
 export type AuditEntry = Schemas['AuditEntry'];
 export type Address = Schemas['Address'];
 export type MasterData = Schemas['MasterData'];
@@ -284,7 +285,8 @@ export const api = {
   users: () => call(client.GET('/api/v1/users')),
   updateUser: (userId: string, body: UserPatch) => call(client.PATCH('/api/v1/users/{id}', { params: id(userId), body })),
   createUser: (body: NewUser) => call(client.POST('/api/v1/users', { body })),
-  resetUser: (userId: string) => call(client.POST('/api/v1/users/{id}/enrollment', { params: id(userId) })),
+  resetUser: (userId: string, kind: EnrollmentKind = 'full') => call(client.POST('/api/v1/users/{id}/enrollment', { params: id(userId), body: { kind } })),
+  changePassword: (currentPassword: string, newPassword: string) => call(client.POST('/api/v1/auth/local/password', { body: { currentPassword, newPassword } })),
   beginEnrollment: (token: string) => call(client.POST('/api/v1/enrollment/begin', { body: { token } }), noRedirects),
   completeEnrollment: (body: EnrollmentInput) => call(client.POST('/api/v1/enrollment/complete', { body }), noRedirects),
 

@@ -29,6 +29,7 @@ export const routes = {
   unseal: () => resolve('unseal'),
   sealed: () => resolve('sealed'),
   adminUsers: () => resolve('admin/users'),
+  account: () => resolve('account'),
   adminAudit: () => resolve('admin/audit'),
   adminBackup: () => resolve('admin/backup'),
   adminInstallation: () => resolve('admin/installation'),

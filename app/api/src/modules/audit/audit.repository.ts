@@ -24,11 +24,18 @@ export async function insertAudit(db: Db | Tx, row: AuditRow): Promise<void> {
 }
 
 export interface AuditQuery {
-  objectType?: string;
-  objectId?: string;
-  actorUserId?: string;
+  objectType?: string | undefined;
+  objectId?: string | undefined;
+  actorUserId?: string | undefined;
+  /** Exact action, e.g. "patient.read". */
+  action?: string | undefined;
+  /** Entries about one patient: direct ones and list views that showed the patient (like the export's audit trail). */
+  patientId?: string | undefined;
+  /** Time range, inclusive start, exclusive end. */
+  from?: string | undefined;
+  to?: string | undefined;
   limit: number;
-  beforeSeq?: number;
+  beforeSeq?: number | undefined;
 }
 
 /** Newest first: entries still waiting for the sequencer (seq null) before the chained ones. */
@@ -41,7 +48,25 @@ export async function listAudit(trx: Tx, q: AuditQuery) {
   if (q.objectId) query.where('object_id', q.objectId);
   if (q.actorUserId) query.where('actor_user_id', q.actorUserId);
   if (q.beforeSeq) query.where('seq', '<', q.beforeSeq);
+  if (q.action) query.where('action', q.action);
+  if (q.from) query.where('created_at', '>=', q.from);
+  if (q.to) query.where('created_at', '<', q.to);
+  if (q.patientId) {
+    const id = q.patientId;
+    query.where((w) => w.where('object_id', id).orWhereRaw(`action in ('patient.list', 'appointment.list', 'aftercare.tasks.list') and details->'ids' \\? ?`, [id]));
+  }
   return query;
+}
+
+/**
+ * Display names of the given user ids, read in the caller's scope: row-level security limits it
+ * to users of the same organization, so an id of another organization stays unresolved.
+ */
+export async function userNames(trx: Tx, ids: string[]): Promise<Map<string, { displayName: string; username: string | null }>> {
+  const unique = [...new Set(ids)].filter((id) => /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(id));
+  if (!unique.length) return new Map();
+  const rows: { id: string; display_name: string; username: string | null }[] = await trx('users').whereIn('id', unique).select('id', 'display_name', 'username');
+  return new Map(rows.map((r) => [r.id, { displayName: r.display_name, username: r.username }]));
 }
 
 export interface ChainRow {

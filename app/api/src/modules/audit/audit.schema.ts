@@ -15,6 +15,10 @@ export const auditEntryView = named('AuditEntry', z.strictObject({
   ip: z.string().nullable(),
   user_agent: z.string().nullable(),
   details: z.record(z.string(), z.unknown()).nullable(),
+  /** The actor's display name (and sign-in name), resolved at read time for users of the same organization; absent otherwise. */
+  actor_name: z.string().nullable().optional(),
+  /** For entries about a user of the same organization: that user's display name. */
+  object_name: z.string().nullable().optional(),
 }));
 
 export const auditEntriesView = named('AuditEntries', z.strictObject({ entries: z.array(auditEntryView) }));

@@ -24,7 +24,7 @@ export const sessionRoutes = [
       return {
         user: !user ? null : {
           id: user.id, displayName: user.display_name, username: user.username, roles: actor.roles, installationRoles: actor.installationRoles ?? [], locale: user.locale,
-          organizationId: actor.organizationId, organizationName: org?.name ?? null,
+          organizationId: actor.organizationId, organizationName: org?.name ?? null, signIn: user.oidc_issuer ? ('oidc' as const) : ('local' as const),
         },
         sealed: services.seal.isSealed,
       };

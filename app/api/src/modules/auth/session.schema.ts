@@ -18,6 +18,8 @@ export const sessionUserView = named('SessionUser', z.strictObject({
   locale: locale.nullable(),
   organizationId: z.uuid(),
   organizationName: z.string().nullable(),
+  /** How the user signs in: password and second factor live at the identity provider (oidc) or here (local). */
+  signIn: z.enum(['oidc', 'local']),
 }));
 
 export const sessionView = named('SessionInfo', z.strictObject({ user: sessionUserView.nullable(), sealed: z.boolean() }));

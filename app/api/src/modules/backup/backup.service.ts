@@ -92,10 +92,14 @@ export async function startDrill(services: Services) {
 
 export async function recoveryKit(services: Services, opts: KitOptions) {
   authorize('backup.recovery_kit');
-  const org = currentContext()?.actor?.organizationId;
-  const row: { name: string } | undefined = org
-    ? await withScope(services.db, { organizationId: org }, (trx) => trx('organizations').where({ id: org }).first('name'))
-    : undefined;
-  const name = row?.name;
-  return createRecoveryKit(services, { ...opts, organization: name });
+  const actor = currentContext()?.actor;
+  const org = actor?.organizationId;
+  const [row, user]: [{ name: string } | undefined, { locale: 'de' | 'en' } | undefined] = org
+    ? await withScope(services.db, { organizationId: org }, (trx) => Promise.all([
+      trx('organizations').where({ id: org }).first('name'),
+      actor?.userId ? trx('users').where({ id: actor.userId }).first('locale') : undefined,
+    ]))
+    : [undefined, undefined];
+  // The printed kit speaks the language the person chose in the UI (stored with the user).
+  return createRecoveryKit(services, { ...opts, organization: row?.name, locale: user?.locale });
 }

@@ -32,7 +32,9 @@ export interface KitOptions {
   shares?: { threshold: number; count: number };
   /** Replace an existing kit: later backups go to the new recipient only (old backups still need the old kit). */
   replace?: boolean;
-  organization?: string;
+  organization?: string | undefined;
+  /** Language of the printable kit page. */
+  locale?: 'de' | 'en' | undefined;
 }
 
 /** The group tag of a split: derived from the public recipient, so it reveals nothing about the identity. */
@@ -61,7 +63,7 @@ export async function createRecoveryKit(services: Pick<Services, 'db' | 'seal' |
     details: { replaced: existing.length, shares: opts.shares ?? null },
   }).catch(() => undefined);
   const html = renderKitPage({
-    installationId: installation.installationId, organization: opts.organization, createdAt, recipient, signer,
+    installationId: installation.installationId, organization: opts.organization, createdAt, recipient, signer, locale: opts.locale,
     ...(shares ? { shares: { threshold: opts.shares!.threshold, count: opts.shares!.count, texts: shares } } : { identity }),
   });
   return { installationId: installation.installationId, recipient, signer, createdAt, ...(shares ? { shares } : { identity }), html };

@@ -33,7 +33,7 @@ export const setupRoutes = [
       );
       setSessionCookies(ctx, services.config, issued);
       // The offline backup identity: shown once here, only its recipient stays on the server.
-      const kit = await createRecoveryKit(services, { organization: body.organizationName });
+      const kit = await createRecoveryKit(services, { organization: body.organizationName, locale: body.locale ?? 'de' });
       ctx.set('cache-control', 'no-store');
       return {
         organizationId: result.organizationId, userId: result.userId, recoveryCodes: result.recoveryCodes, csrfToken: issued.csrfToken,

@@ -39,7 +39,7 @@ export const PUBLIC_USER_COLUMNS = ['id', 'username', 'display_name', 'email', '
 
 /** The public columns plus when a pending enrollment link expires (null: none pending). */
 const publicUsers = (trx: Tx) =>
-  trx('users as u').leftJoin('enrollments as e', 'e.user_id', 'u.id').select(...PUBLIC_USER_COLUMNS.map((c) => `u.${c}`), 'e.expires_at as enrollment_expires_at');
+  trx('users as u').leftJoin('enrollments as e', 'e.user_id', 'u.id').select(...PUBLIC_USER_COLUMNS.map((c) => `u.${c}`), 'e.expires_at as enrollment_expires_at', 'e.kind as enrollment_kind');
 
 export async function listUsers(trx: Tx) {
   return publicUsers(trx).orderBy('u.display_name');

@@ -1,7 +1,7 @@
 import { defineRoute } from '../../http/route.ts';
 import { currentContext } from '../../core/context.ts';
 import { changeUser, createLocalUser, listOrganizationUsers, operatorFrom, resetLocalAccount } from './user.service.ts';
-import { createUserBody, updateUserBody, userIdParams } from './user.schema.ts';
+import { createUserBody, resetUserBody, updateUserBody, userIdParams } from './user.schema.ts';
 import { created, ok } from '../../http/response.ts';
 import { createdUserView, userChangedView, usersView } from './user.schema.ts';
 
@@ -26,17 +26,17 @@ export const userRoutes = [
     },
   }),
   defineRoute({
-    method: 'post', path: '/users/:id/enrollment', access: 'users.manage', tags: ['users'], params: userIdParams,
-    summary: 'Reset a local account: removes password and TOTP, ends its sessions, returns a new one-time enrollment link once',
+    method: 'post', path: '/users/:id/enrollment', access: 'users.manage', tags: ['users'], params: userIdParams, body: resetUserBody,
+    summary: 'Reset a local account (kind full, password or totp): the old secret stops working now, its sessions end; returns a new one-time enrollment link once',
     response: ok(createdUserView),
-    handler: async ({ ctx, services, params }) => {
+    handler: async ({ ctx, services, params, body }) => {
       ctx.set('cache-control', 'no-store');
-      return resetLocalAccount(services, operator(), params.id);
+      return resetLocalAccount(services, operator(), params.id, body.kind);
     },
   }),
   defineRoute({
     method: 'patch', path: '/users/:id', access: 'users.manage', tags: ['users'], params: userIdParams, body: updateUserBody,
-    summary: 'Change roles, display name or activation; a role change or deactivation ends the user\'s sessions',
+    summary: 'Change roles, display name, e-mail or activation; a role change or deactivation ends the user\'s sessions',
     response: ok(userChangedView),
     handler: async ({ services, params, body }) => ({ user: await changeUser(services, operator(), params.id, body) }),
   }),

@@ -18,15 +18,30 @@ export const createUserBody = z.strictObject({
   locale: z.enum(['de', 'en']).optional(),
 });
 
+/** An e-mail address, or null to remove it. */
+export const userEmail = z.email().max(320);
+
 export const updateUserBody = z
-  .strictObject({ roles: roles.optional(), displayName: displayName.optional(), active: z.boolean().optional() })
-  .refine((b) => b.roles !== undefined || b.displayName !== undefined || b.active !== undefined, { message: 'give roles, displayName or active', path: ['roles'] });
+  .strictObject({ roles: roles.optional(), displayName: displayName.optional(), email: userEmail.nullable().optional(), active: z.boolean().optional() })
+  .refine((b) => b.roles !== undefined || b.displayName !== undefined || b.email !== undefined || b.active !== undefined, { message: 'give roles, displayName, email or active', path: ['roles'] });
+
+/** What a reset renews: everything, only the password, or only the authenticator (and recovery codes). */
+export const ENROLLMENT_KINDS = ['full', 'password', 'totp'] as const;
+export type EnrollmentKind = (typeof ENROLLMENT_KINDS)[number];
+export const enrollmentKind = z.enum(ENROLLMENT_KINDS);
+export const resetUserBody = z.strictObject({ kind: enrollmentKind.default('full') });
 
 export const enrollmentBody = z.strictObject({ token: z.string().regex(/^[A-Za-z0-9_-]{43}$/, 'must be the token from the enrollment link') });
 
+/**
+ * password: the new password (kinds full and password); currentPassword: the password the person
+ * keeps (kind totp); totpSecret: the new authenticator's secret (kinds full and totp); totpCode:
+ * a code of the new authenticator, or of the one the person keeps (kind password).
+ */
 export const completeEnrollmentBody = enrollmentBody.extend({
-  password: z.string().min(12).max(1024),
-  totpSecret: z.string().regex(/^[A-Z2-7]{32}$/, 'must be the 32-character base32 secret from the first step'),
+  password: z.string().min(12).max(1024).optional(),
+  currentPassword: z.string().min(1).max(1024).optional(),
+  totpSecret: z.string().regex(/^[A-Z2-7]{32}$/, 'must be the 32-character base32 secret from the first step').optional(),
   totpCode: z.string().regex(/^\d{6}$/, 'must be six digits'),
 });
 
@@ -54,6 +69,8 @@ export const userView = named('User', z.strictObject({
   createdAt: isoTime,
   /** Until when the account's one-time enrollment link works; null when none is pending. */
   enrollmentExpiresAt: isoTime.nullable(),
+  /** What the pending link renews; null when none is pending. */
+  enrollmentKind: enrollmentKind.nullable(),
 }));
 
 /** A one-time enrollment link (token in the fragment), shown once to whoever created or reset the account. */
@@ -64,7 +81,10 @@ export const userChangedView = z.strictObject({ user: userView });
 
 /** Who an enrollment link is for, and a fresh authenticator secret to enroll. */
 export const enrollmentStartView = named('EnrollmentStart', z.strictObject({
-  displayName: z.string(), loginName: z.string(), organizationName: z.string(), expiresAt: isoTime, totpSecret: z.string(), otpauthUrl: z.string(),
+  displayName: z.string(), loginName: z.string(), organizationName: z.string(), expiresAt: isoTime,
+  /** What the link renews; the secret and its URI are null when the person keeps the authenticator. */
+  kind: enrollmentKind,
+  totpSecret: z.string().nullable(), otpauthUrl: z.string().nullable(),
 }));
 export const enrollmentDoneView = z.strictObject({
   user: z.strictObject({ id: z.uuid(), displayName: z.string(), loginName: z.string(), roles: z.array(role), organizationId: z.uuid(), locale: z.string() }),

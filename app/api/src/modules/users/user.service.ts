@@ -7,7 +7,7 @@ import type { Services } from '../../http/services.ts';
 import type { Actor } from '../../core/context.ts';
 import { permits, type Role } from '../../core/permissions.ts';
 import { withScope, type Tx } from '../../db/connection.ts';
-import { AppError, conflict, forbidden, notFound } from '../../core/errors.ts';
+import { AppError, conflict, forbidden, notFound, validation } from '../../core/errors.ts';
 import { audit } from '../audit/audit.service.ts';
 import { deleteUserSessions } from '../auth/session.repository.ts';
 import { countOtherActiveAdmins, findPublicUser, findUser, insertUser, listUsers, updateUser, type UserRow } from './user.repository.ts';
@@ -15,7 +15,7 @@ import { isUsernameTaken } from './user-credentials.ts';
 import { issueEnrollment, type IssuedEnrollment } from './enrollment.service.ts';
 import { isInstallationOperator } from '../installation/operator.repository.ts';
 import { assertOperatorRemains } from '../installation/operator.service.ts';
-import type { CreateUserInput, UpdateUserInput } from './user.schema.ts';
+import type { CreateUserInput, EnrollmentKind, UpdateUserInput } from './user.schema.ts';
 
 /** Who acts: a signed-in administrator, or the CLI on the server (userId null). */
 export interface Operator {
@@ -36,6 +36,7 @@ export type PublicUser = ReturnType<typeof toPublicUser>;
 
 type PublicUserRow = Pick<UserRow, 'id' | 'username' | 'display_name' | 'email' | 'oidc_issuer' | 'roles' | 'locale' | 'active' | 'locked_until' | 'last_login_at' | 'created_at'> & {
   enrollment_expires_at?: Date | null;
+  enrollment_kind?: EnrollmentKind | null;
 };
 
 export function toPublicUser(u: PublicUserRow) {
@@ -44,6 +45,7 @@ export function toPublicUser(u: PublicUserRow) {
     signIn: u.oidc_issuer ? ('oidc' as const) : ('local' as const), lockedUntil: u.locked_until, lastLoginAt: u.last_login_at, createdAt: u.created_at,
     /** Until when the account's enrollment link works; null when none is pending. */
     enrollmentExpiresAt: u.enrollment_expires_at ?? null,
+    enrollmentKind: u.enrollment_kind ?? null,
   };
 }
 
@@ -99,22 +101,35 @@ export async function createLocalUser(services: Services, op: Operator, input: C
   }
 }
 
+/** What a reset removes at once: the old secret stops working when the link is issued, not when it is used. */
+const RESET_COLUMNS: Record<EnrollmentKind, Partial<UserRow>> = {
+  full: { password_hash: null, totp_secret: null, totp_confirmed: false, totp_last_step: null, recovery_codes: [] },
+  password: { password_hash: null },
+  totp: { totp_secret: null, totp_confirmed: false, totp_last_step: null, recovery_codes: [] },
+};
+
 /**
- * Resets a local account: password, TOTP and recovery codes are removed, its sessions end and a new
- * enrollment link replaces any earlier one. Also re-issues a link that expired before use.
+ * Resets a local account through a one-time enrollment link: kind 'full' removes password, TOTP and
+ * recovery codes; 'password' only the password (the person confirms the new one with the
+ * authenticator they keep); 'totp' the authenticator and the recovery codes (confirmed with the
+ * password they keep). The removed secret stops working at once, every session of the user ends
+ * and the new link replaces any earlier one. Also re-issues a link that expired before use.
  */
-export async function resetLocalAccount(services: Services, op: Operator, id: string) {
+export async function resetLocalAccount(services: Services, op: Operator, id: string, kind: EnrollmentKind = 'full') {
   return withScope(services.db, scopeOf(op), async (trx) => {
     const user = await findUser(trx, id);
     if (!user) throw notFound('User');
-    if (!user.username || user.oidc_issuer) throw conflict('This account signs in through the identity provider and has no local credentials');
+    if (!user.username || user.oidc_issuer) throw new AppError(409, 'oidc_account', 'This account signs in through the identity provider: its password and second factor are managed there');
     if (user.id === op.userId) throw conflict('You cannot reset your own account; change your password instead');
     if (user.roles.includes('platform_owner') && !op.mayManagePlatformRole) throw forbidden('Only an installation operator (or the praxiskern CLI) can reset a platform owner');
     await assertOperatorChange(trx, op, user, false);
-    await updateUser(trx, id, { password_hash: null, totp_secret: null, totp_confirmed: false, totp_last_step: null, recovery_codes: [], failed_attempts: 0, locked_until: null });
+    // A partial reset needs the part the person keeps (an account that never enrolled gets a full one).
+    if (kind === 'password' && !(user.totp_secret && user.totp_confirmed)) throw validation('kind', 'the account has no authenticator to keep: reset password and authenticator', 'nothing_to_keep');
+    if (kind === 'totp' && !user.password_hash) throw validation('kind', 'the account has no password to keep: reset password and authenticator', 'nothing_to_keep');
+    await updateUser(trx, id, { ...RESET_COLUMNS[kind], failed_attempts: 0, locked_until: null });
     const sessionsEnded = await deleteUserSessions(trx, id);
-    await audit(trx, { action: 'user.reset', objectType: 'user', objectId: id, organizationId: op.organizationId, actorUserId: op.userId, details: { sessionsEnded } });
-    const enrollment = await issueEnrollment(trx, services.config, { userId: id, organizationId: op.organizationId }, op.userId);
+    await audit(trx, { action: 'user.reset', objectType: 'user', objectId: id, organizationId: op.organizationId, actorUserId: op.userId, details: { kind, sessionsEnded } });
+    const enrollment = await issueEnrollment(trx, services.config, { userId: id, organizationId: op.organizationId }, op.userId, kind);
     return { user: toPublicUser((await findPublicUser(trx, id))!), enrollment: publicEnrollment(enrollment) };
   });
 }
@@ -139,14 +154,20 @@ export async function changeUser(services: Services, op: Operator, id: string, p
     const rolesChanged = [...user.roles].sort().join(',') !== nextRoles.join(',');
     if (rolesChanged || nextActive !== user.active) await assertOperatorChange(trx, op, user, user.active && !nextActive);
     const reactivated = !user.active && nextActive;
+    // Name and e-mail of an identity-provider account come from the IdP at every sign-in.
+    const nameChanged = patch.displayName !== undefined && patch.displayName !== user.display_name;
+    const emailChanged = patch.email !== undefined && (patch.email ?? null) !== user.email;
+    if (user.oidc_issuer && nameChanged) throw validation('displayName', 'comes from the identity provider; change it there', 'managed_by_idp');
+    if (user.oidc_issuer && emailChanged) throw validation('email', 'comes from the identity provider; change it there', 'managed_by_idp');
     await updateUser(trx, id, {
       roles: nextRoles, active: nextActive, display_name: patch.displayName ?? user.display_name,
+      ...(patch.email !== undefined ? { email: patch.email } : {}),
       ...(reactivated ? { failed_attempts: 0, locked_until: null } : {}),
     });
     const sessionsEnded = rolesChanged || !nextActive ? await deleteUserSessions(trx, id) : 0;
     await audit(trx, {
       action: 'user.updated', objectType: 'user', objectId: id, organizationId: op.organizationId, actorUserId: op.userId,
-      details: { ...(rolesChanged ? { roles: { from: user.roles, to: nextRoles } } : {}), ...(patch.active !== undefined ? { active: nextActive } : {}), displayNameChanged: patch.displayName !== undefined, sessionsEnded },
+      details: { ...(rolesChanged ? { roles: { from: user.roles, to: nextRoles } } : {}), ...(patch.active !== undefined ? { active: nextActive } : {}), displayNameChanged: nameChanged, emailChanged, sessionsEnded },
     });
     return toPublicUser((await findPublicUser(trx, id))!);
   });

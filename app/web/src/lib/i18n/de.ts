@@ -1,9 +1,13 @@
 // German message catalogue: the source of the keys. en.ts must have exactly the same keys
 // (type-checked), and placeholders in braces ({name}) become typed parameters of t().
 import { financeDe } from './finance.de.ts';
+import { usersDe } from './users.de.ts';
+import { auditActionsDe } from './audit-actions.de.ts';
 
 export const de = {
   ...financeDe,
+  ...usersDe,
+  ...auditActionsDe,
   'app.name': 'Praxiskern',
   'app.loading': 'Wird geladen …',
   'app.offline.title': 'Server nicht erreichbar',

@@ -1,9 +1,13 @@
 // English message catalogue: same keys as de.ts (a missing or extra key is a type error).
 import type { Messages } from './de.ts';
+import { usersEn } from './users.en.ts';
+import { auditActionsEn } from './audit-actions.en.ts';
 import { financeEn } from './finance.en.ts';
 
 export const en: Messages = {
   ...financeEn,
+  ...usersEn,
+  ...auditActionsEn,
   'app.name': 'Praxiskern',
   'app.loading': 'Loading …',
   'app.offline.title': 'Server unreachable',
