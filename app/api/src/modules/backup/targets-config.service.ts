@@ -9,7 +9,7 @@ import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { isIP } from 'node:net';
 import path from 'node:path';
 import { Readable } from 'node:stream';
-import { utils as sshUtils } from 'ssh2';
+import ssh2 from 'ssh2';
 import { authorize } from '../../core/authorize.ts';
 import { AppError, conflict, notFound, validation } from '../../core/errors.ts';
 import { rootLogger } from '../../core/logger.ts';
@@ -130,7 +130,7 @@ function rowFields(input: TargetInput, existing?: repo.TargetRow) {
   if (!fp) throw validation('body.hostKeyFingerprint', 'must be the server\'s SHA256 host key fingerprint as `ssh-keygen -lf` prints it (SHA256:…, 43 characters)', 'invalid_fingerprint');
   if (!input.privateKey && !existing?.secret) throw validation('body.privateKey', 'is required for a new SFTP target', 'required');
   if (input.privateKey) {
-    const parsed = sshUtils.parseKey(input.privateKey, input.passphrase);
+    const parsed = ssh2.utils.parseKey(input.privateKey, input.passphrase);
     if (parsed instanceof Error || (Array.isArray(parsed) ? !parsed[0]?.isPrivateKey() : !parsed.isPrivateKey())) {
       throw validation('body.privateKey', 'is not an OpenSSH or PEM private key (or the passphrase does not open it)', 'invalid_key');
     }
