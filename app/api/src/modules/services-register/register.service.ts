@@ -45,6 +45,8 @@ const stored = (e: ExternalServiceEntry) => {
 
 /** Records the transitions between the stored state and `entries` (all of one scope) and audits them. */
 async function record(trx: Tx, organizationId: string | null, entries: ExternalServiceEntry[]): Promise<number> {
+  // One detector at a time per organization (start-up sync, a settings change and a read may meet).
+  await trx.raw('select pg_advisory_xact_lock(hashtext(?))', [`external_services:${organizationId ?? 'installation'}`]);
   const before = await latest(trx, organizationId);
   let changes = 0;
   const write = async (entry: ExternalServiceEntry, enabled: boolean, first: boolean) => {

@@ -75,6 +75,7 @@ export const registerDe = {
   'backup.schedule.raw': 'Zeitplan im cron-Format (Minute Stunde Tag Monat Wochentag, Serverzeit): {expr}',
   'backup.noTargetReason': 'Eine Sicherung ist erst möglich, wenn ein Sicherungsziel eingerichtet ist.',
   'backup.noTargetHint': 'Legen Sie unten unter „Sicherungsziele verwalten“ ein Ziel an.',
+  'backup.targetsConfigured': 'Eingerichtete Ziele und ihre Verbindung',
   'backup.targetsManage': 'Sicherungsziele verwalten',
   'backup.targetsManageIntro': 'Ziele aus der Konfiguration (PRAXISKERN_BACKUP_TARGETS) sind nur lesbar. Private Schlüssel werden versiegelt gespeichert und nie wieder angezeigt.',
   'backup.target.source.configuration': 'aus der Konfiguration',

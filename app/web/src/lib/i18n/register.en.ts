@@ -77,6 +77,7 @@ export const registerEn: { readonly [K in keyof typeof registerDe]: string } = {
   'backup.schedule.raw': 'Schedule in cron format (minute hour day month weekday, server time): {expr}',
   'backup.noTargetReason': 'A backup is possible only once a backup target is set up.',
   'backup.noTargetHint': 'Add a target below under "Manage backup targets".',
+  'backup.targetsConfigured': 'Configured targets and their connection',
   'backup.targetsManage': 'Manage backup targets',
   'backup.targetsManageIntro': 'Targets from the configuration (PRAXISKERN_BACKUP_TARGETS) are read-only. Private keys are stored sealed and never shown again.',
   'backup.target.source.configuration': 'from configuration',
