@@ -26,6 +26,7 @@ import { unsealWithLimits } from '@praxiskern/api/modules/keystore/seal.routes.t
 import { readSecret } from './read-secret.ts';
 import { fail, output, usageError, type Command, type Values } from './command.ts';
 import { cliDatabase } from './database.ts';
+import { refreshTargets } from '@praxiskern/api/modules/backup/targets-config.service.ts';
 
 // ---- progress -----------------------------------------------------------------------------------
 
@@ -83,6 +84,8 @@ export async function withRuntime<T>(v: Values, fn: (rt: BackupRuntime, services
   try {
     const services = buildServices(config, db);
     const rt = registerBackup(services, { ownerUrl: urls.ownerUrl, onProgress: progress });
+    // Targets added in the admin UI (a restore onto a fresh database has none yet: the environment's only).
+    await refreshTargets(rt).catch((err: Error) => process.stderr.write(`praxiskern: the backup targets of the admin UI cannot be read (${err.message.split('\n')[0]}); using PRAXISKERN_BACKUP_TARGETS only\n`));
     return await runWithContext(systemContext('cli-backup'), () => fn(rt, services, db));
   } finally {
     progress.end();

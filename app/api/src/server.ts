@@ -23,6 +23,7 @@ import { PASSPHRASE_KDF, type KdfParams } from './modules/keystore/keystore.cryp
 import { startAdminSocket } from './admin-socket.ts';
 import { VERSION } from './version.ts';
 import { startBackupScheduler } from './modules/backup/scheduler.ts';
+import { syncAllRegistersInBackground } from './modules/services-register/register.service.ts';
 import { startRetentionScheduler } from './modules/retention/retention.scheduler.ts';
 import { startErasureVacuumScheduler } from './modules/gdpr/erasure-vacuum.ts';
 import { AuditAnchorWriter } from './modules/audit/anchor.service.ts';
@@ -120,6 +121,8 @@ export async function startServer(config: Config = loadConfig(), opts: { kdf?: K
   }
   // The worker holds the owner role: it answers health checks only, never the API.
   const app = worker ? createHealthApp(services) : createApp(services);
+  // The register of external services notices configuration changes made while it was down.
+  const registerSynced = worker ? undefined : syncAllRegistersInBackground(services);
   const httpServer = http.createServer(app.callback());
   httpServer.requestTimeout = 120_000;
   const port = await listen(httpServer, config.port, config.host);
@@ -143,6 +146,7 @@ export async function startServer(config: Config = loadConfig(), opts: { kdf?: K
     metricsUrl: `http://${config.metricsHost}:${metricsPort}/metrics`,
     async close() {
       forwarding.abort();
+      await registerSynced;
       await Promise.all([
         new Promise((r) => httpServer.close(r)),
         new Promise((r) => metricsServer.close(r)),

@@ -48,6 +48,8 @@ export const PERMISSIONS = {
   'installation.operators': 'List, grant and revoke the installation operator role',
   'installation.audit': 'Read the installation audit log (seal, passphrase, backups, recovery kit, restore, operators, organizations)',
   'installation.updates': 'See the running version and the history of updates and rollbacks',
+  'register.read': 'See, print and export the register of external services (sub-processors) with purpose, data, location, safeguards and since when',
+  'backup.targets': 'Add, change, test and remove backup targets (secrets are stored sealed and never shown again)',
 } as const;
 export type Permission = keyof typeof PERMISSIONS;
 
@@ -57,7 +59,7 @@ export type Permission = keyof typeof PERMISSIONS;
 export type PermissionScope = 'installation' | 'organization';
 export const INSTALLATION_PERMISSIONS: readonly Permission[] = [
   'organizations.manage', 'audit.verify', 'seal.unseal', 'seal.passphrase', 'backup.read', 'backup.run', 'backup.recovery_kit',
-  'installation.operators', 'installation.audit', 'installation.updates',
+  'installation.operators', 'installation.audit', 'installation.updates', 'backup.targets',
 ];
 export const scopeOf = (p: Permission): PermissionScope => (INSTALLATION_PERMISSIONS.includes(p) ? 'installation' : 'organization');
 

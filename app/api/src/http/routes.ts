@@ -14,5 +14,6 @@ import { installationRoutes } from '../modules/installation/installation.routes.
 import { appointmentRoutes } from '../modules/appointments/appointment.routes.ts';
 import { aftercareRoutes } from '../modules/aftercare/aftercare.routes.ts';
 import { financeRoutes } from '../modules/finance/finance.routes.ts';
+import { servicesRegisterRoutes } from '../modules/services-register/register.routes.ts';
 
-export const ROUTES: AnyRoute[] = [...setupRoutes, ...sessionRoutes, ...sealRoutes, ...auditRoutes, ...extraRoutes, ...patientRoutes, ...backupRoutes, ...installationRoutes, ...appointmentRoutes, ...messagingRoutes, ...aftercareRoutes, ...inboxRoutes, ...financeRoutes];
+export const ROUTES: AnyRoute[] = [...setupRoutes, ...sessionRoutes, ...sealRoutes, ...auditRoutes, ...extraRoutes, ...patientRoutes, ...backupRoutes, ...installationRoutes, ...appointmentRoutes, ...messagingRoutes, ...aftercareRoutes, ...inboxRoutes, ...financeRoutes, ...servicesRegisterRoutes];

@@ -2957,6 +2957,219 @@ export type paths = {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/backup/targets": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Backup targets: those of PRAXISKERN_BACKUP_TARGETS (source "configuration", read-only) and those added in the admin UI (source "ui"); secrets are never answered */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            targets: components["schemas"]["BackupTarget"][];
+                        };
+                    };
+                };
+                400: components["responses"]["Error"];
+                401: components["responses"]["Error"];
+                403: components["responses"]["Error"];
+                default: components["responses"]["Error"];
+            };
+        };
+        put?: never;
+        /** Add a backup target (SFTP with a pinned host key, or a local directory); the private key is stored sealed */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        name: string;
+                        /** @enum {string} */
+                        type: "sftp" | "local";
+                        host?: string;
+                        port?: number;
+                        username?: string;
+                        root?: string;
+                        hostKeyFingerprint?: string;
+                        privateKey?: string;
+                        passphrase?: string;
+                        path?: string;
+                        provider?: string;
+                        location?: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Created */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            target: components["schemas"]["BackupTarget"];
+                        };
+                    };
+                };
+                400: components["responses"]["Error"];
+                401: components["responses"]["Error"];
+                403: components["responses"]["Error"];
+                default: components["responses"]["Error"];
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/backup/targets/{name}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** Change a backup target added in the UI; without privateKey the stored key is kept */
+        put: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    name: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        type?: "sftp" | "local";
+                        host?: string;
+                        port?: number;
+                        username?: string;
+                        root?: string;
+                        hostKeyFingerprint?: string;
+                        privateKey?: string;
+                        passphrase?: string;
+                        path?: string;
+                        provider?: string;
+                        location?: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            target: components["schemas"]["BackupTarget"];
+                        };
+                    };
+                };
+                400: components["responses"]["Error"];
+                401: components["responses"]["Error"];
+                403: components["responses"]["Error"];
+                default: components["responses"]["Error"];
+            };
+        };
+        post?: never;
+        /** Remove a backup target added in the UI (its snapshots stay where they are) */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    name: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description the target is removed */
+                204: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                400: components["responses"]["Error"];
+                401: components["responses"]["Error"];
+                403: components["responses"]["Error"];
+                default: components["responses"]["Error"];
+            };
+        };
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/backup/targets/{name}/test": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Test connection: write, read back and delete a probe file; a failure is answered with its code (e.g. target_host_key_mismatch) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    name: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["BackupTargetTest"];
+                    };
+                };
+                400: components["responses"]["Error"];
+                401: components["responses"]["Error"];
+                403: components["responses"]["Error"];
+                default: components["responses"]["Error"];
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/installation/operators": {
         parameters: {
             query?: never;
@@ -5928,6 +6141,46 @@ export type paths = {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/services-register": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The live register of external services (sub-processors): hosting, backup targets, e-mail, WhatsApp, calendar feeds and those other modules register, with purpose, data categories, recipient, location, third-country transfer, safeguards, on/off and since when, and the history of changes */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ExternalServicesRegister"];
+                    };
+                };
+                400: components["responses"]["Error"];
+                401: components["responses"]["Error"];
+                403: components["responses"]["Error"];
+                default: components["responses"]["Error"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 };
 export type webhooks = Record<string, never>;
 export type components = {
@@ -6184,6 +6437,24 @@ export type components = {
             requests: components["schemas"]["BackupRequest"][];
             recoveryKitFilesOnServer: string[] | null;
         };
+        BackupTarget: {
+            name: string;
+            /** @enum {string} */
+            type: "sftp" | "local";
+            /** @enum {string} */
+            source: "configuration" | "ui";
+            host: string | null;
+            port: number | null;
+            username: string | null;
+            root: string | null;
+            hostKeyFingerprint: string | null;
+            path: string | null;
+            provider: string | null;
+            location: string;
+            secretStored: boolean;
+            createdAt: string | null;
+            updatedAt: string | null;
+        };
         BackupTargetStatus: {
             name: string;
             type: string;
@@ -6192,6 +6463,13 @@ export type components = {
             newest: components["schemas"]["BackupSnapshot"] | null;
             lastRunOk: boolean | null;
             lastError: string | null;
+        };
+        BackupTargetTest: {
+            ok: boolean;
+            code?: string;
+            message?: string;
+            steps: string[];
+            durationMs: number;
         };
         CalendarDay: {
             /** Format: date */
@@ -6312,6 +6590,39 @@ export type components = {
             /** Format: date-time */
             erasedAt: string;
             documentsDeleted: number;
+        };
+        ExternalService: {
+            key: string;
+            name: string;
+            purposeCode: string;
+            dataCategoryCodes: string[];
+            recipient: string;
+            location: string;
+            /** @enum {string} */
+            thirdCountry: "none" | "indirect" | "yes";
+            safeguardCodes: string[];
+            enabled: boolean;
+            since: string | null;
+            details: {
+                [key: string]: string;
+            };
+            /** @enum {string} */
+            scope: "installation" | "organization";
+        };
+        ExternalServicesRegister: {
+            organization: string;
+            /** Format: date-time */
+            generatedAt: string;
+            entries: components["schemas"]["ExternalService"][];
+            history: {
+                key: string;
+                name: string;
+                enabled: boolean;
+                /** Format: date-time */
+                at: string;
+                /** @enum {string} */
+                scope: "installation" | "organization";
+            }[];
         };
         FieldIssue: {
             field: string;

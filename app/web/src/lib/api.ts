@@ -49,6 +49,12 @@ export type BackupJob = Schemas['BackupJob'];
 export type BackupSnapshot = Schemas['BackupSnapshot'];
 export type BackupTargetStatus = Schemas['BackupTargetStatus'];
 export type BackupStatus = Schemas['BackupStatus'];
+export type BackupTarget = Schemas['BackupTarget'];
+export type BackupTargetTest = Schemas['BackupTargetTest'];
+export type BackupTargetInput = BodyOf<'/api/v1/backup/targets', 'post'>;
+export type BackupTargetEdit = BodyOf<'/api/v1/backup/targets/{name}', 'put'>;
+export type ExternalService = Schemas['ExternalService'];
+export type ExternalServicesRegister = Schemas['ExternalServicesRegister'];
 export type InstallationOperator = Schemas['InstallationOperator'];
 export type UpdateRun = Schemas['UpdateRun'];
 export type Appointment = Schemas['Appointment'];
@@ -71,7 +77,7 @@ export type Entry<D = Record<string, unknown>> = Omit<AnyEntry, 'kind' | 'data'>
 
 // ---- request bodies and queries, as the document declares them ----
 type JsonOf<T> = T extends { content: { 'application/json': infer J } } ? J : never;
-type BodyOf<P extends keyof paths, M extends 'post' | 'patch' | 'delete'> = paths[P][M] extends { requestBody?: infer B } ? JsonOf<NonNullable<B>> : never;
+type BodyOf<P extends keyof paths, M extends 'post' | 'put' | 'patch' | 'delete'> = paths[P][M] extends { requestBody?: infer B } ? JsonOf<NonNullable<B>> : never;
 type QueryOf<P extends keyof paths> = paths[P]['get'] extends { parameters: { query?: infer Q } } ? NonNullable<Q> : never;
 
 export type SetupInput = BodyOf<'/api/v1/setup', 'post'>;
@@ -344,6 +350,12 @@ export const api = {
   startBackup: () => call(client.POST('/api/v1/backup/runs')),
   startDrill: () => call(client.POST('/api/v1/backup/drills')),
   createRecoveryKit: (body: RecoveryKitInput) => call(client.POST('/api/v1/backup/recovery-kit', { body })),
+  backupTargets: () => call(client.GET('/api/v1/backup/targets')),
+  addBackupTarget: (body: BackupTargetInput) => call(client.POST('/api/v1/backup/targets', { body })),
+  editBackupTarget: (name: string, body: BackupTargetEdit) => call(client.PUT('/api/v1/backup/targets/{name}', { params: { path: { name } }, body })),
+  removeBackupTarget: (name: string) => call(client.DELETE('/api/v1/backup/targets/{name}', { params: { path: { name } } })),
+  testBackupTarget: (name: string) => call(client.POST('/api/v1/backup/targets/{name}/test', { params: { path: { name } } })),
+  servicesRegister: () => call(client.GET('/api/v1/services-register')),
 
   installationOperators: () => call(client.GET('/api/v1/installation/operators')),
   grantOperator: (user: string) => call(client.POST('/api/v1/installation/operators', { body: { user } })),

@@ -13,6 +13,7 @@ import * as repo from './appointment.repository.ts';
 import type { z } from 'zod';
 import type { resourceBody, resourcePatchBody, typeBody, typePatchBody } from './appointment.schema.ts';
 import { canonicalTimeZone } from './time-zone.ts';
+import { syncOrganizationRegister } from '../services-register/register.service.ts';
 
 export const typeView = (t: repo.TypeRow) => ({ id: t.id, key: t.key, nameDe: t.name_de, nameEn: t.name_en, color: t.color, defaultMinutes: t.default_minutes, reminderOffsetsMinutes: [...t.reminder_offsets].sort((a, b) => b - a), active: t.active });
 export const resourceView = (r: repo.ResourceRow) => ({ id: r.id, kind: r.kind, name: r.name, userId: r.user_id, active: r.active, feedEnabledAt: r.feed_enabled_at });
@@ -119,11 +120,13 @@ async function feedResource(services: Services, id: string, action: 'enable' | '
       if (!r.feed_token_hash) throw notFound('Calendar feed');
       await repo.updateResource(trx, id, { feed_token_hash: null, feed_enabled_at: null });
       await audit(trx, { action: 'appointment_feed.revoke', objectType: 'appointment_resource', objectId: id });
+      await syncOrganizationRegister(services, trx, actor.organizationId); // the register of external services
       return undefined;
     }
     const token = randomBytes(32).toString('base64url');
     const updated = (await repo.updateResource(trx, id, { feed_token_hash: feedTokenHash(token), feed_enabled_at: new Date() }))!;
     await audit(trx, { action: 'appointment_feed.enable', objectType: 'appointment_resource', objectId: id, details: { replacedPrevious: Boolean(r.feed_token_hash) } });
+    await syncOrganizationRegister(services, trx, actor.organizationId); // the register of external services
     return { url: `${services.config.publicUrl}/ical/feed.ics?token=${token}`, enabledAt: updated.feed_enabled_at! };
   });
 }

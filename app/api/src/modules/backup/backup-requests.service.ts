@@ -13,6 +13,7 @@ import { backupRuntime, reasonOf } from './backup-runtime.service.ts';
 import * as repo from './backup-requests.repository.ts';
 import { runDrill } from './drill.service.ts';
 import { runBackup } from './snapshot.service.ts';
+import { refreshTargets } from './targets-config.service.ts';
 
 export interface QueuedRun {
   requestId: string;
@@ -49,6 +50,12 @@ export async function queueRun(services: Services, kind: repo.RequestKind): Prom
  */
 async function runRequest(services: Services, owner: Db, req: repo.RequestRow): Promise<boolean> {
   const rt = backupRuntime(services);
+  // Targets added or changed in the admin UI since the last run.
+  const refreshed = await refreshTargets(rt).then(() => undefined, (err) => reasonOf(err).message);
+  if (refreshed) {
+    await repo.finishRequest(owner, req.id, { ok: false, error: `backup targets cannot be read: ${refreshed}` });
+    return true;
+  }
   let started: Promise<void> = Promise.resolve();
   const onStarted = (j: { jobId: string }) => {
     started = repo.linkJob(owner, req.id, j.jobId).catch(() => undefined);

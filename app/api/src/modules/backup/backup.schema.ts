@@ -2,6 +2,23 @@
 import { z } from 'zod';
 import { isoTime, named } from '../../http/response.ts';
 
+const targetName = z.string().regex(/^[a-z][a-z0-9_-]{0,62}$/, 'lower-case letters, digits, "-" and "_", starting with a letter (at most 63)');
+const targetFields = {
+  host: z.string().min(1).max(253).optional(),
+  port: z.number().int().min(1).max(65535).optional(),
+  username: z.string().min(1).max(128).regex(/^[A-Za-z0-9._-]+$/, 'letters, digits, ".", "_" and "-"').optional(),
+  root: z.string().max(1000).optional(),
+  hostKeyFingerprint: z.string().max(100).optional(),
+  privateKey: z.string().max(16_384).optional(),
+  passphrase: z.string().max(1024).optional(),
+  path: z.string().min(1).max(1000).optional(),
+  provider: z.string().max(200).optional(),
+  location: z.string().regex(/^[A-Z]{2}$/, 'a two-letter country code (ISO 3166, e.g. DE)').optional(),
+};
+export const targetParams = z.strictObject({ name: targetName });
+export const targetBody = z.strictObject({ name: targetName, type: z.enum(['sftp', 'local']), ...targetFields });
+export const targetEditBody = z.strictObject({ type: z.enum(['sftp', 'local']).optional(), ...targetFields });
+
 export const snapshotsQuery = z.strictObject({ target: z.string().max(64).optional() });
 
 export const jobsQuery = z.strictObject({
@@ -86,3 +103,32 @@ export const backupSnapshotsView = z.strictObject({ snapshots: z.array(backupSna
 export const backupJobsView = z.strictObject({ jobs: z.array(backupJobView) });
 /** 202 of POST /backup/runs and /backup/drills: the worker runs the job; jobId is null while it waits in the queue. */
 export const backupStartedView = named('QueuedBackupRun', z.strictObject({ requestId: z.string(), jobId: z.string().nullable(), status: z.enum(REQUEST_STATUSES) }));
+
+export const backupTargetConfigView = named('BackupTarget', z.strictObject({
+  name: z.string(),
+  type: z.enum(['sftp', 'local']),
+  /** "configuration": PRAXISKERN_BACKUP_TARGETS (read-only here); "ui": added in the admin UI. */
+  source: z.enum(['configuration', 'ui']),
+  host: z.string().nullable(),
+  port: z.number().int().nullable(),
+  username: z.string().nullable(),
+  root: z.string().nullable(),
+  hostKeyFingerprint: z.string().nullable(),
+  path: z.string().nullable(),
+  provider: z.string().nullable(),
+  location: z.string(),
+  /** A private key is stored (sealed); it is never answered. */
+  secretStored: z.boolean(),
+  createdAt: isoTime.nullable(),
+  updatedAt: isoTime.nullable(),
+}));
+export const backupTargetsView = z.strictObject({ targets: z.array(backupTargetConfigView) });
+export const backupTargetAnswer = z.strictObject({ target: backupTargetConfigView });
+export const targetTestView = named('BackupTargetTest', z.strictObject({
+  ok: z.boolean(),
+  code: z.string().optional(),
+  message: z.string().optional(),
+  /** The steps that succeeded: write, read, delete. */
+  steps: z.array(z.string()),
+  durationMs: z.number().int(),
+}));

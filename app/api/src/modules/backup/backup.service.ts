@@ -11,6 +11,7 @@ import { openRequests } from './backup-requests.repository.ts';
 import { recoveryKitFindings } from '../installation/host-checks.service.ts';
 import * as repo from './backup.repository.ts';
 import { createRecoveryKit, type KitOptions } from './kit.service.ts';
+import { refreshTargets } from './targets-config.service.ts';
 
 const iso = (d: Date | null | undefined) => (d ? new Date(d).toISOString() : null);
 
@@ -32,6 +33,7 @@ function snapshot(s: repo.SnapshotRow) {
 export async function backupStatus(services: Services) {
   authorize('backup.read');
   const rt = backupRuntime(services);
+  await refreshTargets(rt);
   const db = services.db;
   const [snapshots, keys, lastBackup, lastSuccess, lastDrill, running, queued, kitFindings] = await Promise.all([
     repo.listSnapshots(db), repo.activeKeys(db), repo.lastJob(db, 'backup'), repo.lastJob(db, 'backup', 'succeeded'), repo.lastJob(db, 'drill'),
@@ -80,7 +82,8 @@ export async function listBackupJobs(services: Services, kind: repo.JobKind | un
 export async function startBackup(services: Services) {
   authorize('backup.run');
   const rt = backupRuntime(services);
-  if (rt.settings.targets.length === 0) throw new AppError(409, 'backup_no_target', 'no backup target is configured (PRAXISKERN_BACKUP_TARGETS)');
+  await refreshTargets(rt);
+  if (rt.settings.targets.length === 0) throw new AppError(409, 'backup_no_target', 'no backup target is configured: add one on the backup page (or in PRAXISKERN_BACKUP_TARGETS)');
   return queueRun(services, 'backup');
 }
 

@@ -17,6 +17,7 @@ import { trustedSigners } from './manifest-signature.ts';
 import { startPgRestore, startTarList } from './pg-dump.repository.ts';
 import { checkFile, pickSnapshot, readManifest } from './verify.service.ts';
 import type { BackupTarget } from './targets/index.ts';
+import { refreshTargets } from './targets-config.service.ts';
 
 export interface DrillReport {
   target: string;
@@ -127,6 +128,7 @@ async function drillTarget(rt: BackupRuntime, target: BackupTarget, identity: st
 }
 
 export async function runDrill(rt: BackupRuntime, opts: { trigger?: repo.JobTrigger; onStarted?: (job: { jobId: string }) => void } = {}): Promise<DrillResult> {
+  await refreshTargets(rt); // targets added or changed in the admin UI
   return withBackupLock(rt, async () => {
     const db = rt.services.db;
     await repo.failRunningJobs(db, ['drill'], 'interrupted: the process ended during the drill');

@@ -11,6 +11,7 @@ import { registerBackup, reasonOf, withBackupLock, type BackupRuntime, type Runt
 import * as repo from './backup.repository.ts';
 import { runDrill } from './drill.service.ts';
 import { runBackup } from './snapshot.service.ts';
+import { refreshTargets } from './targets-config.service.ts';
 
 export interface BackupScheduler {
   runtime: BackupRuntime;
@@ -22,6 +23,7 @@ export interface BackupScheduler {
 async function scheduledBackup(rt: BackupRuntime, attempt: number, timers: Set<NodeJS.Timeout>, trigger: repo.JobTrigger): Promise<void> {
   const log = rootLogger.child({ job: 'backup' });
   try {
+    await refreshTargets(rt); // targets added or changed in the admin UI
     const result = await runWithContext(systemContext('backup'), () => runBackup(rt, { trigger, attempt }));
     if (result.ok) log.info({ snapshotId: result.snapshotId, seconds: result.durationSeconds }, 'backup finished');
     else throw new Error(result.error);
@@ -57,7 +59,7 @@ export function startBackupScheduler(services: Services, opts: RuntimeOptions = 
   const drillTask = cron.schedule(
     rt.settings.drillSchedule,
     async () => {
-      const result = await runWithContext(systemContext('drill'), () => runDrill(rt, { trigger: 'schedule' })).catch((err) => ({ ok: false, error: reasonOf(err).message }));
+      const result = await refreshTargets(rt).then(() => runWithContext(systemContext('drill'), () => runDrill(rt, { trigger: 'schedule' }))).catch((err) => ({ ok: false, error: reasonOf(err).message }));
       if (result.ok) log.info('restore drill passed');
       else log.error({ err: result.error }, 'restore drill failed');
     },

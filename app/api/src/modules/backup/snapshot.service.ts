@@ -25,6 +25,7 @@ import type { TargetOutcome } from './metrics.ts';
 import { pgToolVersion, startPgDump, startTarCreate, type RunningTool } from './pg-dump.repository.ts';
 import { applyRetention, type PruneReport } from './prune.service.ts';
 import type { BackupTarget } from './targets/index.ts';
+import { refreshTargets } from './targets-config.service.ts';
 
 export interface BackupRunResult {
   ok: boolean;
@@ -116,6 +117,7 @@ export interface RunOptions {
 }
 
 export async function runBackup(rt: BackupRuntime, opts: RunOptions = {}): Promise<BackupRunResult> {
+  await refreshTargets(rt); // targets added or changed in the admin UI, whoever starts the run
   return withBackupLock(rt, () => runLocked(rt, opts));
 }
 

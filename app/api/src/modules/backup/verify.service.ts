@@ -14,6 +14,7 @@ import * as repo from './backup.repository.ts';
 import { blobPath, manifestPath, parseManifest, signaturePath, snapshotsOnTarget, type Manifest } from './manifest.ts';
 import { signedBy, trustedSigners } from './manifest-signature.ts';
 import type { BackupTarget } from './targets/index.ts';
+import { refreshTargets } from './targets-config.service.ts';
 
 export interface VerifyProblem {
   path: string;
@@ -147,6 +148,7 @@ export async function verifyBackups(
   rt: BackupRuntime, opts: { identities: string[]; signers?: string[]; target?: string; snapshotId?: string; trigger?: repo.JobTrigger },
 ): Promise<VerifyReport[]> {
   trustedSigners(rt.services.appKey, opts.signers); // a malformed --signer is a 400 before any work
+  await refreshTargets(rt); // targets added or changed in the admin UI
   return withBackupLock(rt, async () => {
     const db = rt.services.db;
     const jobId = await repo.insertJob(db, { kind: 'verify', trigger: opts.trigger ?? 'manual', snapshotId: opts.snapshotId });

@@ -12,6 +12,7 @@ import { defaultTemplate, HEALTH_VARIABLES, isVariable, LANGUAGES, MESSAGE_PURPO
 import * as repo from './messaging.repository.ts';
 import { enqueueMessage } from './outbox.service.ts';
 import { orgSecretFile } from './providers.repository.ts';
+import { syncOrganizationRegister } from '../services-register/register.service.ts';
 
 const SENDS = { email: ['first name', 'practice name', 'template text with its variables', 'e-mail address'], whatsapp: ['first name', 'practice name', 'template text or approved template parameters', 'WhatsApp number'] };
 
@@ -56,6 +57,7 @@ export async function saveChannels(services: Services, input: { email: { enabled
       action: 'messaging.channels', objectType: 'organization', objectId: actor.organizationId,
       details: { email: input.email.enabled, whatsapp: input.whatsapp.enabled, provider: input.whatsapp.provider, before: { email: before.email_enabled, whatsapp: before.whatsapp_enabled } },
     });
+    await syncOrganizationRegister(services, trx, actor.organizationId); // the register of external services
     return view(services, await repo.channelRow(trx, actor.organizationId));
   });
 }

@@ -3,11 +3,13 @@
 import { financeDe } from './finance.de.ts';
 import { usersDe } from './users.de.ts';
 import { auditActionsDe } from './audit-actions.de.ts';
+import { registerDe } from './register.de.ts';
 
 export const de = {
   ...financeDe,
   ...usersDe,
   ...auditActionsDe,
+  ...registerDe,
   'app.name': 'Praxiskern',
   'app.loading': 'Wird geladen …',
   'app.offline.title': 'Server nicht erreichbar',
@@ -278,15 +280,15 @@ export const de = {
   'backup.failed.drill': 'Die Wiederherstellungsprobe ist fehlgeschlagen: {error}',
   'backup.unknownError': 'unbekannter Grund',
   'backup.busy': 'Gerade läuft schon eine Sicherung, Probe oder Prüfung. Bitte warten Sie, bis sie fertig ist.',
-  'backup.error.backup_no_target': 'Es ist kein Sicherungsziel eingerichtet (PRAXISKERN_BACKUP_TARGETS).',
+  'backup.error.backup_no_target': 'Es ist kein Sicherungsziel eingerichtet. Legen Sie eines unter „Sicherungsziele verwalten“ an.',
   'backup.error.backup_no_recipient': 'Es gibt keinen Offline-Notfallschlüssel. Bitte erstellen Sie ein Wiederherstellungs-Kit.',
   'backup.error.backup_no_drill_key': 'Für die Probe fehlt noch der Probenschlüssel. Er entsteht bei der ersten Sicherung, während der Server entsperrt ist.',
   'backup.error.backup_no_drill_database': 'Die Datenbank für die Wiederherstellungsprobe fehlt. Sie wird mit „praxiskern db provision“ angelegt.',
   'backup.overview': 'Überblick',
   'backup.summary.lastBackup': 'Letzter Sicherungslauf',
   'backup.summary.lastSuccess': 'Letzte erfolgreiche Sicherung',
-  'backup.summary.schedule': 'Zeitplan der Sicherung (cron)',
-  'backup.summary.drillSchedule': 'Zeitplan der Probe (cron)',
+  'backup.summary.schedule': 'Zeitplan der Sicherung',
+  'backup.summary.drillSchedule': 'Zeitplan der Probe',
   'backup.summary.retention': 'Aufbewahrung',
   'backup.summary.kit': 'Offline-Notfallschlüssel',
   'backup.retention': '{daily} tägliche, {weekly} wöchentliche, {monthly} monatliche Stände',

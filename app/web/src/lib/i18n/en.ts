@@ -3,11 +3,13 @@ import type { Messages } from './de.ts';
 import { usersEn } from './users.en.ts';
 import { auditActionsEn } from './audit-actions.en.ts';
 import { financeEn } from './finance.en.ts';
+import { registerEn } from './register.en.ts';
 
 export const en: Messages = {
   ...financeEn,
   ...usersEn,
   ...auditActionsEn,
+  ...registerEn,
   'app.name': 'Praxiskern',
   'app.loading': 'Loading …',
   'app.offline.title': 'Server unreachable',
@@ -278,15 +280,15 @@ export const en: Messages = {
   'backup.failed.drill': 'The restore drill failed: {error}',
   'backup.unknownError': 'unknown reason',
   'backup.busy': 'A backup, drill or verification is already running. Please wait until it has finished.',
-  'backup.error.backup_no_target': 'No backup target is configured (PRAXISKERN_BACKUP_TARGETS).',
+  'backup.error.backup_no_target': 'No backup target is configured. Add one under "Manage backup targets".',
   'backup.error.backup_no_recipient': 'There is no offline recovery key. Please create a recovery kit.',
   'backup.error.backup_no_drill_key': 'The drill key does not exist yet. It is created by the first backup while the server is unsealed.',
   'backup.error.backup_no_drill_database': 'The database for the restore drill is missing. It is created by “praxiskern db provision”.',
   'backup.overview': 'Overview',
   'backup.summary.lastBackup': 'Last backup run',
   'backup.summary.lastSuccess': 'Last successful backup',
-  'backup.summary.schedule': 'Backup schedule (cron)',
-  'backup.summary.drillSchedule': 'Drill schedule (cron)',
+  'backup.summary.schedule': 'Backup schedule',
+  'backup.summary.drillSchedule': 'Drill schedule',
   'backup.summary.retention': 'Retention',
   'backup.summary.kit': 'Offline recovery key',
   'backup.retention': '{daily} daily, {weekly} weekly, {monthly} monthly snapshots',
