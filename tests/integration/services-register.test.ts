@@ -57,8 +57,9 @@ test.serial('hosting and messaging as configured: off by default, on with since-
   t.like(entry(before, 'messaging:email'), { enabled: false, thirdCountry: 'none' });
   t.like(entry(before, 'messaging:whatsapp-meta'), { enabled: false });
   t.is(entry(before, 'messaging:whatsapp-360dialog'), undefined, 'only the chosen WhatsApp provider is listed');
-  // No entries for services that are not built into this server.
-  t.false(before.entries.some((e) => /anthropic|stripe|cloudflare|brevo|google/i.test(e.key)));
+  // Payments are built in and off by default; no entries for services that are not built into this server.
+  t.like(entry(before, 'stripe'), { enabled: false });
+  t.false(before.entries.some((e) => /cloudflare|brevo|google|sendgrid|twilio/i.test(e.key)));
 
   t.is((await channels(admin, true, true)).status, 200);
   const on = await register(admin);
