@@ -1,9 +1,17 @@
 // Validates answers against a questionnaire version, computes its scores and applies its
 // pre-qualification rules. Pure functions: no database, no keys; the web UI's live preview uses
 // the same module (tests/unit/questionnaire-scores.test.ts).
+// Only type imports: the web UI bundles this module.
 import type { FieldIssue } from '../../core/errors.ts';
-import { isValidIsoDate } from '../patients/patient.schema.ts';
-import { conditionOf, type BandDef, type ConditionDef, type Definition, type FieldDef, type Label, type ScoreDef, type ShowIf } from './questionnaire.schema.ts';
+import type { BandDef, ConditionDef, Definition, FieldDef, Label, ScoreDef, ShowIf } from './questionnaire.schema.ts';
+
+function isValidIsoDate(s: string): boolean {
+  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(s);
+  return !!m && new Date(Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]))).toISOString().slice(0, 10) === s;
+}
+
+/** The condition of the first format ({ field, equals }) as a condition. */
+export const conditionOf = (s: ShowIf): ConditionDef => ('equals' in s ? { field: s.field, op: 'eq', value: s.equals } : s);
 
 export type Answers = Record<string, unknown>;
 export type Status = 'qualified' | 'needs_review' | 'not_qualified';

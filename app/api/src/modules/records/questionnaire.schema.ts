@@ -80,8 +80,6 @@ export type RuleDef = z.infer<typeof ruleDef>;
 export const MAX_DEFINITION_BYTES = 200_000;
 const NUMERIC_TYPES = new Set(['number', 'scale']);
 
-/** The condition of the first format as a condition. */
-export const conditionOf = (s: ShowIf): ConditionDef => ('equals' in s ? { field: s.field, op: 'eq', value: s.equals } : s);
 
 const baseDefinition = z.strictObject({
   sections: z.array(sectionDef).max(50).optional(),
@@ -105,7 +103,7 @@ function check(d: z.infer<typeof baseDefinition>, ctx: Ctx) {
     if (fields.has(f.key) || sections.has(f.key)) issue(['fields', i, 'key'], `duplicate key ${f.key}`);
     fields.set(f.key, f);
     const isChoice = f.type === 'choice' || f.type === 'multi_choice';
-    if (isChoice && !f.options && !f.choices) issue(['fields', i, 'choices'], 'is required for choice questions');
+    if (isChoice && !f.options && !f.choices) issue(['fields', i, 'options'], 'choices (or options) are required for choice questions');
     if (f.options && f.choices) issue(['fields', i, 'options'], 'give either options or choices');
     if (!isChoice && (f.options || f.choices)) issue(['fields', i, 'choices'], 'only choice questions have options');
     const keys = (f.choices ?? []).map((c) => c.key);

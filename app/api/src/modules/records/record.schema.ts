@@ -67,7 +67,7 @@ export const scoreResult = named('ScoreResult', z.strictObject({
 }));
 
 export const anamnesisData = named('AnamnesisData', z.strictObject({
-  questionnaire: z.strictObject({ key: z.string(), version: z.number().int(), title: z.string().optional() }),
+  questionnaire: z.strictObject({ key: z.string(), version: z.number().int() }),
   answers: z.record(z.string(), z.unknown()),
   /** Computed when the answers were given (absent for questionnaires without scores and for older entries). */
   scores: z.array(scoreResult).optional(),

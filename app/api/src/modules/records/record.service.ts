@@ -87,7 +87,7 @@ async function anamnesisData(services: Services, trx: Tx, organizationId: string
   const prequalification = prequalify(q.definition, answers, ageOn(m.birthDate, new Date().toISOString().slice(0, 10)), scores);
   return {
     questionnaireId: q.id,
-    data: { questionnaire: { key: q.key, version: q.version, title: q.title }, answers, ...(scores.length ? { scores } : {}), prequalification },
+    data: { questionnaire: { key: q.key, version: q.version }, answers, ...(scores.length ? { scores } : {}), prequalification },
   };
 }
 
