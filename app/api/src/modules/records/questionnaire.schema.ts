@@ -8,7 +8,7 @@ import { z } from 'zod';
 /** A label in German and/or English (at least one); the UI falls back to the other language. */
 const label = z
   .strictObject({ de: z.string().trim().min(1).max(500).optional(), en: z.string().trim().min(1).max(500).optional() })
-  .refine((l) => l.de !== undefined || l.en !== undefined, 'needs a German or an English text');
+  .refine((l) => l.de !== undefined || l.en !== undefined, { message: 'needs a German or an English text', params: { code: 'label_required' } });
 export type Label = z.infer<typeof label>;
 const fieldKey = z.string().regex(/^[a-z][a-z0-9_]{0,62}$/, 'lowercase letters, digits and underscores');
 const optionKey = z.string().regex(/^[a-z0-9_]{1,60}$/, 'lowercase letters, digits and underscores');
@@ -91,49 +91,49 @@ const baseDefinition = z.strictObject({
 type Ctx = z.core.$RefinementCtx<z.infer<typeof baseDefinition>>;
 
 function check(d: z.infer<typeof baseDefinition>, ctx: Ctx) {
-  const issue = (path: (string | number)[], message: string) => ctx.addIssue({ code: 'custom', path, message });
-  if (JSON.stringify(d).length > MAX_DEFINITION_BYTES) issue([], `must be at most ${MAX_DEFINITION_BYTES} characters as JSON`);
+  const issue = (path: (string | number)[], message: string, code: string) => ctx.addIssue({ code: 'custom', path, message, params: { code } });
+  if (JSON.stringify(d).length > MAX_DEFINITION_BYTES) issue([], `must be at most ${MAX_DEFINITION_BYTES} characters as JSON`, 'definition_too_large');
   const fields = new Map<string, FieldDef>();
   const sections = new Map<string, SectionDef>();
   (d.sections ?? []).forEach((s, i) => {
-    if (sections.has(s.key)) issue(['sections', i, 'key'], `duplicate section ${s.key}`);
+    if (sections.has(s.key)) issue(['sections', i, 'key'], `duplicate section ${s.key}`, 'duplicate_key');
     sections.set(s.key, s);
   });
   d.fields.forEach((f, i) => {
-    if (fields.has(f.key) || sections.has(f.key)) issue(['fields', i, 'key'], `duplicate key ${f.key}`);
+    if (fields.has(f.key) || sections.has(f.key)) issue(['fields', i, 'key'], `duplicate key ${f.key}`, 'duplicate_key');
     fields.set(f.key, f);
     const isChoice = f.type === 'choice' || f.type === 'multi_choice';
-    if (isChoice && !f.options && !f.choices) issue(['fields', i, 'options'], 'choices (or options) are required for choice questions');
-    if (f.options && f.choices) issue(['fields', i, 'options'], 'give either options or choices');
-    if (!isChoice && (f.options || f.choices)) issue(['fields', i, 'choices'], 'only choice questions have options');
+    if (isChoice && !f.options && !f.choices) issue(['fields', i, 'options'], 'choices (or options) are required for choice questions', 'options_required');
+    if (f.options && f.choices) issue(['fields', i, 'options'], 'give either options or choices', 'options_conflict');
+    if (!isChoice && (f.options || f.choices)) issue(['fields', i, 'choices'], 'only choice questions have options', 'options_conflict');
     const keys = (f.choices ?? []).map((c) => c.key);
-    keys.forEach((k, j) => keys.indexOf(k) !== j && issue(['fields', i, 'choices', j, 'key'], `duplicate option ${k}`));
-    if (f.min !== undefined && f.max !== undefined && f.min > f.max) issue(['fields', i, 'max'], 'must not be below min');
-    if (f.type === 'scale' && ((f.min ?? 0) % 1 !== 0 || (f.max ?? 10) % 1 !== 0 || (f.max ?? 10) - (f.min ?? 0) > 100)) issue(['fields', i, 'max'], 'a scale has whole-number ends at most 100 apart');
-    if (f.section && !(d.sections ?? []).some((s) => s.key === f.section)) issue(['fields', i, 'section'], `unknown section ${f.section}`);
+    keys.forEach((k, j) => keys.indexOf(k) !== j && issue(['fields', i, 'choices', j, 'key'], `duplicate option ${k}`, 'duplicate_key'));
+    if (f.min !== undefined && f.max !== undefined && f.min > f.max) issue(['fields', i, 'max'], 'must not be below min', 'range_order');
+    if (f.type === 'scale' && ((f.min ?? 0) % 1 !== 0 || (f.max ?? 10) % 1 !== 0 || (f.max ?? 10) - (f.min ?? 0) > 100)) issue(['fields', i, 'max'], 'a scale has whole-number ends at most 100 apart', 'scale_range');
+    if (f.section && !(d.sections ?? []).some((s) => s.key === f.section)) issue(['fields', i, 'section'], `unknown section ${f.section}`, 'unknown_reference');
   });
   const scores = new Map<string, ScoreDef>();
   (d.scores ?? []).forEach((s, i) => {
-    if (scores.has(s.key) || fields.has(s.key) || sections.has(s.key) || s.key === 'age') issue(['scores', i, 'key'], `duplicate key ${s.key}`);
+    if (scores.has(s.key) || fields.has(s.key) || sections.has(s.key) || s.key === 'age') issue(['scores', i, 'key'], `duplicate key ${s.key}`, 'duplicate_key');
     scores.set(s.key, s);
-    if (s.kind === 'value' && s.fields.length !== 1) issue(['scores', i, 'fields'], 'a value score names exactly one question');
+    if (s.kind === 'value' && s.fields.length !== 1) issue(['scores', i, 'fields'], 'a value score names exactly one question', 'value_score_one');
     s.fields.forEach((k, j) => {
       const f = fields.get(k);
-      if (!f) return issue(['scores', i, 'fields', j], `unknown question ${k}`);
-      if (s.fields.indexOf(k) !== j) return issue(['scores', i, 'fields', j], `question ${k} is counted twice`);
+      if (!f) return issue(['scores', i, 'fields', j], `unknown question ${k}`, 'unknown_reference');
+      if (s.fields.indexOf(k) !== j) return issue(['scores', i, 'fields', j], `question ${k} is counted twice`, 'duplicate_key');
       const numeric = NUMERIC_TYPES.has(f.type) || (s.kind === 'sum' && (f.type === 'choice' || f.type === 'multi_choice') && !!f.choices && f.choices.every((c) => c.points !== undefined));
-      if (!numeric) issue(['scores', i, 'fields', j], `question ${k} is not numeric (a number, a scale, or choices that all have points)`);
+      if (!numeric) issue(['scores', i, 'fields', j], `question ${k} is not numeric (a number, a scale, or choices that all have points)`, 'not_numeric');
     });
     (s.bands ?? []).forEach((b, j) => {
-      if (b.from !== undefined && b.below !== undefined && b.from >= b.below) issue(['scores', i, 'bands', j, 'below'], 'must be above from');
+      if (b.from !== undefined && b.below !== undefined && b.from >= b.below) issue(['scores', i, 'bands', j, 'below'], 'must be above from', 'range_order');
     });
   });
   // conditions: known references, and no cycle (a question shown when a question is shown when …)
   const deps = new Map<string, string[]>();
   const ref = (path: (string | number)[], c: ShowIf | undefined, own: string): string[] => {
     if (!c) return [];
-    if (!fields.has(c.field)) issue(path, `unknown question ${c.field}`);
-    else if (c.field === own) issue(path, 'a question cannot depend on itself');
+    if (!fields.has(c.field)) issue(path, `unknown question ${c.field}`, 'unknown_reference');
+    else if (c.field === own) issue(path, 'a question cannot depend on itself', 'condition_cycle');
     else return [c.field];
     return [];
   };
@@ -158,14 +158,14 @@ function check(d: z.infer<typeof baseDefinition>, ctx: Ctx) {
     const cycle = visit(k, []);
     if (cycle) {
       const i = d.fields.findIndex((f) => f.key === cycle[0]);
-      issue(i >= 0 ? ['fields', i, 'showIf', 'field'] : ['sections', (d.sections ?? []).findIndex((s) => s.key === cycle[0]), 'showIf', 'field'], `conditions form a cycle: ${cycle.join(' → ')}`);
+      issue(i >= 0 ? ['fields', i, 'showIf', 'field'] : ['sections', (d.sections ?? []).findIndex((s) => s.key === cycle[0]), 'showIf', 'field'], `conditions form a cycle: ${cycle.join(' → ')}`, 'condition_cycle');
       break;
     }
   }
   d.rules.forEach((r, i) => {
-    if (d.rules.findIndex((x) => x.id === r.id) !== i) issue(['rules', i, 'id'], `duplicate rule ${r.id}`);
+    if (d.rules.findIndex((x) => x.id === r.id) !== i) issue(['rules', i, 'id'], `duplicate rule ${r.id}`, 'duplicate_key');
     r.all.forEach((c, j) => {
-      if (c.field !== 'age' && !fields.has(c.field) && !scores.has(c.field)) issue(['rules', i, 'all', j, 'field'], `unknown question or score ${c.field}`);
+      if (c.field !== 'age' && !fields.has(c.field) && !scores.has(c.field)) issue(['rules', i, 'all', j, 'field'], `unknown question or score ${c.field}`, 'unknown_reference');
     });
   });
 }
@@ -174,7 +174,7 @@ function check(d: z.infer<typeof baseDefinition>, ctx: Ctx) {
 export const draftDefinitionSchema = baseDefinition.superRefine(check);
 /** A published version: at least one question. */
 export const definitionSchema = baseDefinition.superRefine((d, ctx) => {
-  if (d.fields.length === 0) ctx.addIssue({ code: 'custom', path: ['fields'], message: 'needs at least one question' });
+  if (d.fields.length === 0) ctx.addIssue({ code: 'custom', path: ['fields'], message: 'needs at least one question', params: { code: 'no_questions' } });
   check(d, ctx);
 });
 export type Definition = z.infer<typeof definitionSchema>;

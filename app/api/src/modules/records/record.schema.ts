@@ -103,6 +103,7 @@ export const healthRecordView = named('HealthRecord', z.strictObject({
   patientId: z.uuid(),
   patient: patientView,
   anamnesis: anamnesisEntry.nullable(),
+  assessments: z.array(anamnesisEntry),
   diagnoses: z.array(diagnosisEntry),
   treatments: z.array(treatmentEntry),
   plans: z.array(planEntry),

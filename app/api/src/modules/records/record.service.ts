@@ -58,6 +58,8 @@ export async function getRecord(services: Services, patientId: string) {
       patientId,
       patient,
       anamnesis: current('anamnesis').at(-1) ?? null,
+      /** Every current questionnaire answer set (anamnesis, Barthel, TUG …), newest first. */
+      assessments: current('anamnesis').reverse(),
       diagnoses: current('diagnosis'),
       treatments: current('treatment'),
       plans: current('plan'),
