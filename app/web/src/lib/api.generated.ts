@@ -6040,6 +6040,7 @@ export type components = {
             patientId: string;
             patient: components["schemas"]["Patient"];
             anamnesis: components["schemas"]["AnamnesisEntry"] | null;
+            assessments: components["schemas"]["AnamnesisEntry"][];
             diagnoses: components["schemas"]["DiagnosisEntry"][];
             treatments: components["schemas"]["TreatmentEntry"][];
             plans: components["schemas"]["PlanEntry"][];

@@ -47,6 +47,8 @@ export const routes = {
   inbox: () => resolve('inbox'),
   conversation: (kind: 'patients' | 'prospects', id: string) => resolve('/(app)/inbox/[kind]/[id]', { kind, id }),
   calendarSettings: () => resolve('appointments/settings'),
+  /** Questionnaires the practice designs (the editor opens on this page; keys never appear in a URL). */
+  questionnaires: () => resolve('questionnaires'),
 } as const;
 
 const API = '/api/v1';
