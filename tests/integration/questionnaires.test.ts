@@ -86,6 +86,14 @@ test('a template copy is a draft with a hidden key; publishing versions never re
   t.is(first.status, 201, first.text);
   t.like(first.body.entry.data.scores[0], { key: 'barthel', value: 95, missing: 0, band: { de: 'punktuell hilfebedürftig', en: 'needs help occasionally' } });
 
+  // the patient's export (Art. 15/20) carries the answers with their scores, also as FHIR
+  const json = await doctor.get(`/api/v1/patients/${p}/export`);
+  t.is(json.status, 200, json.text);
+  t.true(JSON.stringify(json.body).includes('"punktuell hilfebedürftig"'));
+  const fhir = (await doctor.get(`/api/v1/patients/${p}/export?format=fhir`)).body;
+  const response = fhir.entry.map((e: { resource: Record<string, unknown> }) => e.resource).find((r: { resourceType: string }) => r.resourceType === 'QuestionnaireResponse');
+  t.deepEqual(response.item.find((i: { linkId: string }) => i.linkId === 'score:barthel').answer, [{ valueDecimal: 95 }, { valueString: 'punktuell hilfebedürftig' }]);
+
   // version 2: stairs worth nothing any more, a new band label
   const d2 = (await doctor.post('/api/v1/questionnaire-drafts', { questionnaireKey: key })).body.draft;
   t.is(d2.publishedVersion, 1);
