@@ -3,6 +3,7 @@
 // old answers), the default questionnaire, validation naming the field, roles and tenant isolation.
 import test from 'ava';
 import { createDb } from '../../app/api/src/db/connection.ts';
+import * as m0320 from '../../app/api/src/db/migrations/20261201_0320_questionnaire_editor.ts';
 import { startTestApp, setupInstance, type TestApp } from '../helpers/app.ts';
 import type { Client } from '../helpers/http-client.ts';
 import { clientAs, newOrganization, samplePatient } from './patients-fixtures.ts';
@@ -34,6 +35,28 @@ async function auditActions(prefix: string): Promise<{ action: string; object_id
     await owner.destroy();
   }
 }
+
+test.serial('the migration leaves answers given before it, and the questionnaires they name, byte for byte as they were', async (t) => {
+  const p = await patient();
+  const before = await admin.post(`/api/v1/patients/${p}/anamnesis`, { questionnaireKey: 'anamnesis', answers: { smoker: false, blood_thinners: true, hair_status: 'norwood_2' } });
+  t.is(before.status, 201, before.text);
+  const owner = createDb(app.db.ownerUrl, 1);
+  const snapshot = async () => ({
+    entries: (await owner.raw(`select id, questionnaire_id, encode(data, 'hex') as data from record_entries order by id`)).rows,
+    questionnaires: (await owner.raw(`select id, key, version, definition::text from questionnaires order by id`)).rows,
+  });
+  try {
+    const start = await snapshot();
+    await m0320.down(owner);
+    await m0320.up(owner);
+    t.deepEqual(await snapshot(), start);
+  } finally {
+    await owner.destroy();
+  }
+  const record = (await admin.get(`/api/v1/patients/${p}/record`)).body;
+  t.deepEqual(record.anamnesis.data, before.body.entry.data);
+  t.is(record.anamnesis.data.prequalification.status, 'needs_review');
+});
 
 test('answers given before anything changed (the first format) stay as they were after a new version', async (t) => {
   // The hair clinic's "anamnesis" v1 is created on first use in the first format, as before.
