@@ -140,6 +140,19 @@ test('a template copy is a draft with a hidden key; publishing versions never re
   const versions = (await doctor.get(`/api/v1/questionnaires/${key}/versions`)).body.versions;
   t.deepEqual(versions.map((v: { version: number }) => v.version), [2, 1]);
   t.is((await doctor.get(`/api/v1/questionnaires/${key}?version=1`)).body.questionnaire.definition.fields[6].choices[1].points, 5);
+  // a published version is immutable in the database too: the API role may insert, never change or delete
+  const appRole = createDb(app.db.appUrl, 1);
+  try {
+    for (const sql of [`update questionnaires set title = 'x' where key = '${key}'`, `delete from questionnaires where key = '${key}'`]) {
+      const err = await t.throwsAsync(appRole.transaction(async (trx) => {
+        await trx.raw(`select set_config('app.org_id', ?, true)`, [organizationId]);
+        await trx.raw(sql);
+      }));
+      t.is((err as Error & { code?: string }).code, '42501', sql);
+    }
+  } finally {
+    await appRole.destroy();
+  }
   const published = await auditActions('questionnaire.publish');
   t.true(published.some((a) => a.details.key === key && a.details.version === 2));
 });
