@@ -1,6 +1,7 @@
 // Editing a questionnaire definition in the UI: hidden keys generated from labels (renamed, with
 // every reference, while the item was never published), new items, moves.
-import { keyFromLabel, type Definition, type Field, type Label } from './questionnaire.ts';
+import type { Definition, Field, Label } from './questionnaire.ts';
+import { keyFromLabel } from './questionnaire-keys.ts';
 
 export type Section = NonNullable<Definition['sections']>[number];
 export type Score = NonNullable<Definition['scores']>[number];

@@ -84,17 +84,4 @@ export const prequalify = (def: Definition, answers: Record<string, unknown>, ag
 /** Issues of the answers, as the server would name them (body.answers.<key>). */
 export const validateAnswers = (def: Definition, answers: Record<string, unknown>) => evaluate.validateAnswers(api(def), answers, '');
 
-/**
- * A key from a label, as the API expects it (lowercase letters, digits, underscores). Never shown:
- * questions, options, sections and scores are named by their labels everywhere in the UI.
- */
-export function keyFromLabel(text: string, taken: Set<string>, fallback = 'q'): string {
-  let base = text.toLowerCase()
-    .replace(/ä/g, 'ae').replace(/ö/g, 'oe').replace(/ü/g, 'ue').replace(/ß/g, 'ss')
-    .normalize('NFKD').replace(/[\u0300-\u036f]/g, '')
-    .replace(/[^a-z0-9]+/g, '_').replace(/^_+|_+$/g, '').slice(0, 40).replace(/_+$/, '');
-  if (!/^[a-z]/.test(base)) base = base ? `${fallback}_${base}` : fallback;
-  let key = base;
-  for (let i = 2; taken.has(key); i++) key = `${base}_${i}`;
-  return key;
-}
+export { keyFromLabel } from './questionnaire-keys.ts';
