@@ -5,7 +5,9 @@ import test from 'ava';
 import { cleaned, publishedKeys, rekey, rekeyOption } from '../../app/web/src/lib/questionnaire-edit.ts';
 import { keyFromLabel } from '../../app/web/src/lib/questionnaire-keys.ts';
 import { definitionSchema } from '../../app/api/src/modules/records/questionnaire.schema.ts';
-import type { Definition } from '../../app/web/src/lib/questionnaire.ts';
+import type { components } from '../../app/web/src/lib/api.generated.ts';
+
+type Definition = components['schemas']['Questionnaire']['definition'];
 
 test('keys from labels: German spellings folded, unique, always a letter first', (t) => {
   t.is(keyFromLabel('Stürze im letzten Jahr?', new Set()), 'stuerze_im_letzten_jahr');

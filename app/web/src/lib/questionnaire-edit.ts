@@ -1,7 +1,12 @@
 // Editing a questionnaire definition in the UI: hidden keys generated from labels (renamed, with
 // every reference, while the item was never published), new items, moves.
-import type { Definition, Field, Label } from './questionnaire.ts';
+import type { components } from './api.generated.ts';
 import { keyFromLabel } from './questionnaire-keys.ts';
+
+// Types from the generated API types only (no Svelte imports: tests/unit run this module in Node).
+type Definition = components['schemas']['Questionnaire']['definition'];
+type Field = components['schemas']['QuestionField'];
+type Label = { de?: string; en?: string };
 
 export type Section = NonNullable<Definition['sections']>[number];
 export type Score = NonNullable<Definition['scores']>[number];
