@@ -24,7 +24,7 @@ export const PERMISSIONS = {
   'documents.read': 'View and download a patient\'s documents and photos',
   'documents.write': 'Upload a patient\'s documents and photos, and remove (hide) one with a reason',
   'documents.removed': 'See removed documents and photos with who, when and why, and restore them',
-  'questionnaires.manage': 'Publish a new version of an anamnesis questionnaire',
+  'questionnaires.manage': 'Design questionnaires (drafts, templates), publish versions, choose the default',
   'gdpr.restrict': 'Restrict processing (Art. 18) or record an objection (Art. 21)',
   'retention.run': 'List and anonymize records past their retention period',
   'appointments.read': 'See the appointment calendar, a patient\'s appointments and today\'s list (Wartezimmer)',

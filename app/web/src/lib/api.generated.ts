@@ -1476,7 +1476,6 @@ export type paths = {
             requestBody: {
                 content: {
                     "application/json": {
-                        /** @default anamnesis */
                         questionnaireKey?: string;
                         questionnaireVersion?: number;
                         answers: {
@@ -1765,6 +1764,7 @@ export type paths = {
                     content: {
                         "application/json": {
                             questionnaires: components["schemas"]["Questionnaire"][];
+                            defaultKey: string;
                         };
                     };
                 };
@@ -1789,23 +1789,61 @@ export type paths = {
                         key: string;
                         title: string;
                         definition: {
+                            sections?: {
+                                key: string;
+                                label: {
+                                    de?: string;
+                                    en?: string;
+                                };
+                                showIf?: {
+                                    field: string;
+                                    equals: boolean | string | number;
+                                } | {
+                                    field: string;
+                                    /** @enum {string} */
+                                    op: "eq" | "neq" | "gt" | "gte" | "lt" | "lte" | "in" | "contains" | "present";
+                                    value?: (boolean | string | number) | (boolean | string | number)[];
+                                };
+                            }[];
                             fields: {
                                 key: string;
                                 /** @enum {string} */
-                                type: "boolean" | "text" | "number" | "choice" | "multi_choice" | "list" | "date";
+                                type: "boolean" | "text" | "long_text" | "number" | "choice" | "multi_choice" | "list" | "date" | "scale";
                                 label: {
-                                    de: string;
-                                    en: string;
+                                    de?: string;
+                                    en?: string;
+                                };
+                                help?: {
+                                    de?: string;
+                                    en?: string;
                                 };
                                 required?: boolean;
+                                section?: string;
                                 options?: string[];
+                                choices?: {
+                                    key: string;
+                                    label: {
+                                        de?: string;
+                                        en?: string;
+                                    };
+                                    points?: number;
+                                }[];
                                 min?: number;
                                 max?: number;
+                                unit?: {
+                                    de?: string;
+                                    en?: string;
+                                };
                                 maxLength?: number;
                                 maxItems?: number;
                                 showIf?: {
                                     field: string;
                                     equals: boolean | string | number;
+                                } | {
+                                    field: string;
+                                    /** @enum {string} */
+                                    op: "eq" | "neq" | "gt" | "gte" | "lt" | "lte" | "in" | "contains" | "present";
+                                    value?: (boolean | string | number) | (boolean | string | number)[];
                                 };
                             }[];
                             rules: {
@@ -1817,11 +1855,34 @@ export type paths = {
                                     value?: (boolean | string | number) | (boolean | string | number)[];
                                 }[];
                                 /** @enum {string} */
-                                outcome: "needs_review" | "not_qualified";
+                                outcome: "qualified" | "needs_review" | "not_qualified";
                                 reason: {
-                                    de: string;
-                                    en: string;
+                                    de?: string;
+                                    en?: string;
                                 };
+                            }[];
+                            scores?: {
+                                key: string;
+                                label: {
+                                    de?: string;
+                                    en?: string;
+                                };
+                                /** @enum {string} */
+                                kind: "sum" | "value";
+                                fields: string[];
+                                unit?: {
+                                    de?: string;
+                                    en?: string;
+                                };
+                                bands?: {
+                                    from?: number;
+                                    below?: number;
+                                    label: {
+                                        de?: string;
+                                        en?: string;
+                                    };
+                                }[];
+                                source?: string;
                             }[];
                         };
                     };
@@ -1890,6 +1951,562 @@ export type paths = {
             };
         };
         put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/questionnaires/{key}/versions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Every published version of a questionnaire, newest first (each stays readable) */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    key: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            versions: {
+                                version: number;
+                                title: string;
+                                /** Format: date-time */
+                                createdAt: string;
+                                createdBy: string | null;
+                            }[];
+                        };
+                    };
+                };
+                400: components["responses"]["Error"];
+                401: components["responses"]["Error"];
+                403: components["responses"]["Error"];
+                default: components["responses"]["Error"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/questionnaire-templates": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The shipped templates (general anamnesis, Barthel index, Timed Up and Go, hair clinic) */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            templates: {
+                                id: string;
+                                title: string;
+                                description: {
+                                    de: string;
+                                    en: string;
+                                };
+                                definition: {
+                                    sections?: {
+                                        key: string;
+                                        label: {
+                                            de?: string;
+                                            en?: string;
+                                        };
+                                        showIf?: {
+                                            field: string;
+                                            equals: boolean | string | number;
+                                        } | {
+                                            field: string;
+                                            /** @enum {string} */
+                                            op: "eq" | "neq" | "gt" | "gte" | "lt" | "lte" | "in" | "contains" | "present";
+                                            value?: (boolean | string | number) | (boolean | string | number)[];
+                                        };
+                                    }[];
+                                    fields: components["schemas"]["QuestionField"][];
+                                    rules: {
+                                        id: string;
+                                        all: {
+                                            field: string;
+                                            /** @enum {string} */
+                                            op: "eq" | "neq" | "gt" | "gte" | "lt" | "lte" | "in" | "contains" | "present";
+                                            value?: (boolean | string | number) | (boolean | string | number)[];
+                                        }[];
+                                        /** @enum {string} */
+                                        outcome: "qualified" | "needs_review" | "not_qualified";
+                                        reason: {
+                                            de?: string;
+                                            en?: string;
+                                        };
+                                    }[];
+                                    scores?: {
+                                        key: string;
+                                        label: {
+                                            de?: string;
+                                            en?: string;
+                                        };
+                                        /** @enum {string} */
+                                        kind: "sum" | "value";
+                                        fields: string[];
+                                        unit?: {
+                                            de?: string;
+                                            en?: string;
+                                        };
+                                        bands?: {
+                                            from?: number;
+                                            below?: number;
+                                            label: {
+                                                de?: string;
+                                                en?: string;
+                                            };
+                                        }[];
+                                        source?: string;
+                                    }[];
+                                };
+                            }[];
+                        };
+                    };
+                };
+                400: components["responses"]["Error"];
+                401: components["responses"]["Error"];
+                403: components["responses"]["Error"];
+                default: components["responses"]["Error"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/questionnaire-drafts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The drafts being edited */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            drafts: components["schemas"]["QuestionnaireDraft"][];
+                        };
+                    };
+                };
+                400: components["responses"]["Error"];
+                401: components["responses"]["Error"];
+                403: components["responses"]["Error"];
+                default: components["responses"]["Error"];
+            };
+        };
+        put?: never;
+        /** Start a draft: the next version of a questionnaire, a copy of a template, or an empty questionnaire */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        title?: string;
+                        templateId?: string;
+                        questionnaireKey?: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Created */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            draft: components["schemas"]["QuestionnaireDraft"];
+                        };
+                    };
+                };
+                400: components["responses"]["Error"];
+                401: components["responses"]["Error"];
+                403: components["responses"]["Error"];
+                default: components["responses"]["Error"];
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/questionnaire-drafts/{key}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One draft */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    key: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            draft: components["schemas"]["QuestionnaireDraft"];
+                        };
+                    };
+                };
+                400: components["responses"]["Error"];
+                401: components["responses"]["Error"];
+                403: components["responses"]["Error"];
+                default: components["responses"]["Error"];
+            };
+        };
+        /** Save a draft (checked like a published definition, but may have no questions yet); revision guards against lost updates */
+        put: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    key: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        title: string;
+                        definition: {
+                            sections?: {
+                                key: string;
+                                label: {
+                                    de?: string;
+                                    en?: string;
+                                };
+                                showIf?: {
+                                    field: string;
+                                    equals: boolean | string | number;
+                                } | {
+                                    field: string;
+                                    /** @enum {string} */
+                                    op: "eq" | "neq" | "gt" | "gte" | "lt" | "lte" | "in" | "contains" | "present";
+                                    value?: (boolean | string | number) | (boolean | string | number)[];
+                                };
+                            }[];
+                            fields: {
+                                key: string;
+                                /** @enum {string} */
+                                type: "boolean" | "text" | "long_text" | "number" | "choice" | "multi_choice" | "list" | "date" | "scale";
+                                label: {
+                                    de?: string;
+                                    en?: string;
+                                };
+                                help?: {
+                                    de?: string;
+                                    en?: string;
+                                };
+                                required?: boolean;
+                                section?: string;
+                                options?: string[];
+                                choices?: {
+                                    key: string;
+                                    label: {
+                                        de?: string;
+                                        en?: string;
+                                    };
+                                    points?: number;
+                                }[];
+                                min?: number;
+                                max?: number;
+                                unit?: {
+                                    de?: string;
+                                    en?: string;
+                                };
+                                maxLength?: number;
+                                maxItems?: number;
+                                showIf?: {
+                                    field: string;
+                                    equals: boolean | string | number;
+                                } | {
+                                    field: string;
+                                    /** @enum {string} */
+                                    op: "eq" | "neq" | "gt" | "gte" | "lt" | "lte" | "in" | "contains" | "present";
+                                    value?: (boolean | string | number) | (boolean | string | number)[];
+                                };
+                            }[];
+                            rules: {
+                                id: string;
+                                all: {
+                                    field: string;
+                                    /** @enum {string} */
+                                    op: "eq" | "neq" | "gt" | "gte" | "lt" | "lte" | "in" | "contains" | "present";
+                                    value?: (boolean | string | number) | (boolean | string | number)[];
+                                }[];
+                                /** @enum {string} */
+                                outcome: "qualified" | "needs_review" | "not_qualified";
+                                reason: {
+                                    de?: string;
+                                    en?: string;
+                                };
+                            }[];
+                            scores?: {
+                                key: string;
+                                label: {
+                                    de?: string;
+                                    en?: string;
+                                };
+                                /** @enum {string} */
+                                kind: "sum" | "value";
+                                fields: string[];
+                                unit?: {
+                                    de?: string;
+                                    en?: string;
+                                };
+                                bands?: {
+                                    from?: number;
+                                    below?: number;
+                                    label: {
+                                        de?: string;
+                                        en?: string;
+                                    };
+                                }[];
+                                source?: string;
+                            }[];
+                        };
+                        revision: number;
+                    };
+                };
+            };
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            draft: components["schemas"]["QuestionnaireDraft"];
+                        };
+                    };
+                };
+                400: components["responses"]["Error"];
+                401: components["responses"]["Error"];
+                403: components["responses"]["Error"];
+                default: components["responses"]["Error"];
+            };
+        };
+        post?: never;
+        /** Discard a draft */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    key: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Done, no content */
+                204: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                400: components["responses"]["Error"];
+                401: components["responses"]["Error"];
+                403: components["responses"]["Error"];
+                default: components["responses"]["Error"];
+            };
+        };
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/questionnaire-drafts/{key}/publish": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Publish a draft as the next immutable version; answers given to older versions keep theirs */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    key: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        revision: number;
+                    };
+                };
+            };
+            responses: {
+                /** @description Created */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            questionnaire: components["schemas"]["Questionnaire"];
+                        };
+                    };
+                };
+                400: components["responses"]["Error"];
+                401: components["responses"]["Error"];
+                403: components["responses"]["Error"];
+                default: components["responses"]["Error"];
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/questionnaire-settings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The organization’s default questionnaire for the anamnesis (null while none was chosen) */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            defaultKey: string | null;
+                        };
+                    };
+                };
+                400: components["responses"]["Error"];
+                401: components["responses"]["Error"];
+                403: components["responses"]["Error"];
+                default: components["responses"]["Error"];
+            };
+        };
+        /** Choose the default questionnaire (audited) */
+        put: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        defaultKey: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            defaultKey: string | null;
+                        };
+                    };
+                };
+                400: components["responses"]["Error"];
+                401: components["responses"]["Error"];
+                403: components["responses"]["Error"];
+                default: components["responses"]["Error"];
+            };
+        };
         post?: never;
         delete?: never;
         options?: never;
@@ -6277,6 +6894,7 @@ export type components = {
             answers: {
                 [key: string]: unknown;
             };
+            scores?: components["schemas"]["ScoreResult"][];
             prequalification: {
                 /** @enum {string} */
                 status: "qualified" | "needs_review" | "not_qualified";
@@ -6635,6 +7253,7 @@ export type components = {
             patientId: string;
             patient: components["schemas"]["Patient"];
             anamnesis: components["schemas"]["AnamnesisEntry"] | null;
+            assessments: components["schemas"]["AnamnesisEntry"][];
             diagnoses: components["schemas"]["DiagnosisEntry"][];
             treatments: components["schemas"]["TreatmentEntry"][];
             plans: components["schemas"]["PlanEntry"][];
@@ -6849,20 +7468,42 @@ export type components = {
         QuestionField: {
             key: string;
             /** @enum {string} */
-            type: "boolean" | "text" | "number" | "choice" | "multi_choice" | "list" | "date";
+            type: "boolean" | "text" | "long_text" | "number" | "choice" | "multi_choice" | "list" | "date" | "scale";
             label: {
-                de: string;
-                en: string;
+                de?: string;
+                en?: string;
+            };
+            help?: {
+                de?: string;
+                en?: string;
             };
             required?: boolean;
+            section?: string;
             options?: string[];
+            choices?: {
+                key: string;
+                label: {
+                    de?: string;
+                    en?: string;
+                };
+                points?: number;
+            }[];
             min?: number;
             max?: number;
+            unit?: {
+                de?: string;
+                en?: string;
+            };
             maxLength?: number;
             maxItems?: number;
             showIf?: {
                 field: string;
                 equals: boolean | string | number;
+            } | {
+                field: string;
+                /** @enum {string} */
+                op: "eq" | "neq" | "gt" | "gte" | "lt" | "lte" | "in" | "contains" | "present";
+                value?: (boolean | string | number) | (boolean | string | number)[];
             };
         };
         Questionnaire: {
@@ -6872,6 +7513,22 @@ export type components = {
             version: number;
             title: string;
             definition: {
+                sections?: {
+                    key: string;
+                    label: {
+                        de?: string;
+                        en?: string;
+                    };
+                    showIf?: {
+                        field: string;
+                        equals: boolean | string | number;
+                    } | {
+                        field: string;
+                        /** @enum {string} */
+                        op: "eq" | "neq" | "gt" | "gte" | "lt" | "lte" | "in" | "contains" | "present";
+                        value?: (boolean | string | number) | (boolean | string | number)[];
+                    };
+                }[];
                 fields: components["schemas"]["QuestionField"][];
                 rules: {
                     id: string;
@@ -6882,15 +7539,103 @@ export type components = {
                         value?: (boolean | string | number) | (boolean | string | number)[];
                     }[];
                     /** @enum {string} */
-                    outcome: "needs_review" | "not_qualified";
+                    outcome: "qualified" | "needs_review" | "not_qualified";
                     reason: {
-                        de: string;
-                        en: string;
+                        de?: string;
+                        en?: string;
                     };
+                }[];
+                scores?: {
+                    key: string;
+                    label: {
+                        de?: string;
+                        en?: string;
+                    };
+                    /** @enum {string} */
+                    kind: "sum" | "value";
+                    fields: string[];
+                    unit?: {
+                        de?: string;
+                        en?: string;
+                    };
+                    bands?: {
+                        from?: number;
+                        below?: number;
+                        label: {
+                            de?: string;
+                            en?: string;
+                        };
+                    }[];
+                    source?: string;
                 }[];
             };
             /** Format: date-time */
             createdAt: string;
+        };
+        QuestionnaireDraft: {
+            key: string;
+            title: string;
+            definition: {
+                sections?: {
+                    key: string;
+                    label: {
+                        de?: string;
+                        en?: string;
+                    };
+                    showIf?: {
+                        field: string;
+                        equals: boolean | string | number;
+                    } | {
+                        field: string;
+                        /** @enum {string} */
+                        op: "eq" | "neq" | "gt" | "gte" | "lt" | "lte" | "in" | "contains" | "present";
+                        value?: (boolean | string | number) | (boolean | string | number)[];
+                    };
+                }[];
+                fields: components["schemas"]["QuestionField"][];
+                rules: {
+                    id: string;
+                    all: {
+                        field: string;
+                        /** @enum {string} */
+                        op: "eq" | "neq" | "gt" | "gte" | "lt" | "lte" | "in" | "contains" | "present";
+                        value?: (boolean | string | number) | (boolean | string | number)[];
+                    }[];
+                    /** @enum {string} */
+                    outcome: "qualified" | "needs_review" | "not_qualified";
+                    reason: {
+                        de?: string;
+                        en?: string;
+                    };
+                }[];
+                scores?: {
+                    key: string;
+                    label: {
+                        de?: string;
+                        en?: string;
+                    };
+                    /** @enum {string} */
+                    kind: "sum" | "value";
+                    fields: string[];
+                    unit?: {
+                        de?: string;
+                        en?: string;
+                    };
+                    bands?: {
+                        from?: number;
+                        below?: number;
+                        label: {
+                            de?: string;
+                            en?: string;
+                        };
+                    }[];
+                    source?: string;
+                }[];
+            };
+            revision: number;
+            /** Format: date-time */
+            updatedAt: string;
+            publishedVersion: number | null;
         };
         QueuedBackupRun: {
             requestId: string;
@@ -7026,6 +7771,23 @@ export type components = {
                 by: string | null;
                 reason: string | null;
             }[];
+        };
+        ScoreResult: {
+            key: string;
+            label: {
+                de: string;
+                en: string;
+            };
+            value: number | null;
+            unit?: {
+                de: string;
+                en: string;
+            };
+            band?: {
+                de: string;
+                en: string;
+            };
+            missing: number;
         };
         SessionInfo: {
             user: components["schemas"]["SessionUser"] | null;

@@ -41,6 +41,8 @@ export type PrequalStatus = AnamnesisData['prequalification']['status'];
 export type HealthRecord = Schemas['HealthRecord'];
 export type QuestionField = Schemas['QuestionField'];
 export type Questionnaire = Schemas['Questionnaire'];
+export type QuestionnaireDraft = Schemas['QuestionnaireDraft'];
+export type ScoreResult = Schemas['ScoreResult'];
 export type ConsentEntry = Schemas['ConsentEntry'];
 export type PatientDocument = Schemas['PatientDocument'];
 export type RemovedDocument = Schemas['RemovedDocument'];
@@ -308,6 +310,19 @@ export const api = {
 
   record: (patientId: string) => call(client.GET('/api/v1/patients/{id}/record', { params: id(patientId) })),
   questionnaire: (key: string, version?: number) => call(client.GET('/api/v1/questionnaires/{key}', { params: { path: { key }, query: { version } } })),
+  questionnaires: () => call(client.GET('/api/v1/questionnaires')),
+  questionnaireVersions: (key: string) => call(client.GET('/api/v1/questionnaires/{key}/versions', { params: { path: { key } } })),
+  questionnaireTemplates: () => call(client.GET('/api/v1/questionnaire-templates')),
+  questionnaireDrafts: () => call(client.GET('/api/v1/questionnaire-drafts')),
+  questionnaireDraft: (key: string) => call(client.GET('/api/v1/questionnaire-drafts/{key}', { params: { path: { key } } })),
+  createQuestionnaireDraft: (body: BodyOf<'/api/v1/questionnaire-drafts', 'post'>) => call(client.POST('/api/v1/questionnaire-drafts', { body })),
+  saveQuestionnaireDraft: (key: string, body: BodyOf<'/api/v1/questionnaire-drafts/{key}', 'put'>) =>
+    call(client.PUT('/api/v1/questionnaire-drafts/{key}', { params: { path: { key } }, body })),
+  deleteQuestionnaireDraft: (key: string) => call(client.DELETE('/api/v1/questionnaire-drafts/{key}', { params: { path: { key } } })),
+  publishQuestionnaireDraft: (key: string, revision: number) =>
+    call(client.POST('/api/v1/questionnaire-drafts/{key}/publish', { params: { path: { key } }, body: { revision } })),
+  questionnaireSettings: () => call(client.GET('/api/v1/questionnaire-settings')),
+  setDefaultQuestionnaire: (defaultKey: string) => call(client.PUT('/api/v1/questionnaire-settings', { body: { defaultKey } })),
   saveAnamnesis: (patientId: string, body: BodyOf<'/api/v1/patients/{id}/anamnesis', 'post'>) =>
     call(client.POST('/api/v1/patients/{id}/anamnesis', { params: id(patientId), body })),
   addDiagnosis: (patientId: string, body: BodyOf<'/api/v1/patients/{id}/diagnoses', 'post'>) =>

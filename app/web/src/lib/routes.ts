@@ -53,6 +53,8 @@ export const routes = {
   finance: () => resolve('finance'),
   quote: (quoteId: string) => resolve('/(app)/finance/quotes/[quoteId]', { quoteId }),
   receipt: (paymentId: string) => resolve('/(app)/finance/receipts/[paymentId]', { paymentId }),
+  /** Questionnaires the practice designs (the editor opens on this page; keys never appear in a URL). */
+  questionnaires: () => resolve('questionnaires'),
 } as const;
 
 const API = '/api/v1';

@@ -58,6 +58,11 @@ function entryResource(e: Entry, subject: R): R {
         item: [
           ...Object.entries(d.answers as R).map(([k, v]) => ({ linkId: k, answer: answerValues(v) })),
           { linkId: 'prequalification_status', answer: [{ valueString: pq.status }] },
+          // scores as computed when the answers were given (docs/questionnaires.md)
+          ...((d.scores as R[] | undefined) ?? []).map((sc) => ({
+            linkId: `score:${sc.key}`, text: (sc.label as R).de,
+            ...(sc.value === null ? {} : { answer: [{ valueDecimal: sc.value }, ...(sc.band ? [{ valueString: (sc.band as R).de }] : [])] }),
+          })),
         ],
       };
     }

@@ -3,7 +3,7 @@
 import { z } from 'zod';
 import { isoDate, patientView } from '../patients/patient.schema.ts';
 import { isoDay, isoTime, named } from '../../http/response.ts';
-import { definitionSchema, fieldDef } from './questionnaire.schema.ts';
+import { definitionSchema, draftDefinitionSchema, fieldDef, questionnaireKey, titleSchema } from './questionnaire.schema.ts';
 
 /** ICD-10-GM: letter, two digits, optional subcategory (.x or .xx), optional dagger/star/! mark. */
 export const ICD10_GM = /^[A-Z][0-9]{2}(\.[0-9]{1,2}|\.-)?[†*!+]?$/;
@@ -16,7 +16,8 @@ const notFuture = (field: z.ZodString | typeof isoDate) =>
   field.refine((s: string) => s <= new Date().toISOString().slice(0, 10), 'must not be in the future');
 
 export const anamnesisBody = z.strictObject({
-  questionnaireKey: z.string().regex(/^[a-z][a-z0-9_]{1,62}$/).default('anamnesis'),
+  /** Without a key: the organization's default questionnaire (docs/questionnaires.md). */
+  questionnaireKey: z.string().regex(/^[a-z][a-z0-9_]{1,62}$/).optional(),
   questionnaireVersion: z.number().int().positive().optional(),
   answers: z.record(z.string(), z.unknown()),
   ...correction,
@@ -60,10 +61,16 @@ export const SIDES = ['R', 'L', 'B'] as const;
 export const PLAN_STATUSES = ['draft', 'proposed', 'accepted', 'in_progress', 'completed', 'cancelled'] as const;
 const PREQUAL = ['qualified', 'needs_review', 'not_qualified'] as const;
 const correctionReason = z.string().optional();
+const bilingual = z.strictObject({ de: z.string(), en: z.string() });
+export const scoreResult = named('ScoreResult', z.strictObject({
+  key: z.string(), label: bilingual, value: z.number().nullable(), unit: bilingual.optional(), band: bilingual.optional(), missing: z.number().int(),
+}));
 
 export const anamnesisData = named('AnamnesisData', z.strictObject({
   questionnaire: z.strictObject({ key: z.string(), version: z.number().int() }),
   answers: z.record(z.string(), z.unknown()),
+  /** Computed when the answers were given (absent for questionnaires without scores and for older entries). */
+  scores: z.array(scoreResult).optional(),
   prequalification: z.strictObject({
     status: z.enum(PREQUAL),
     reasons: z.array(z.strictObject({ rule: z.string(), outcome: z.enum(PREQUAL), de: z.string(), en: z.string() })),
@@ -96,6 +103,7 @@ export const healthRecordView = named('HealthRecord', z.strictObject({
   patientId: z.uuid(),
   patient: patientView,
   anamnesis: anamnesisEntry.nullable(),
+  assessments: z.array(anamnesisEntry),
   diagnoses: z.array(diagnosisEntry),
   treatments: z.array(treatmentEntry),
   plans: z.array(planEntry),
@@ -113,5 +121,27 @@ export const questionnaireView = named('Questionnaire', z.strictObject({
   id: z.uuid(), key: z.string(), version: z.number().int(), title: z.string(), definition: definitionSchema, createdAt: isoTime,
 }));
 named('QuestionField', fieldDef);
-export const questionnairesView = z.strictObject({ questionnaires: z.array(questionnaireView) });
+export const questionnairesView = z.strictObject({ questionnaires: z.array(questionnaireView), defaultKey: z.string() });
+export const questionnaireVersionsView = z.strictObject({
+  versions: z.array(z.strictObject({ version: z.number().int(), title: z.string(), createdAt: isoTime, createdBy: z.uuid().nullable() })),
+});
+export const questionnaireDraft = named('QuestionnaireDraft', z.strictObject({
+  key: z.string(), title: z.string(), definition: draftDefinitionSchema, revision: z.number().int(), updatedAt: isoTime, publishedVersion: z.number().int().nullable(),
+}));
+export const oneDraftView = z.strictObject({ draft: questionnaireDraft });
+export const draftsView = z.strictObject({ drafts: z.array(questionnaireDraft) });
+export const templatesView = z.strictObject({
+  templates: z.array(z.strictObject({ id: z.string(), title: z.string(), description: bilingual, definition: definitionSchema })),
+});
+export const questionnaireSettingsView = z.strictObject({ defaultKey: z.string().nullable() });
 export const oneQuestionnaireView = z.strictObject({ questionnaire: questionnaireView });
+
+export const draftParams = z.strictObject({ key: questionnaireKey });
+export const newDraftBody = z.strictObject({
+  title: titleSchema.optional(),
+  templateId: z.string().regex(/^[a-z][a-z0-9_]{1,62}$/).optional(),
+  questionnaireKey: questionnaireKey.optional(),
+});
+export const saveDraftBody = z.strictObject({ title: titleSchema, definition: draftDefinitionSchema, revision: z.number().int().positive() });
+export const publishDraftBody = z.strictObject({ revision: z.number().int().positive() });
+export const settingsBody = z.strictObject({ defaultKey: questionnaireKey });

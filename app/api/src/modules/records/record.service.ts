@@ -12,7 +12,7 @@ import { readScope, scope, toView } from '../patients/patient.service.ts';
 import { ageOn, type MasterData } from '../patients/patient.schema.ts';
 import * as repo from './record.repository.ts';
 import type { Kind } from './record.schema.ts';
-import { prequalify, validateAnswers } from './questionnaire.evaluate.ts';
+import { computeScores, prequalify, validateAnswers } from './questionnaire.evaluate.ts';
 import { resolveQuestionnaire } from './questionnaire.service.ts';
 
 export interface EntryView {
@@ -58,6 +58,8 @@ export async function getRecord(services: Services, patientId: string) {
       patientId,
       patient,
       anamnesis: current('anamnesis').at(-1) ?? null,
+      /** Every current questionnaire answer set (anamnesis, Barthel, TUG …), newest first. */
+      assessments: current('anamnesis').reverse(),
       diagnoses: current('diagnosis'),
       treatments: current('treatment'),
       plans: current('plan'),
@@ -76,14 +78,18 @@ async function checkSupersedes(trx: Tx, patientId: string, kind: Kind, body: { s
 }
 
 async function anamnesisData(services: Services, trx: Tx, organizationId: string, patient: { id: string; data: Buffer }, body: Record<string, unknown>) {
-  const q = await resolveQuestionnaire(trx, organizationId, String(body.questionnaireKey), body.questionnaireVersion as number | undefined);
+  const q = await resolveQuestionnaire(trx, organizationId, body.questionnaireKey as string | undefined, body.questionnaireVersion as number | undefined);
   const issues = validateAnswers(q.definition, body.answers, `${q.key} v${q.version}`);
   if (issues.length) throw validationMany(issues);
   const m = await openJson<MasterData>(services.keys, trx, patientKey(organizationId, patient.id), 'master', patient.data);
   const answers = body.answers as Record<string, unknown>;
+  // Scores and pre-qualification are computed now and stored with the answers: a later version
+  // of the questionnaire never re-scores them.
+  const scores = computeScores(q.definition, answers);
+  const prequalification = prequalify(q.definition, answers, ageOn(m.birthDate, new Date().toISOString().slice(0, 10)), scores);
   return {
     questionnaireId: q.id,
-    data: { questionnaire: { key: q.key, version: q.version }, answers, prequalification: prequalify(q.definition, answers, ageOn(m.birthDate, new Date().toISOString().slice(0, 10))) },
+    data: { questionnaire: { key: q.key, version: q.version }, answers, ...(scores.length ? { scores } : {}), prequalification },
   };
 }
 

@@ -4,12 +4,14 @@ import { financeDe } from './finance.de.ts';
 import { usersDe } from './users.de.ts';
 import { auditActionsDe } from './audit-actions.de.ts';
 import { registerDe } from './register.de.ts';
+import { questDe } from './quest.de.ts';
 
 export const de = {
   ...financeDe,
   ...usersDe,
   ...auditActionsDe,
   ...registerDe,
+  ...questDe,
   'app.name': 'Praxiskern',
   'app.loading': 'Wird geladen …',
   'app.offline.title': 'Server nicht erreichbar',

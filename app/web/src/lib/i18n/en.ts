@@ -4,12 +4,14 @@ import { usersEn } from './users.en.ts';
 import { auditActionsEn } from './audit-actions.en.ts';
 import { financeEn } from './finance.en.ts';
 import { registerEn } from './register.en.ts';
+import { questEn } from './quest.en.ts';
 
 export const en: Messages = {
   ...financeEn,
   ...usersEn,
   ...auditActionsEn,
   ...registerEn,
+  ...questEn,
   'app.name': 'Praxiskern',
   'app.loading': 'Loading …',
   'app.offline.title': 'Server unreachable',
