@@ -41,6 +41,9 @@ export const PERMISSIONS = {
   'aftercare.read': 'See a patient\'s aftercare plans and steps, and the follow-up appointments still to book',
   'aftercare.write': 'Apply an aftercare plan to a patient\'s treatment plan, change or skip its steps, record the booked follow-up, cancel the plan',
   'aftercare.configure': 'Manage the aftercare plan templates of the organization',
+  'travel.read': 'See patients\' travel data (flights, hotel stays, transfers) and the arrivals board, never diagnoses',
+  'travel.write': 'Record and change patients\' flights, hotel stays and transfers, and look up a flight\'s status',
+  'travel.configure': 'Switch the flight-status look-up (external service) on or off and set its address and access key',
   'installation.operators': 'List, grant and revoke the installation operator role',
   'installation.audit': 'Read the installation audit log (seal, passphrase, backups, recovery kit, restore, operators, organizations)',
   'installation.updates': 'See the running version and the history of updates and rollbacks',
@@ -70,6 +73,7 @@ const CLINICAL: readonly Permission[] = [
   'session.self', 'patients.read', 'patients.write', 'health.read', 'health.write',
   'consent.read', 'consent.write', 'documents.read', 'documents.write', 'messaging.send', 'inbox.read',
   'appointments.read', 'appointments.write', 'appointments.feed', 'aftercare.read', 'aftercare.write',
+  'travel.read', 'travel.write',
 ];
 
 export const ROLE_PERMISSIONS: Record<Role, readonly Permission[]> = {

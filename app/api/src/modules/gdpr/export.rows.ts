@@ -30,6 +30,9 @@ export const EXPORT_SECTIONS: Record<string, string> = {
   aftercare_plans: 'aftercarePlans',
   aftercare_steps: 'aftercareSteps',
   conversations: 'conversations',
+  travel_flights: 'travelFlights',
+  travel_hotels: 'travelHotels',
+  travel_transfers: 'travelTransfers',
   audit_log: 'auditTrail',
 };
 

@@ -15,6 +15,7 @@ import { consentNoteField } from '../consent/consent.service.ts';
 import { entryField } from '../records/record.service.ts';
 import { cancelReasonField, notesField } from '../appointments/appointment.service.ts';
 import { planTitleField, stepTitleField } from '../aftercare/aftercare.service.ts';
+import { travelField } from '../travel/travel.service.ts';
 import { exportRow } from './export.rows.ts';
 import { patientAudit, patientRows, questionnairesById } from './gdpr.repository.ts';
 import { toFhirBundle } from './fhir.ts';
@@ -59,6 +60,9 @@ async function buildExport(services: Services, trx: Tx, organizationId: string, 
     aftercarePlans: await map(rows.aftercarePlans, { title: json((r) => planTitleField(String(r.id))) }),
     aftercareSteps: await map(rows.aftercareSteps, { title: json((r) => stepTitleField(String(r.id))) }),
     conversations: await map(rows.conversations, {}),
+    travelFlights: await map(rows.travelFlights, { data: json((r) => travelField('travel_flights', String(r.id))) }),
+    travelHotels: await map(rows.travelHotels, { data: json((r) => travelField('travel_hotels', String(r.id))) }),
+    travelTransfers: await map(rows.travelTransfers, { data: json((r) => travelField('travel_transfers', String(r.id))) }),
     auditTrail: await map(await patientAudit(trx, patientId), {}),
   };
 }
