@@ -5645,7 +5645,6 @@ export type paths = {
                 content: {
                     "application/json": {
                         flightStatusEnabled: boolean;
-                        /** Format: uri */
                         baseUrl?: string;
                         accessKey?: string;
                     };

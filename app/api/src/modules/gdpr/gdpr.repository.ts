@@ -20,7 +20,7 @@ export async function patientRows(trx: Tx, patientId: string) {
     aftercareSteps: (await trx('aftercare_steps').where({ patient_id: patientId }).orderBy(['plan_id', 'position']).select('*', trx.raw('due_date::text as due_date'))) as Row[],
     conversations: await by('conversations', 'created_at'),
     travelFlights: await by('travel_flights', 'arrival_at'),
-    travelHotels: (await trx('travel_hotels').where({ patient_id: patientId }).orderBy('check_in').select('*', trx.raw('check_in::text as check_in'), trx.raw('check_out::text as check_out'))) as Row[],
+    travelHotels: (await trx('travel_hotels').where({ patient_id: patientId }).orderBy('travel_hotels.check_in').select('*', trx.raw('check_in::text as check_in'), trx.raw('check_out::text as check_out'))) as Row[],
     travelTransfers: await by('travel_transfers', 'pickup_at'),
   };
 }

@@ -87,8 +87,14 @@ export class FlightStatusClient {
     url.searchParams.set('flight_date', date);
     this.calls++;
     let res: Response;
+    const signal = AbortSignal.timeout(this.options.timeoutMs);
+    const get = () => fetch(url, { headers: { accept: 'application/json' }, signal, redirect: 'error' });
     try {
-      res = await fetch(url, { headers: { accept: 'application/json' }, signal: AbortSignal.timeout(this.options.timeoutMs), redirect: 'error' });
+      // One more try when a kept-alive connection was closed under us (an idempotent GET).
+      res = await get().catch((err: Error & { cause?: { code?: string } }) => {
+        if (!signal.aborted && ['UND_ERR_SOCKET', 'ECONNRESET'].includes(err.cause?.code ?? '')) return get();
+        throw err;
+      });
     } catch (err) {
       const e = err as Error;
       if (e.name === 'TimeoutError' || e.name === 'AbortError') throw new FlightStatusError('timeout', `The flight-status service did not answer within ${this.options.timeoutMs} ms`, true);

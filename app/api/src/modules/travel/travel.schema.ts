@@ -66,7 +66,7 @@ export const arrivalsQuery = z.strictObject({
 export const settingsBody = z.strictObject({
   flightStatusEnabled: z.boolean(),
   /** The AviationStack-compatible API, e.g. https://api.aviationstack.com/v1 */
-  baseUrl: z.url({ protocol: /^https?$/, message: 'must be an http(s) URL' }).max(500).optional(),
+  baseUrl: z.string().trim().max(500).refine((s) => { try { const u = new URL(s); return (u.protocol === 'https:' || u.protocol === 'http:') && !u.username && !u.password && !u.search && !u.hash; } catch { return false; } }, { message: 'must be an http(s) URL without credentials or query', params: { code: 'invalid_url' } }).optional(),
   /** Write-only: never returned. */
   accessKey: z.string().trim().min(8).max(200).regex(/^[A-Za-z0-9_\-.]+$/, { message: 'must be the access key (letters, digits, - _ .)' }).optional(),
 });
