@@ -35,6 +35,7 @@ export const routes = {
   adminMessaging: () => resolve('admin/messaging'),
   adminOutbox: () => resolve('admin/messaging/outbox'),
   adminAftercare: () => resolve('admin/aftercare'),
+  travelArrivals: () => resolve('travel'),
   /** The patient list; sort and page live in the URL. Search text never does (it identifies a patient). */
   patients: (query: { sort?: string; order?: string; page?: number } = {}) =>
     withQuery(resolve('patients'), { sort: query.sort, order: query.order, page: query.page && query.page > 1 ? String(query.page) : undefined }),
