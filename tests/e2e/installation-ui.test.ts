@@ -121,7 +121,7 @@ test('the operator manages operators and reads the installation audit log; an or
     await other.page.waitForURL((url) => url.pathname === '/');
     const otherNav = other.page.getByRole('navigation', { name: 'Hauptnavigation' });
     await otherNav.getByRole('link', { name: 'Benutzer' }).waitFor();
-    t.deepEqual(await otherNav.getByRole('link').allTextContents(), ['Übersicht', 'Patienten', 'Kalender', 'Wartezimmer', 'Posteingang', 'Benutzer', 'Protokoll'], 'no backup or installation navigation');
+    t.deepEqual(await otherNav.getByRole('link').allTextContents(), ['Übersicht', 'Patienten', 'Kalender', 'Wartezimmer', 'Posteingang', 'Anreisen', 'Benutzer', 'Protokoll'], 'no backup or installation navigation');
     await other.page.goto('/admin/backup');
     await other.page.waitForURL((url) => url.pathname === '/');
     await other.context.close();

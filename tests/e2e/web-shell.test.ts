@@ -50,8 +50,8 @@ test('first-run setup, language switch, logout and local sign-in with password +
     await page.getByRole('heading', { level: 1, name: `Willkommen, ${ADMIN.adminDisplayName}` }).waitFor();
     t.deepEqual(
       await page.getByRole('navigation', { name: 'Hauptnavigation' }).getByRole('link').allTextContents(),
-      ['Übersicht', 'Patienten', 'Kalender', 'Wartezimmer', 'Posteingang', 'Benutzer', 'Protokoll', 'Datensicherung', 'Installation'],
-      'the first admin (also the installation operator) sees overview, patients, calendar, waiting room, inbox, users, audit log, backup and installation',
+      ['Übersicht', 'Patienten', 'Kalender', 'Wartezimmer', 'Posteingang', 'Anreisen', 'Benutzer', 'Protokoll', 'Datensicherung', 'Installation'],
+      'the first admin (also the installation operator) sees overview, patients, calendar, waiting room, inbox, arrivals, users, audit log, backup and installation',
     );
 
     // Switching to English changes the visible strings and <html lang>, and is kept in the profile.

@@ -302,3 +302,17 @@ test('erasure (Art. 17) removes every travel row of the patient; anonymization d
   await ownerQuery(app.db.ownerUrl, 'update patients set data = null, restriction_reason = null, anonymized_at = now() where id = ?', [other]);
   t.is(Number(await count(other)), 0);
 });
+
+test.serial('the external-services register entry follows the switch (off by default, since when on)', async (t) => {
+  const { aviationstackExternalService } = await import('../../app/api/src/modules/travel/aviationstack.external-service.ts');
+  const describe = async () => (await aviationstackExternalService.describe({ organizationId, db: app.services.db }))[0];
+  t.like(await describe(), { key: 'aviationstack', enabled: false, since: null, thirdCountry: 'none', location: 'AT', dataCategoryCodes: ['flight_number', 'flight_date'] });
+  t.is((await admin.put('/api/v1/travel/settings', { flightStatusEnabled: true, baseUrl: fake.url, accessKey: fake.accessKey })).status, 200);
+  const on = await describe();
+  t.true(on.enabled);
+  t.truthy(on.since);
+  t.is(on.details?.host, new URL(fake.url).host);
+  t.false(JSON.stringify(on).includes(fake.accessKey));
+  t.is((await admin.put('/api/v1/travel/settings', { flightStatusEnabled: false })).status, 200);
+  t.false((await describe()).enabled);
+});
