@@ -8,18 +8,22 @@ import type { Browser } from 'playwright-core';
 import { setupInstance, startTestApp, type TestApp } from '../helpers/app.ts';
 import { axeViolations, launchBrowser, observedPage, screenshotOnFailure, seriousViolations } from '../helpers/browser.ts';
 import { clientAs, samplePatient } from '../integration/patients-fixtures.ts';
+import { startFakeAviationStack, type FakeAviationStack } from '../helpers/fake-aviationstack.ts';
 
 let app: TestApp;
 let browser: Browser;
 let organizationId: string;
+let fake: FakeAviationStack;
 
 test.before(async () => {
   app = await startTestApp();
   ({ organizationId } = await setupInstance(app));
   browser = await launchBrowser();
+  fake = await startFakeAviationStack();
 });
 test.after.always(async () => {
   await browser?.close();
+  await fake?.close();
   await app?.stop();
   await app?.db.drop();
 });
@@ -98,6 +102,52 @@ test('a coordinator adds a flight and a hotel; the arrivals board shows the arri
   }, t.log);
 
   t.deepEqual(a11y, { flightError: [], editor: [], board: [], boardEnglish: [] }, 'no serious or critical axe-core violations');
+  t.deepEqual(o.cspViolations(), [], 'no Content-Security-Policy violation');
+  t.deepEqual(o.console.filter((l) => l.startsWith('pageerror')), [], 'no uncaught errors');
+  await o.context.close();
+});
+
+test('an admin switches the flight-status look-up on; a look-up on the patient page shows "delayed by 25 min" on the record and the board', async (t) => {
+  const admin = await clientAs(app, organizationId, ['admin']);
+  const patient = (await admin.post('/api/v1/patients', { ...samplePatient({ givenName: 'Valerio', familyName: 'Verspätungsmann' }), allowDuplicate: true })).body.patient;
+  const day = berlinDay(2);
+  const flight = await admin.post(`/api/v1/patients/${patient.id}/travel/flights`, { direction: 'inbound', airline: 'Lufthansa', flightNumber: 'LH 631', departureAirport: 'DXB', departureAt: `${day}T08:00`, arrivalAirport: 'FRA', arrivalAt: `${day}T13:20` });
+  t.is(flight.status, 201, flight.text);
+  const scheduled = flight.body.flight.arrivalAt as string;
+  fake.flights.push({ flightIata: 'LH631', date: day, status: 'active', scheduled, estimated: new Date(Date.parse(scheduled) + 25 * 60_000).toISOString() });
+  const o = await observedPage(browser, app.url);
+  const { page } = o;
+  await o.context.addCookies([
+    { name: 'pk_session', value: admin.cookies.get('pk_session')!, url: app.url },
+    { name: 'pk_csrf', value: admin.cookies.get('pk_csrf')!, url: app.url },
+  ]);
+  const a11y: Record<string, string[]> = {};
+  await screenshotOnFailure(page, 'travel-status-ui', async () => {
+    await page.goto('/travel');
+    const settings = page.getByRole('region', { name: 'Flugstatus-Abfrage' });
+    await settings.getByText('Zurzeit ausgeschaltet.').waitFor();
+    await settings.getByLabel('Flugstatus-Abfrage einschalten').check();
+    await settings.getByLabel('Adresse des Dienstes').fill(fake.url);
+    await settings.getByLabel('Zugangsschlüssel').fill(fake.accessKey);
+    await settings.getByRole('button', { name: 'Speichern' }).click();
+    await settings.getByText('Flugstatus-Abfrage eingeschaltet.').waitFor();
+    t.is(await settings.getByLabel('Zugangsschlüssel').inputValue(), '', 'the key is not shown again');
+    a11y.settings = seriousViolations(await axeViolations(page));
+
+    await page.goto(`/patients/${patient.id}`);
+    const section = page.getByRole('region', { name: 'Reisedaten' });
+    await section.getByRole('button', { name: /^Flugstatus abfragen\s*: LH631$/ }).click();
+    await section.getByText('Flugstatus von LH631 aktualisiert.').waitFor();
+    await section.getByRole('table', { name: 'Flüge' }).getByRole('row').filter({ hasText: 'verspätet um 25 Min.' }).waitFor();
+    a11y.record = seriousViolations(await axeViolations(page));
+    await page.goto('/travel');
+    const row = page.getByRole('table', { name: 'Ankünfte' }).getByRole('row').filter({ hasText: 'Verspätungsmann, Valerio' });
+    await row.getByText('verspätet um 25 Min.').waitFor();
+    t.regex((await row.textContent()) ?? '', /13:45/);
+    t.regex((await row.textContent()) ?? '', /Hotel fehlt, Transfer fehlt/);
+  }, t.log);
+  t.deepEqual(fake.requests.map((r) => Object.keys(r.query).sort().join(',')), ['access_key,flight_date,flight_iata'], 'one request, with only flight number, date and key');
+  t.deepEqual(a11y, { settings: [], record: [] }, 'no serious or critical axe-core violations');
   t.deepEqual(o.cspViolations(), [], 'no Content-Security-Policy violation');
   t.deepEqual(o.console.filter((l) => l.startsWith('pageerror')), [], 'no uncaught errors');
   await o.context.close();

@@ -397,6 +397,8 @@ export const api = {
   },
   checkFlightStatus: (patientId: string, itemId: string) => call(client.POST('/api/v1/patients/{id}/travel/flights/{itemId}/status', { params: { path: { id: patientId, itemId } } })),
   arrivals: (days = 7) => call(client.GET('/api/v1/travel/arrivals', { params: { query: { days } } })),
+  travelSettings: () => call(client.GET('/api/v1/travel/settings')),
+  saveTravelSettings: (body: PutBodyOf<'/api/v1/travel/settings'>) => call(client.PUT('/api/v1/travel/settings', { body })),
 
   messagingChannels: () => call(client.GET('/api/v1/messaging/channels')),
   saveMessagingChannels: (body: ChannelSettingsInput) => call(client.PUT('/api/v1/messaging/channels', { body })),
