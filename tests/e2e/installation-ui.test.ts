@@ -121,7 +121,7 @@ test('the operator manages operators and reads the installation audit log; an or
     await other.page.waitForURL((url) => url.pathname === '/');
     const otherNav = other.page.getByRole('navigation', { name: 'Hauptnavigation' });
     await otherNav.getByRole('link', { name: 'Benutzer' }).waitFor();
-    t.deepEqual(await otherNav.getByRole('link').allTextContents(), ['Übersicht', 'Patienten', 'Kalender', 'Wartezimmer', 'Posteingang', 'Benutzer', 'Protokoll', 'Externe Dienste'], 'no backup or installation navigation (the register of external services belongs to the organization admin)');
+    t.deepEqual(await otherNav.getByRole('link').allTextContents(), ['Übersicht', 'Patienten', 'Kalender', 'Wartezimmer', 'Anreisen', 'Posteingang', 'Finanzen', 'Fragebögen', 'Benutzer', 'Protokoll', 'Externe Dienste'], 'no backup or installation navigation (the register of external services belongs to the organization admin)');
     await other.page.goto('/admin/backup');
     await other.page.waitForURL((url) => url.pathname === '/');
     await other.context.close();

@@ -50,8 +50,8 @@ test('first-run setup, language switch, logout and local sign-in with password +
     await page.getByRole('heading', { level: 1, name: `Willkommen, ${ADMIN.adminDisplayName}` }).waitFor();
     t.deepEqual(
       await page.getByRole('navigation', { name: 'Hauptnavigation' }).getByRole('link').allTextContents(),
-      ['Übersicht', 'Patienten', 'Kalender', 'Wartezimmer', 'Posteingang', 'Finanzen', 'Fragebögen', 'Benutzer', 'Protokoll', 'Datensicherung', 'Externe Dienste', 'Installation'],
-      'the first admin (also the installation operator) sees overview, patients, calendar, waiting room, inbox, finance, questionnaires, users, audit log, backup, external services and installation',
+      ['Übersicht', 'Patienten', 'Kalender', 'Wartezimmer', 'Anreisen', 'Posteingang', 'Finanzen', 'Fragebögen', 'Benutzer', 'Protokoll', 'Datensicherung', 'Externe Dienste', 'Installation'],
+      'the first admin (also the installation operator) sees overview, patients, calendar, waiting room, arrivals, inbox, finance, questionnaires, users, audit log, backup, external services and installation',
     );
 
     // Switching to English changes the visible strings and <html lang>, and is kept in the profile.

@@ -11,7 +11,7 @@ import { runScheduledRetention, SYSTEM_USER_ID } from '../../app/api/src/modules
 import { startTestApp, setupInstance, type TestApp } from '../helpers/app.ts';
 import { createTestDatabase } from '../helpers/pg.ts';
 import type { Client } from '../helpers/http-client.ts';
-import { FREE_TEXT, PHOTO_SECRET, dumpDatabase, fullPatient, ownerQuery } from './patients-fixtures.ts';
+import { FREE_TEXT, HOTEL_SECRET, PHOTO_SECRET, dumpDatabase, fullPatient, ownerQuery } from './patients-fixtures.ts';
 
 let app: TestApp;
 let admin: Client;
@@ -86,7 +86,7 @@ test('after a hard delete neither a database dump nor the blob store holds anyth
      union all select encode(data, 'hex') from record_entries where patient_id = ? union all select encode(wrapped_key, 'hex') from data_keys where scope_id = ?`,
     [id, id, id, id, id],
   );
-  const secrets = [input.givenName, input.familyName, input.email, input.phone.replace(/\s/g, ''), input.address.street, FREE_TEXT, PHOTO_SECRET, ...derived.map((r) => r.s)];
+  const secrets = [input.givenName, input.familyName, input.email, input.phone.replace(/\s/g, ''), input.address.street, FREE_TEXT, PHOTO_SECRET, HOTEL_SECRET, 'Petrović', ...derived.map((r) => r.s)];
   const before = await dumpDatabase(app.db.superuserUrl);
   t.log(`dump tool: ${before.tool}`);
   t.true(derived.every((d) => before.text.includes(d.s)), 'the dump shows the derived values before the delete (the check can fail)');

@@ -8,7 +8,7 @@ import { automatedProcessingAllowed } from '../../app/api/src/modules/gdpr/restr
 import { EXPORT_SECTIONS, NOT_EXPORTED, camel } from '../../app/api/src/modules/gdpr/export.rows.ts';
 import { startTestApp, setupInstance, type TestApp } from '../helpers/app.ts';
 import type { Client } from '../helpers/http-client.ts';
-import { FREE_TEXT, PHOTO_SECRET, fullPatient, jpegWithMetadata, multipart, ownerQuery } from './patients-fixtures.ts';
+import { FREE_TEXT, HOTEL_SECRET, PHOTO_SECRET, fullPatient, jpegWithMetadata, multipart, ownerQuery } from './patients-fixtures.ts';
 
 let app: TestApp;
 let admin: Client;
@@ -87,6 +87,10 @@ test('the JSON export holds every column of every patient table, decrypted, plus
   t.deepEqual(x.aftercarePlans[0].title, { de: 'OP-Nachsorge', en: 'Surgery aftercare' });
   t.is(x.aftercarePlans[0].anchorDate, '2026-06-01');
   t.deepEqual([x.aftercareSteps[0].title.de, x.aftercareSteps[0].dueDate], ['Kontrolle', '2026-06-02']);
+  // Travel data, decrypted: flight, hotel stay, transfer.
+  t.like(x.travelFlights[0], { direction: 'inbound', arrivalAt: '2026-05-30T11:20:00.000Z', data: { airline: 'Lufthansa', flightNumber: 'LH631', departureAirport: 'DXB', arrivalAirport: 'FRA' } });
+  t.like(x.travelHotels[0], { checkIn: '2026-05-30', checkOut: '2026-06-04', data: { name: HOTEL_SECRET, address: 'Kaiserstraße 1, 60311 Frankfurt' } });
+  t.like(x.travelTransfers[0], { pickupAt: '2026-05-30T12:00:00.000Z', data: { pickupPlace: 'FRA Terminal 1, Ausgang B', driverName: 'Jovan Petrović', driverPhone: '+49 170 1234567' } });
 });
 
 test('the FHIR export is an R4 Bundle with every resource type', async (t) => {

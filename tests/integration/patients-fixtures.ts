@@ -175,6 +175,7 @@ async function withClient<T>(url: string, fn: (c: pg.Client) => Promise<T>): Pro
 
 export const FREE_TEXT = 'Vertraulich-Anamnese-Xylophon';
 export const PHOTO_SECRET = 'GPS-52.5200N';
+export const HOTEL_SECRET = 'Hotel Quittenhof-Wallersee';
 
 /** A patient with something in every table: versions, every entry kind, consents, a photo. */
 export async function fullPatient(admin: Client, overrides: Record<string, unknown> = {}) {
@@ -196,6 +197,10 @@ export async function fullPatient(admin: Client, overrides: Record<string, unkno
   const room = (await admin.post('/api/v1/appointments/resources', { kind: 'room', name: `Raum ${p.id.slice(0, 8)}` })).body.resource;
   const types = (await admin.get('/api/v1/appointments/settings')).body.types;
   await must(admin.post('/api/v1/appointments', { patientId: p.id, typeId: types[0].id, roomId: room.id, start: '2026-06-01T10:00', notes: 'Termin-Notiz' }));
+  // Travel: a flight in, a hotel stay, a transfer (all encrypted with the patient's key).
+  await must(admin.post(`${base}/travel/flights`, { direction: 'inbound', airline: 'Lufthansa', flightNumber: 'LH 631', departureAirport: 'DXB', departureAt: '2026-05-30T08:40', arrivalAirport: 'FRA', arrivalAt: '2026-05-30T13:20' }));
+  await must(admin.post(`${base}/travel/hotels`, { name: HOTEL_SECRET, address: 'Kaiserstraße 1, 60311 Frankfurt', checkIn: '2026-05-30', checkOut: '2026-06-04' }));
+  await must(admin.post(`${base}/travel/transfers`, { pickupAt: '2026-05-30T14:00', pickupPlace: 'FRA Terminal 1, Ausgang B', driverName: 'Jovan Petrović', driverPhone: '+49 170 1234567' }));
   return { id: p.id as string, input };
 }
 

@@ -45,6 +45,9 @@ export const PERMISSIONS = {
   'finance.read': 'See quotes (amounts and references; line item descriptions only with health.read), deposits, payments, refunds, receipts, the finance view and report',
   'finance.write': 'Change a quote\'s status, request deposits, record payments and refunds, create Stripe payment links',
   'finance.settings': 'Switch Stripe payments on or off for the organization and choose what is shared with Stripe',
+  'travel.read': 'See patients\' travel data (flights, hotel stays, transfers) and the arrivals board, never diagnoses',
+  'travel.write': 'Record and change patients\' flights, hotel stays and transfers, and look up a flight\'s status',
+  'travel.configure': 'Switch the flight-status look-up (external service) on or off and set its address and access key',
   'installation.operators': 'List, grant and revoke the installation operator role',
   'installation.audit': 'Read the installation audit log (seal, passphrase, backups, recovery kit, restore, operators, organizations)',
   'installation.updates': 'See the running version and the history of updates and rollbacks',
@@ -76,6 +79,7 @@ const CLINICAL: readonly Permission[] = [
   'session.self', 'patients.read', 'patients.write', 'health.read', 'health.write',
   'consent.read', 'consent.write', 'documents.read', 'documents.write', 'messaging.send', 'inbox.read',
   'appointments.read', 'appointments.write', 'appointments.feed', 'aftercare.read', 'aftercare.write',
+  'travel.read', 'travel.write',
 ];
 
 export const ROLE_PERMISSIONS: Record<Role, readonly Permission[]> = {

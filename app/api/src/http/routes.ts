@@ -13,7 +13,8 @@ import { inboxRoutes } from '../modules/messaging/inbox.routes.ts';
 import { installationRoutes } from '../modules/installation/installation.routes.ts';
 import { appointmentRoutes } from '../modules/appointments/appointment.routes.ts';
 import { aftercareRoutes } from '../modules/aftercare/aftercare.routes.ts';
+import { travelRoutes } from '../modules/travel/travel.routes.ts';
 import { financeRoutes } from '../modules/finance/finance.routes.ts';
 import { servicesRegisterRoutes } from '../modules/services-register/register.routes.ts';
 
-export const ROUTES: AnyRoute[] = [...setupRoutes, ...sessionRoutes, ...sealRoutes, ...auditRoutes, ...extraRoutes, ...patientRoutes, ...backupRoutes, ...installationRoutes, ...appointmentRoutes, ...messagingRoutes, ...aftercareRoutes, ...inboxRoutes, ...financeRoutes, ...servicesRegisterRoutes];
+export const ROUTES: AnyRoute[] = [...setupRoutes, ...sessionRoutes, ...sealRoutes, ...auditRoutes, ...extraRoutes, ...patientRoutes, ...backupRoutes, ...installationRoutes, ...appointmentRoutes, ...messagingRoutes, ...aftercareRoutes, ...inboxRoutes, ...travelRoutes, ...financeRoutes, ...servicesRegisterRoutes];

@@ -71,6 +71,13 @@ export type InboxConversation = Schemas['InboxConversation'];
 export type Conversation = Schemas['Conversation'];
 export type InboxAssignee = Schemas['InboxAssignee'];
 export type ConversationMessage = Conversation['messages'][number];
+export type TravelFlight = Schemas['TravelFlight'];
+export type TravelHotel = Schemas['TravelHotel'];
+export type TravelTransfer = Schemas['TravelTransfer'];
+export type TravelArrival = Schemas['TravelArrival'];
+export type TravelFlightInput = BodyOf<'/api/v1/patients/{id}/travel/flights', 'post'>;
+export type TravelHotelInput = BodyOf<'/api/v1/patients/{id}/travel/hotels', 'post'>;
+export type TravelTransferInput = BodyOf<'/api/v1/patients/{id}/travel/transfers', 'post'>;
 
 type AnyEntry = Schemas['AnamnesisEntry'] | Schemas['DiagnosisEntry'] | Schemas['TreatmentEntry'] | Schemas['PlanEntry'];
 export type EntryKind = AnyEntry['kind'];
@@ -406,6 +413,21 @@ export const api = {
   updateAftercareStep: (stepId: string, body: AftercareStepChange) => call(client.PATCH('/api/v1/aftercare/steps/{stepId}', { params: { path: { stepId } }, body })),
   cancelAftercarePlan: (planId: string) => call(client.POST('/api/v1/aftercare/plans/{planId}/cancel', { params: { path: { planId } } })),
   aftercareTasks: (days = 0) => call(client.GET('/api/v1/aftercare/tasks', { params: { query: { days } } })),
+
+  patientTravel: (patientId: string) => call(client.GET('/api/v1/patients/{id}/travel', { params: id(patientId) })),
+  addFlight: (patientId: string, body: TravelFlightInput) => call(client.POST('/api/v1/patients/{id}/travel/flights', { params: id(patientId), body })),
+  addHotel: (patientId: string, body: TravelHotelInput) => call(client.POST('/api/v1/patients/{id}/travel/hotels', { params: id(patientId), body })),
+  addTransfer: (patientId: string, body: TravelTransferInput) => call(client.POST('/api/v1/patients/{id}/travel/transfers', { params: id(patientId), body })),
+  deleteTravelItem: (patientId: string, kind: 'flights' | 'hotels' | 'transfers', itemId: string) => {
+    const params = { path: { id: patientId, itemId } };
+    return call(kind === 'flights' ? client.DELETE('/api/v1/patients/{id}/travel/flights/{itemId}', { params })
+      : kind === 'hotels' ? client.DELETE('/api/v1/patients/{id}/travel/hotels/{itemId}', { params })
+      : client.DELETE('/api/v1/patients/{id}/travel/transfers/{itemId}', { params }));
+  },
+  checkFlightStatus: (patientId: string, itemId: string) => call(client.POST('/api/v1/patients/{id}/travel/flights/{itemId}/status', { params: { path: { id: patientId, itemId } } })),
+  arrivals: (days = 7) => call(client.GET('/api/v1/travel/arrivals', { params: { query: { days } } })),
+  travelSettings: () => call(client.GET('/api/v1/travel/settings')),
+  saveTravelSettings: (body: PutBodyOf<'/api/v1/travel/settings'>) => call(client.PUT('/api/v1/travel/settings', { body })),
 
   messagingChannels: () => call(client.GET('/api/v1/messaging/channels')),
   saveMessagingChannels: (body: ChannelSettingsInput) => call(client.PUT('/api/v1/messaging/channels', { body })),

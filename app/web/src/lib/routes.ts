@@ -38,6 +38,7 @@ export const routes = {
   adminAftercare: () => resolve('admin/aftercare'),
   adminRegister: () => resolve('admin/services'),
   adminRegisterPrint: () => resolve('admin/services/print'),
+  travelArrivals: () => resolve('travel'),
   /** The patient list; sort and page live in the URL. Search text never does (it identifies a patient). */
   patients: (query: { sort?: string; order?: string; page?: number } = {}) =>
     withQuery(resolve('patients'), { sort: query.sort, order: query.order, page: query.page && query.page > 1 ? String(query.page) : undefined }),

@@ -36,6 +36,9 @@ export const EXPORT_SECTIONS: Record<string, string> = {
   finance_payments: 'payments',
   finance_refunds: 'refunds',
   stripe_checkouts: 'stripeCheckouts',
+  travel_flights: 'travelFlights',
+  travel_hotels: 'travelHotels',
+  travel_transfers: 'travelTransfers',
   audit_log: 'auditTrail',
 };
 

@@ -16,6 +16,7 @@ import { entryField } from '../records/record.service.ts';
 import { cancelReasonField, notesField } from '../appointments/appointment.service.ts';
 import { planTitleField, stepTitleField } from '../aftercare/aftercare.service.ts';
 import { descriptionsField } from '../finance/finance.service.ts';
+import { travelField } from '../travel/travel.service.ts';
 import { exportRow } from './export.rows.ts';
 import { patientAudit, patientRows, questionnairesById } from './gdpr.repository.ts';
 import { toFhirBundle } from './fhir.ts';
@@ -66,6 +67,9 @@ async function buildExport(services: Services, trx: Tx, organizationId: string, 
     payments: await map(rows.payments, {}),
     refunds: await map(rows.refunds, {}),
     stripeCheckouts: await map(rows.stripeCheckouts, {}),
+    travelFlights: await map(rows.travelFlights, { data: json((r) => travelField('travel_flights', String(r.id))) }),
+    travelHotels: await map(rows.travelHotels, { data: json((r) => travelField('travel_hotels', String(r.id))) }),
+    travelTransfers: await map(rows.travelTransfers, { data: json((r) => travelField('travel_transfers', String(r.id))) }),
     auditTrail: await map(await patientAudit(trx, patientId), {}),
   };
 }

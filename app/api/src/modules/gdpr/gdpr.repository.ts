@@ -25,13 +25,16 @@ export async function patientRows(trx: Tx, patientId: string) {
     payments: (await trx('finance_payments').where({ patient_id: patientId }).orderBy('created_at').select('*', trx.raw('paid_on::text as paid_on'))) as Row[],
     refunds: (await trx('finance_refunds').where({ patient_id: patientId }).orderBy('created_at').select('*', trx.raw('refunded_on::text as refunded_on'))) as Row[],
     stripeCheckouts: await by('stripe_checkouts', 'created_at'),
+    travelFlights: await by('travel_flights', 'arrival_at'),
+    travelHotels: (await trx('travel_hotels').where({ patient_id: patientId }).orderBy('travel_hotels.check_in').select('*', trx.raw('check_in::text as check_in'), trx.raw('check_out::text as check_out'))) as Row[],
+    travelTransfers: await by('travel_transfers', 'pickup_at'),
   };
 }
 
 /** Audit entries about the patient: direct ones and list views that showed the patient. */
 export async function patientAudit(trx: Tx, patientId: string, limit = 1_000_000, order: 'asc' | 'desc' = 'asc'): Promise<Row[]> {
   return trx('audit_log')
-    .where((w) => w.where('object_id', patientId).orWhereRaw(`action in ('patient.list', 'appointment.list', 'aftercare.tasks.list', 'finance.overview.read') and details->'ids' \\? ?`, [patientId]))
+    .where((w) => w.where('object_id', patientId).orWhereRaw(`action in ('patient.list', 'appointment.list', 'aftercare.tasks.list', 'finance.overview.read', 'travel.arrivals.list') and details->'ids' \\? ?`, [patientId]))
     // Chained entries in chain order, then those still waiting for the sequencer (insert order).
     .orderByRaw(order === 'asc' ? 'seq asc nulls last, id asc' : 'seq desc nulls first, id desc')
     .limit(limit);

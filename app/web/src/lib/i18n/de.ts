@@ -5,6 +5,7 @@ import { usersDe } from './users.de.ts';
 import { auditActionsDe } from './audit-actions.de.ts';
 import { registerDe } from './register.de.ts';
 import { questDe } from './quest.de.ts';
+import { travelDe } from './travel.de.ts';
 
 export const de = {
   ...financeDe,
@@ -12,6 +13,7 @@ export const de = {
   ...auditActionsDe,
   ...registerDe,
   ...questDe,
+  ...travelDe,
   'app.name': 'Praxiskern',
   'app.loading': 'Wird geladen …',
   'app.offline.title': 'Server nicht erreichbar',

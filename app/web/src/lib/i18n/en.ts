@@ -5,6 +5,7 @@ import { auditActionsEn } from './audit-actions.en.ts';
 import { financeEn } from './finance.en.ts';
 import { registerEn } from './register.en.ts';
 import { questEn } from './quest.en.ts';
+import { travelEn } from './travel.en.ts';
 
 export const en: Messages = {
   ...financeEn,
@@ -12,6 +13,7 @@ export const en: Messages = {
   ...auditActionsEn,
   ...registerEn,
   ...questEn,
+  ...travelEn,
   'app.name': 'Praxiskern',
   'app.loading': 'Loading …',
   'app.offline.title': 'Server unreachable',
