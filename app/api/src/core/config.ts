@@ -1,4 +1,5 @@
 // Every setting is an environment variable with a documented default (compose/.env.example).
+import { aiConfig, type AiConfig } from '../modules/ai/ai.config.ts';
 import path from 'node:path';
 
 export interface Config {
@@ -58,6 +59,8 @@ export interface Config {
   };
   /** Patient messaging (docs/messaging.md); every channel is also switched on per organization. */
   messaging: MessagingConfig;
+  /** AI preparation with Anthropic Claude (docs/ai.md): installation-wide limits. */
+  ai: AiConfig;
   oidc: {
     issuer: string | undefined;
     clientId: string | undefined;
@@ -189,6 +192,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       lockSeconds: int(env, 'PRAXISKERN_LOGIN_LOCK_SECONDS', 900),
     },
     messaging: messagingConfig(env),
+    ai: aiConfig(env),
     oidc: {
       issuer: env.PRAXISKERN_OIDC_ISSUER || undefined,
       clientId: env.PRAXISKERN_OIDC_CLIENT_ID || undefined,

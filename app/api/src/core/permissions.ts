@@ -41,6 +41,9 @@ export const PERMISSIONS = {
   'aftercare.read': 'See a patient\'s aftercare plans and steps, and the follow-up appointments still to book',
   'aftercare.write': 'Apply an aftercare plan to a patient\'s treatment plan, change or skip its steps, record the booked follow-up, cancel the plan',
   'aftercare.configure': 'Manage the aftercare plan templates of the organization',
+  'ai.settings': 'Switch the AI preparation (Anthropic Claude) on or off and set its model, base URL, key file, timeouts and daily token budget',
+  'ai.prepare': 'Have a patient file prepared by the AI (pseudonymised, with consent) and accept, edit or reject each item of the draft',
+  'ai.triage': 'Have an inbound patient message triaged by the AI (language, urgency, topic, a suggested reply that is never sent by itself)',
   'installation.operators': 'List, grant and revoke the installation operator role',
   'installation.audit': 'Read the installation audit log (seal, passphrase, backups, recovery kit, restore, operators, organizations)',
   'installation.updates': 'See the running version and the history of updates and rollbacks',
@@ -70,12 +73,13 @@ const CLINICAL: readonly Permission[] = [
   'session.self', 'patients.read', 'patients.write', 'health.read', 'health.write',
   'consent.read', 'consent.write', 'documents.read', 'documents.write', 'messaging.send', 'inbox.read',
   'appointments.read', 'appointments.write', 'appointments.feed', 'aftercare.read', 'aftercare.write',
+  'ai.triage',
 ];
 
 export const ROLE_PERMISSIONS: Record<Role, readonly Permission[]> = {
   admin: ALL,
   coordinator: [...CLINICAL, 'gdpr.export', 'gdpr.restrict', 'patients.access_log', 'documents.removed', 'messaging.outbox'],
-  doctor: [...CLINICAL, 'gdpr.export', 'gdpr.restrict', 'patients.access_log', 'questionnaires.manage', 'documents.removed'],
+  doctor: [...CLINICAL, 'gdpr.export', 'gdpr.restrict', 'patients.access_log', 'questionnaires.manage', 'documents.removed', 'ai.prepare'],
   // Finance sees master data and whether contact is allowed, never health data or photos (nor
   // appointments: their types, times and notes tell about treatment).
   finance: ['session.self', 'patients.read', 'consent.read'],

@@ -30,6 +30,8 @@ export const EXPORT_SECTIONS: Record<string, string> = {
   aftercare_plans: 'aftercarePlans',
   aftercare_steps: 'aftercareSteps',
   conversations: 'conversations',
+  ai_requests: 'aiDisclosures',
+  ai_drafts: 'aiDrafts',
   audit_log: 'auditTrail',
 };
 

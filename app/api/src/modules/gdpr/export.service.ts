@@ -16,6 +16,7 @@ import { entryField } from '../records/record.service.ts';
 import { cancelReasonField, notesField } from '../appointments/appointment.service.ts';
 import { planTitleField, stepTitleField } from '../aftercare/aftercare.service.ts';
 import { exportRow } from './export.rows.ts';
+import { draftField } from '../ai/ai.service.ts';
 import { patientAudit, patientRows, questionnairesById } from './gdpr.repository.ts';
 import { toFhirBundle } from './fhir.ts';
 
@@ -59,6 +60,9 @@ async function buildExport(services: Services, trx: Tx, organizationId: string, 
     aftercarePlans: await map(rows.aftercarePlans, { title: json((r) => planTitleField(String(r.id))) }),
     aftercareSteps: await map(rows.aftercareSteps, { title: json((r) => stepTitleField(String(r.id))) }),
     conversations: await map(rows.conversations, {}),
+    // Disclosures to Anthropic (recipient, date, task, categories of data sent; docs/ai.md)
+    aiDisclosures: (await map(rows.aiRequests, {})).map((r) => ({ recipient: 'Anthropic PBC', ...r })),
+    aiDrafts: await map(rows.aiDrafts, { data: json((r) => draftField(String(r.id))) }),
     auditTrail: await map(await patientAudit(trx, patientId), {}),
   };
 }

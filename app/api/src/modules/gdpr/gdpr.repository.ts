@@ -19,6 +19,8 @@ export async function patientRows(trx: Tx, patientId: string) {
     aftercarePlans: (await trx('aftercare_plans').where({ patient_id: patientId }).orderBy('created_at').select('*', trx.raw('anchor_date::text as anchor_date'))) as Row[],
     aftercareSteps: (await trx('aftercare_steps').where({ patient_id: patientId }).orderBy(['plan_id', 'position']).select('*', trx.raw('due_date::text as due_date'))) as Row[],
     conversations: await by('conversations', 'created_at'),
+    aiRequests: await by('ai_requests', 'created_at'),
+    aiDrafts: await by('ai_drafts', 'created_at'),
   };
 }
 
