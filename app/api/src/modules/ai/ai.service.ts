@@ -71,7 +71,7 @@ function keyPath(services: Services, file: string): string {
 }
 
 async function readKey(services: Services, file: string | null, field: string): Promise<string> {
-  if (!file) throw new AppError(409, 'ai_not_configured', `${field}: no API key file is set`, [{ field, message: 'no API key file is set', code: 'required' }]);
+  if (!file) throw new AppError(field.startsWith('body.') ? 400 : 409, field.startsWith('body.') ? 'validation_failed' : 'ai_not_configured', `${field}: no API key file is set`, [{ field, message: 'no API key file is set', code: 'required' }]);
   const p = keyPath(services, file);
   const dir = await realpath(services.config.ai.secretsDir).catch(() => services.config.ai.secretsDir);
   const real = await realpath(p).catch(() => null);

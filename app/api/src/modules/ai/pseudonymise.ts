@@ -102,14 +102,20 @@ export class Pseudonymiser {
 
   constructor(ids: KnownIdentifiers) {
     const names = new Set<string>();
-    const addName = (n: string | undefined | null) => {
+    const addName = (n: string | undefined | null, capitalisedPartsOnly = false) => {
       if (!n) return;
       const t = n.trim();
       if (t.length < 2) return;
       names.add(t);
-      for (const part of t.split(/[\s\-]+/)) if (part.length >= 2 && !/^(dr|prof|med|dipl|von|van|de|der|den|zu)\.?$/i.test(part)) names.add(part);
+      for (const part of t.split(/[\s\-]+/)) {
+        if (part.length < 2 || /^(dr|prof|med|dipl|von|van|de|der|den|zu)\.?$/i.test(part)) continue;
+        // A user's display name may hold words that are not names ("Empfang", "staff"): only capitalised parts count alone.
+        if (capitalisedPartsOnly && (part.length < 3 || !/^\p{Lu}/u.test(part))) continue;
+        names.add(part);
+      }
     };
-    for (const n of [...ids.patientNames, ...(ids.relativeNames ?? []), ...(ids.staffNames ?? [])]) addName(n);
+    for (const n of [...ids.patientNames, ...(ids.relativeNames ?? [])]) addName(n);
+    for (const n of ids.staffNames ?? []) addName(n, true);
     // Longest first: "Anna-Lena Müller" before "Anna" before … so one token covers the whole.
     for (const n of [...names].sort((a, b) => b.length - a.length)) {
       this.#nameRules.push({ category: 'name', re: new RegExp(`${WORD_BEFORE}(?:\\p{Lu}\\.[ \\t]*)?${namePattern(n)}${POSSESSIVE}${WORD_AFTER}`, 'giu') });
