@@ -32,7 +32,7 @@ export interface KnownIdentifiers {
 
 const MONTHS_DE = ['januar', 'februar', 'märz', 'april', 'mai', 'juni', 'juli', 'august', 'september', 'oktober', 'november', 'dezember'];
 const MONTHS_EN = ['january', 'february', 'march', 'april', 'may', 'june', 'july', 'august', 'september', 'october', 'november', 'december'];
-const MONTH_WORDS = '(?:jan(?:uar|uary)?|j[äa]n(?:ner)?|feb(?:ruar|ruary)?|m[äa]r(?:z|ch)?|maerz|apr(?:il)?|mai|may|jun[ie]?|jul[iy]?|aug(?:ust)?|sep(?:t(?:ember)?)?|o[ck]t(?:ober)?|nov(?:ember)?|de[zc](?:ember)?)';
+const MONTH_WORDS = '(?:mrz|jan(?:uar|uary)?|j[äa]n(?:ner)?|feb(?:ruar|ruary)?|m[äa]r(?:z|ch)?|maerz|apr(?:il)?|mai|may|jun[ie]?|jul[iy]?|aug(?:ust)?|sep(?:t(?:ember)?)?|o[ck]t(?:ober)?|nov(?:ember)?|de[zc](?:ember)?)';
 
 /** Lower case, umlauts as ae/oe/ue, ß as ss, other accents dropped: "Müller" and "MUELLER" → "mueller". */
 export function foldExpanded(s: string): string {
@@ -71,8 +71,11 @@ function namePattern(name: string): string {
   return parts.join(SPLIT);
 }
 
-const WORD_BEFORE = '(?<![\\p{L}\\p{N}])';
-const WORD_AFTER = '(?![\\p{L}\\p{N}])';
+// Names end where letters end ("Müller2", "mueller12@…" still hold the name); numbers where digits end.
+const WORD_BEFORE = '(?<![\\p{L}])';
+const WORD_AFTER = '(?![\\p{L}])';
+const NUM_BEFORE = '(?<![\\p{L}\\p{N}])';
+const NUM_AFTER = '(?![\\p{N}])';
 const POSSESSIVE = "(?:['’´`]?s'?|['’])?";
 
 interface Rule {
@@ -142,13 +145,13 @@ export class Pseudonymiser {
     }
     if (ids.address?.postalCode && ids.address.postalCode.replace(/\s/g, '').length >= 4) {
       const pc = ids.address.postalCode.replace(/\s/g, '');
-      this.#nameRules.push({ category: 'address', re: new RegExp(`${WORD_BEFORE}${escape(pc)}${WORD_AFTER}`, 'gu') });
+      this.#nameRules.push({ category: 'address', re: new RegExp(`${NUM_BEFORE}${escape(pc)}${NUM_AFTER}`, 'gu') });
       this.#known.push({ category: 'address', folded: [pc.toLowerCase()] });
     }
     for (const [category, v] of [['insurance_number', ids.insuranceNumber], ['patient_number', ids.patientNumber]] as const) {
       if (!v || v.replace(/[\s-]/g, '').length < 3) continue;
       const compact = v.replace(/[\s-]/g, '');
-      this.#nameRules.push({ category, re: new RegExp(`${WORD_BEFORE}${compact.split('').map(escape).join('[\\s\\-]?')}${WORD_AFTER}`, 'giu') });
+      this.#nameRules.push({ category, re: new RegExp(`${NUM_BEFORE}${compact.split('').map(escape).join('[\\s\\-]?')}${NUM_AFTER}`, 'giu') });
       this.#known.push({ category, folded: [compact.toLowerCase()] });
     }
   }
@@ -231,8 +234,8 @@ export class Pseudonymiser {
       }
       for (const f of k.folded) {
         if (!f) continue;
-        const re = new RegExp(`(?<![\\p{L}\\p{N}])${escape(f)}(?![\\p{L}\\p{N}])`, 'u');
-        const reLoose = k.category === 'name' ? new RegExp(`(?<![\\p{L}\\p{N}])${escape(f)}s?(?![\\p{L}\\p{N}])`, 'u') : re;
+        const re = /^\d/.test(f) ? new RegExp(`(?<![\\p{N}])${escape(f)}(?![\\p{N}])`, 'u') : new RegExp(`(?<![\\p{L}])${escape(f)}(?![\\p{L}])`, 'u');
+        const reLoose = k.category === 'name' ? new RegExp(`(?<![\\p{L}])${escape(f)}s?(?![\\p{L}])`, 'u') : re;
         if (views.some((v) => reLoose.test(v))) {
           found.add(k.category);
           break;
