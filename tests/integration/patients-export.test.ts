@@ -9,18 +9,27 @@ import { EXPORT_SECTIONS, NOT_EXPORTED, camel } from '../../app/api/src/modules/
 import { startTestApp, setupInstance, type TestApp } from '../helpers/app.ts';
 import type { Client } from '../helpers/http-client.ts';
 import { FREE_TEXT, PHOTO_SECRET, fullPatient, jpegWithMetadata, multipart, ownerQuery } from './patients-fixtures.ts';
+import { startFakeAnthropic, type FakeAnthropic } from '../helpers/fake-anthropic.ts';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 
 let app: TestApp;
 let admin: Client;
 let organizationId: string;
+let fakeAi: FakeAnthropic;
 
 test.before(async () => {
-  app = await startTestApp();
+  fakeAi = await startFakeAnthropic();
+  const aiDir = mkdtempSync(path.join(tmpdir(), 'pk-ai-'));
+  writeFileSync(path.join(aiDir, 'anthropic.key'), 'sk-ant-export-test', { mode: 0o600 });
+  app = await startTestApp({ PRAXISKERN_AI_SECRETS_DIR: aiDir });
   ({ client: admin, organizationId } = await setupInstance(app));
 });
 test.after.always(async () => {
   await app?.stop();
   await app?.db.drop();
+  await fakeAi?.close();
 });
 
 test('the JSON export holds every column of every patient table, decrypted, plus documents and access trail', async (t) => {
@@ -42,6 +51,10 @@ test('the JSON export holds every column of every patient table, decrypted, plus
   t.is(template.status, 201, template.text);
   const [planEntry] = await ownerQuery<{ id: string }>(app.db.ownerUrl, "select id from record_entries where patient_id = ? and kind = 'plan'", [id]);
   t.is((await admin.post(`/api/v1/patients/${id}/aftercare`, { templateId: template.body.template.id, planEntryId: planEntry.id, anchorDate: '2026-06-01' })).status, 201);
+  // An AI preparation (issue 13): the disclosure to Anthropic and the draft.
+  t.is((await admin.put('/api/v1/ai/settings', { enabled: true, baseUrl: fakeAi.url, apiKeyFile: 'anthropic.key' })).status, 200);
+  t.is((await admin.post(`/api/v1/patients/${id}/consents`, { purpose: 'ai_preparation', action: 'granted', textVersion: 'v1', channel: 'paper' })).status, 201);
+  t.is((await admin.post(`/api/v1/patients/${id}/ai/prepare`, {})).status, 201);
   const res = await admin.get(`/api/v1/patients/${id}/export`);
   t.is(res.status, 200);
   const x = res.body;
@@ -76,6 +89,8 @@ test('the JSON export holds every column of every patient table, decrypted, plus
   t.deepEqual(x.aftercarePlans[0].title, { de: 'OP-Nachsorge', en: 'Surgery aftercare' });
   t.is(x.aftercarePlans[0].anchorDate, '2026-06-01');
   t.deepEqual([x.aftercareSteps[0].title.de, x.aftercareSteps[0].dueDate], ['Kontrolle', '2026-06-02']);
+  t.like(x.aiDisclosures[0], { recipient: 'Anthropic PBC', task: 'prepare', outcome: 'success' });
+  t.is(x.aiDrafts[0].data.items[0].category, 'summary');
 });
 
 test('the FHIR export is an R4 Bundle with every resource type', async (t) => {
