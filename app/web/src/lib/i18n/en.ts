@@ -1,7 +1,10 @@
 // English message catalogue: same keys as de.ts (a missing or extra key is a type error).
 import type { Messages } from './de.ts';
 
+import { aiEn } from './ai.en.ts';
+
 export const en: Messages = {
+  ...aiEn,
   'app.name': 'Praxiskern',
   'app.loading': 'Loading …',
   'app.offline.title': 'Server unreachable',
