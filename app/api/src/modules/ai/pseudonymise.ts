@@ -81,6 +81,13 @@ const POSSESSIVE = "(?:['’´`]?s'?|['’])?";
 interface Rule {
   category: IdentifierCategory;
   re: RegExp;
+  /** Letters of the name as lettersOnly() gives them: a rule whose key is not in the text cannot match (a cheap pre-check). */
+  key?: string;
+}
+
+/** Folded letters only: every spelling a name rule matches (case, umlaut forms, ß/ss/s, accents, line breaks, hyphens) maps to the same string. */
+export function lettersOnly(s: string): string {
+  return foldPlain(s).replace(/[^\p{L}]/gu, '').replace(/ss/g, 's');
 }
 
 /** Germans write dates many ways; the birth date in each of them (for scrubbing and the leak check). */
@@ -100,7 +107,7 @@ export class Pseudonymiser {
   readonly #byKey = new Map<string, string>(); // category + folded value → token
   readonly #counters = new Map<string, number>();
   readonly #nameRules: Rule[] = [];
-  readonly #known: { category: IdentifierCategory; folded: string[]; digits?: string }[] = [];
+  readonly #known: { category: IdentifierCategory; folded: string[]; digits?: string; res?: RegExp[] }[] = [];
   readonly #initials: RegExp[] = [];
 
   constructor(ids: KnownIdentifiers) {
@@ -121,7 +128,7 @@ export class Pseudonymiser {
     for (const n of ids.staffNames ?? []) addName(n, true);
     // Longest first: "Anna-Lena Müller" before "Anna" before … so one token covers the whole.
     for (const n of [...names].sort((a, b) => b.length - a.length)) {
-      this.#nameRules.push({ category: 'name', re: new RegExp(`${WORD_BEFORE}(?:\\p{Lu}\\.[ \\t]*)?${namePattern(n)}${POSSESSIVE}${WORD_AFTER}`, 'giu') });
+      this.#nameRules.push({ category: 'name', re: new RegExp(`${WORD_BEFORE}(?:\\p{Lu}\\.[ \\t]*)?${namePattern(n)}${POSSESSIVE}${WORD_AFTER}`, 'giu'), key: lettersOnly(n) });
       this.#known.push({ category: 'name', folded: [foldExpanded(n), foldPlain(n)] });
     }
     // Initials of the patient ("M.M.", "M. M.", "MM" is too common to treat as a name).
@@ -189,7 +196,8 @@ export class Pseudonymiser {
       return digits.length >= 6 && digits.length <= 16 ? this.#token('phone', m) : m;
     });
     for (const r of this.#initials) s = s.replace(r, (m) => this.#token('name', m));
-    for (const r of this.#nameRules) if (r.category === 'name') s = s.replace(r.re, (m) => this.#token('name', m));
+    const letters = lettersOnly(s);
+    for (const r of this.#nameRules) if (r.category === 'name' && (!r.key || letters.includes(r.key))) s = s.replace(r.re, (m) => this.#token('name', m));
     return s;
   }
 
@@ -232,15 +240,9 @@ export class Pseudonymiser {
         if (digitRuns.some((d) => d.includes(k.digits!))) found.add(k.category);
         continue;
       }
-      for (const f of k.folded) {
-        if (!f) continue;
-        const re = /^\d/.test(f) ? new RegExp(`(?<![\\p{N}])${escape(f)}(?![\\p{N}])`, 'u') : new RegExp(`(?<![\\p{L}])${escape(f)}(?![\\p{L}])`, 'u');
-        const reLoose = k.category === 'name' ? new RegExp(`(?<![\\p{L}])${escape(f)}s?(?![\\p{L}])`, 'u') : re;
-        if (views.some((v) => reLoose.test(v))) {
-          found.add(k.category);
-          break;
-        }
-      }
+      k.res ??= k.folded.filter(Boolean).map((f) => (/^\d/.test(f) ? new RegExp(`(?<![\\p{N}])${escape(f)}(?![\\p{N}])`, 'u')
+        : new RegExp(`(?<![\\p{L}])${escape(f)}${k.category === 'name' ? 's?' : ''}(?![\\p{L}])`, 'u')));
+      if (k.res.some((re) => views.some((v) => re.test(v)))) found.add(k.category);
     }
     for (const s of [text, joined]) {
       if (/[\p{L}\p{N}._%+\-]+@[\p{L}\p{N}\-]+\.[\p{L}]{2,}/u.test(s)) found.add('email');
