@@ -23,7 +23,6 @@ test.after.always(async () => {
 });
 
 test('prepare a file → review: two accepted, one rejected → AI-assisted notes and the disclosure in the access log; triage in the inbox', async (t) => {
-  await enableAi(env.admin, env.fake.url);
   const input = samplePatient({ givenName: 'Wiebke', familyName: 'Vorbereitungs' });
   const patient = (await must(env.admin.post('/api/v1/patients', { ...input, allowDuplicate: true }), 201)).patient;
   await must(env.admin.post(`/api/v1/patients/${patient.id}/anamnesis`, {
@@ -35,13 +34,34 @@ test('prepare a file → review: two accepted, one rejected → AI-assisted note
   const doctor = await clientAs(env.app, env.organizationId, ['doctor']);
   const o = await observedPage(browser, env.app.url);
   const { page } = o;
-  await o.context.addCookies([
-    { name: 'pk_session', value: doctor.cookies.get('pk_session')!, url: env.app.url },
-    { name: 'pk_csrf', value: doctor.cookies.get('pk_csrf')!, url: env.app.url },
+  const as = (c: { cookies: Map<string, string> }) => o.context.addCookies([
+    { name: 'pk_session', value: c.cookies.get('pk_session')!, url: env.app.url },
+    { name: 'pk_csrf', value: c.cookies.get('pk_csrf')!, url: env.app.url },
   ]);
   const a11y: Record<string, string[]> = {};
 
   await screenshotOnFailure(page, 'ai-ui', async () => {
+    // The administrator switches the AI on (off by default); a bad base URL is shown at its field.
+    await as(env.admin as never);
+    await page.goto('/admin/ai');
+    await page.getByRole('heading', { level: 1, name: 'KI-Vorbereitung (Anthropic)' }).waitFor();
+    t.false(await page.getByLabel('KI-Vorbereitung einschalten').isChecked());
+    await page.getByText('Keine lesbare Schlüsseldatei.').waitFor();
+    await page.getByLabel('KI-Vorbereitung einschalten').check();
+    await page.getByLabel('Basis-URL (z. B. EU-Gateway)').fill('http://anthropic.example.org');
+    await page.getByLabel('Schlüsseldatei').fill('anthropic.key');
+    await page.getByRole('button', { name: 'Speichern' }).click();
+    await page.getByRole('alert').getByText('Bitte prüfen Sie die markierten Felder.').waitFor();
+    t.is(await page.getByLabel('Basis-URL (z. B. EU-Gateway)').getAttribute('aria-invalid'), 'true');
+    a11y.settingsError = seriousViolations(await axeViolations(page));
+    await page.getByLabel('Basis-URL (z. B. EU-Gateway)').fill(env.fake.url);
+    await page.getByRole('button', { name: 'Speichern' }).click();
+    await page.getByText('KI-Einstellungen gespeichert.').waitFor();
+    await page.getByText('Schlüsseldatei lesbar.').waitFor();
+    a11y.settings = seriousViolations(await axeViolations(page));
+    t.true((await must(env.admin.get('/api/v1/ai/settings'), 200)).enabled);
+
+    await as(doctor);
     await page.goto(`/patients/${patient.id}`);
     const panel = page.getByRole('region', { name: 'KI-Vorbereitung' });
     await panel.getByText('Noch kein Entwurf.').waitFor();
@@ -93,10 +113,7 @@ test('prepare a file → review: two accepted, one rejected → AI-assisted note
 
     // Triage in the inbox: copy the suggestion into the reply box; nothing is sent.
     const staff = await clientAs(env.app, env.organizationId, ['staff']);
-    await o.context.addCookies([
-      { name: 'pk_session', value: staff.cookies.get('pk_session')!, url: env.app.url },
-      { name: 'pk_csrf', value: staff.cookies.get('pk_csrf')!, url: env.app.url },
-    ]);
+    await as(staff);
     await page.goto(`/inbox/patients/${patient.id}`);
     await page.getByRole('button', { name: 'Triage (KI)' }).click();
     const result = page.getByRole('group', { name: 'KI-Triage' });
@@ -112,7 +129,7 @@ test('prepare a file → review: two accepted, one rejected → AI-assisted note
 
   const [{ n }] = await ownerQuery<{ n: number }>(env.app.db.ownerUrl, "select count(*)::int as n from record_entries where patient_id = ? and kind = 'note'", [patient.id]);
   t.is(n, 2);
-  t.deepEqual(a11y, { empty: [], draft: [], reviewed: [], access: [], unavailable: [], triage: [] }, 'no serious or critical axe-core violations');
+  t.deepEqual(a11y, { settingsError: [], settings: [], empty: [], draft: [], reviewed: [], access: [], unavailable: [], triage: [] }, 'no serious or critical axe-core violations');
   t.deepEqual(o.cspViolations(), [], 'no Content-Security-Policy violation');
   t.deepEqual(o.console.filter((l) => l.startsWith('pageerror')), [], 'no uncaught errors');
   await o.context.close();

@@ -30,7 +30,7 @@ export async function startAiEnv(env: Record<string, string> = {}): Promise<AiEn
   const apiKey = `sk-ant-test-${randomBytes(16).toString('hex')}`;
   writeFileSync(path.join(secretsDir, 'anthropic.key'), apiKey + '\n', { mode: 0o600 });
   const app = await startTestApp({
-    PRAXISKERN_AI_SECRETS_DIR: secretsDir, PRAXISKERN_AI_BREAKER_FAILURES: '3', PRAXISKERN_AI_BREAKER_HALF_OPEN_SECONDS: '1', ...env,
+    PRAXISKERN_AI_SECRETS_DIR: secretsDir, PRAXISKERN_AI_BREAKER_FAILURES: '3', PRAXISKERN_AI_BREAKER_HALF_OPEN_SECONDS: '5', ...env,
   });
   const { client: admin, organizationId } = await setupInstance(app);
   const owner = createDb(app.db.ownerUrl, 2);

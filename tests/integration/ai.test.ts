@@ -234,7 +234,7 @@ test.serial('the breaker opens after repeated 529s (nothing sent while open, the
   t.deepEqual([st.available, st.breaker], [false, 'open']);
   t.is((await env.admin.get(`/api/v1/patients/${id}/record`)).status, 200, 'everything else keeps working');
   env.fake.defaultMode = 'ok';
-  await new Promise((res) => setTimeout(res, 1100)); // half-open after 1 s (PRAXISKERN_AI_BREAKER_HALF_OPEN_SECONDS)
+  await new Promise((res) => setTimeout(res, 5100)); // half-open after 5 s (PRAXISKERN_AI_BREAKER_HALF_OPEN_SECONDS in ai-fixtures.ts)
   await must(env.admin.post(`/api/v1/patients/${id}/ai/prepare`, {}), 201);
   t.is(await metric(env.app.metricsUrl, 'praxiskern_ai_breaker_state'), 0);
   t.true((await metric(env.app.metricsUrl, 'praxiskern_ai_failures_total', 'reason="overloaded"'))! >= 2);

@@ -33,6 +33,7 @@ export const routes = {
   adminBackup: () => resolve('admin/backup'),
   adminInstallation: () => resolve('admin/installation'),
   adminMessaging: () => resolve('admin/messaging'),
+  adminAi: () => resolve('admin/ai'),
   adminOutbox: () => resolve('admin/messaging/outbox'),
   adminAftercare: () => resolve('admin/aftercare'),
   /** The patient list; sort and page live in the URL. Search text never does (it identifies a patient). */
