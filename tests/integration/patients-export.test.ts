@@ -9,18 +9,27 @@ import { EXPORT_SECTIONS, NOT_EXPORTED, camel } from '../../app/api/src/modules/
 import { startTestApp, setupInstance, type TestApp } from '../helpers/app.ts';
 import type { Client } from '../helpers/http-client.ts';
 import { FREE_TEXT, HOTEL_SECRET, PHOTO_SECRET, fullPatient, jpegWithMetadata, multipart, ownerQuery } from './patients-fixtures.ts';
+import { startFakeAnthropic, type FakeAnthropic } from '../helpers/fake-anthropic.ts';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 
 let app: TestApp;
 let admin: Client;
 let organizationId: string;
+let fakeAi: FakeAnthropic;
 
 test.before(async () => {
-  app = await startTestApp();
+  fakeAi = await startFakeAnthropic();
+  const aiDir = mkdtempSync(path.join(tmpdir(), 'pk-ai-'));
+  writeFileSync(path.join(aiDir, 'anthropic.key'), 'sk-ant-export-test', { mode: 0o600 });
+  app = await startTestApp({ PRAXISKERN_AI_SECRETS_DIR: aiDir });
   ({ client: admin, organizationId } = await setupInstance(app));
 });
 test.after.always(async () => {
   await app?.stop();
   await app?.db.drop();
+  await fakeAi?.close();
 });
 
 test('the JSON export holds every column of every patient table, decrypted, plus documents and access trail', async (t) => {
@@ -52,6 +61,10 @@ test('the JSON export holds every column of every patient table, decrypted, plus
   t.is(paid.status, 201, paid.text);
   t.is((await admin.post(`/api/v1/finance/payments/${paid.body.quote.payments[0].id}/refunds`, { amountCents: 100, refundedOn: '2026-01-03' })).status, 201);
   await withScope(app.services.db, { organizationId }, (trx) => trx('stripe_checkouts').insert({ organization_id: organizationId, patient_id: id, quote_id: quoteId, session_id: 'cs_test_export', url: 'https://checkout.stripe.test/cs', amount_cents: 100000 }));
+  // An AI preparation (issue 13): the disclosure to Anthropic and the draft.
+  t.is((await admin.put('/api/v1/ai/settings', { enabled: true, baseUrl: fakeAi.url, apiKeyFile: 'anthropic.key' })).status, 200);
+  t.is((await admin.post(`/api/v1/patients/${id}/consents`, { purpose: 'ai_preparation', action: 'granted', textVersion: 'v1', channel: 'paper' })).status, 201);
+  t.is((await admin.post(`/api/v1/patients/${id}/ai/prepare`, {})).status, 201);
   const res = await admin.get(`/api/v1/patients/${id}/export`);
   t.is(res.status, 200);
   const x = res.body;
@@ -91,6 +104,8 @@ test('the JSON export holds every column of every patient table, decrypted, plus
   t.like(x.travelFlights[0], { direction: 'inbound', arrivalAt: '2026-05-30T11:20:00.000Z', data: { airline: 'Lufthansa', flightNumber: 'LH631', departureAirport: 'DXB', arrivalAirport: 'FRA' } });
   t.like(x.travelHotels[0], { checkIn: '2026-05-30', checkOut: '2026-06-04', data: { name: HOTEL_SECRET, address: 'Kaiserstraße 1, 60311 Frankfurt' } });
   t.like(x.travelTransfers[0], { pickupAt: '2026-05-30T12:00:00.000Z', data: { pickupPlace: 'FRA Terminal 1, Ausgang B', driverName: 'Jovan Petrović', driverPhone: '+49 170 1234567' } });
+  t.like(x.aiDisclosures[0], { recipient: 'Anthropic PBC', task: 'prepare', outcome: 'success' });
+  t.is(x.aiDrafts[0].data.items[0].category, 'summary');
 });
 
 test('the FHIR export is an R4 Bundle with every resource type', async (t) => {

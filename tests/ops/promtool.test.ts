@@ -119,7 +119,7 @@ for (const file of unitTestFiles) {
 test('the unit tests use the real 15 s scrape interval', async (t) => {
   for (const file of unitTestFiles) {
     const doc = await loadYaml(path.join(promDir, 'tests', file));
-    t.deepEqual(doc.rule_files, [file === 'messaging.test.yml' ? '../rules/messaging.rules.yml' : '../rules/praxiskern.rules.yml'], file);
+    t.deepEqual(doc.rule_files, [file === 'messaging.test.yml' ? '../rules/messaging.rules.yml' : file === 'ai.test.yml' ? '../rules/ai.rules.yml' : '../rules/praxiskern.rules.yml'], file);
     for (const tc of doc.tests) t.is(tc.interval, '15s', `${file}: ${tc.name}`);
   }
 });

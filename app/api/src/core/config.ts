@@ -1,5 +1,6 @@
 // Every setting is an environment variable with a documented default (compose/.env.example).
 import { financeConfig, type FinanceConfig } from '../modules/finance/finance.config.ts';
+import { aiConfig, type AiConfig } from '../modules/ai/ai.config.ts';
 import path from 'node:path';
 
 export interface Config {
@@ -61,6 +62,8 @@ export interface Config {
   messaging: MessagingConfig;
   /** Quotes, payments, Stripe (docs/finance.md). */
   finance: FinanceConfig;
+  /** AI preparation with Anthropic Claude (docs/ai.md): installation-wide limits. */
+  ai: AiConfig;
   oidc: {
     issuer: string | undefined;
     clientId: string | undefined;
@@ -193,6 +196,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     messaging: messagingConfig(env),
     finance: financeConfig(env),
+    ai: aiConfig(env),
     oidc: {
       issuer: env.PRAXISKERN_OIDC_ISSUER || undefined,
       clientId: env.PRAXISKERN_OIDC_CLIENT_ID || undefined,

@@ -48,6 +48,9 @@ export const PERMISSIONS = {
   'travel.read': 'See patients\' travel data (flights, hotel stays, transfers) and the arrivals board, never diagnoses',
   'travel.write': 'Record and change patients\' flights, hotel stays and transfers, and look up a flight\'s status',
   'travel.configure': 'Switch the flight-status look-up (external service) on or off and set its address and access key',
+  'ai.settings': 'Switch the AI preparation (Anthropic Claude) on or off and set its model, base URL, key file, timeouts and daily token budget',
+  'ai.prepare': 'Have a patient file prepared by the AI (pseudonymised, with consent) and accept, edit or reject each item of the draft',
+  'ai.triage': 'Have an inbound patient message triaged by the AI (language, urgency, topic, a suggested reply that is never sent by itself)',
   'installation.operators': 'List, grant and revoke the installation operator role',
   'installation.audit': 'Read the installation audit log (seal, passphrase, backups, recovery kit, restore, operators, organizations)',
   'installation.updates': 'See the running version and the history of updates and rollbacks',
@@ -80,12 +83,13 @@ const CLINICAL: readonly Permission[] = [
   'consent.read', 'consent.write', 'documents.read', 'documents.write', 'messaging.send', 'inbox.read',
   'appointments.read', 'appointments.write', 'appointments.feed', 'aftercare.read', 'aftercare.write',
   'travel.read', 'travel.write',
+  'ai.triage',
 ];
 
 export const ROLE_PERMISSIONS: Record<Role, readonly Permission[]> = {
   admin: ALL,
   coordinator: [...CLINICAL, 'gdpr.export', 'gdpr.restrict', 'patients.access_log', 'documents.removed', 'messaging.outbox', 'quotes.write', 'finance.read', 'finance.write'],
-  doctor: [...CLINICAL, 'gdpr.export', 'gdpr.restrict', 'patients.access_log', 'questionnaires.manage', 'documents.removed', 'quotes.write', 'finance.read'],
+  doctor: [...CLINICAL, 'gdpr.export', 'gdpr.restrict', 'patients.access_log', 'questionnaires.manage', 'documents.removed', 'quotes.write', 'finance.read', 'ai.prepare'],
   // Finance sees master data and whether contact is allowed, never health data or photos (nor
   // appointments: their types, times and notes tell about treatment).
   // Money: quotes' amounts and references, deposits, payments, refunds, receipts (docs/finance.md).

@@ -1721,7 +1721,7 @@ export type paths = {
                     };
                     content: {
                         "application/json": {
-                            versions: (components["schemas"]["AnamnesisEntry"] | components["schemas"]["DiagnosisEntry"] | components["schemas"]["TreatmentEntry"] | components["schemas"]["PlanEntry"])[];
+                            versions: (components["schemas"]["AnamnesisEntry"] | components["schemas"]["DiagnosisEntry"] | components["schemas"]["TreatmentEntry"] | components["schemas"]["PlanEntry"] | components["schemas"]["NoteEntry"])[];
                         };
                     };
                 };
@@ -7446,6 +7446,314 @@ export type paths = {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/ai/settings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The AI preparation settings of the organization (off by default), whether the key file is readable, tokens used today */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["AiSettings"];
+                    };
+                };
+                400: components["responses"]["Error"];
+                401: components["responses"]["Error"];
+                403: components["responses"]["Error"];
+                default: components["responses"]["Error"];
+            };
+        };
+        /** Switch the AI preparation on or off and set model, base URL, key file, timeouts and daily token budget (audited) */
+        put: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        enabled: boolean;
+                        /** @default claude-sonnet-4-5 */
+                        model?: string;
+                        /** @default https://api.anthropic.com */
+                        baseUrl?: string;
+                        /** @default null */
+                        apiKeyFile?: string | null;
+                        /** @default 60000 */
+                        timeoutMs?: number;
+                        /** @default 2 */
+                        maxRetries?: number;
+                        /** @default 200000 */
+                        dailyTokenBudget?: number;
+                    };
+                };
+            };
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["AiSettings"];
+                    };
+                };
+                400: components["responses"]["Error"];
+                401: components["responses"]["Error"];
+                403: components["responses"]["Error"];
+                default: components["responses"]["Error"];
+            };
+        };
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/ai/status": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Whether the AI can be used now: switched on, circuit breaker state, budget left today */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["AiStatus"];
+                    };
+                };
+                400: components["responses"]["Error"];
+                401: components["responses"]["Error"];
+                403: components["responses"]["Error"];
+                default: components["responses"]["Error"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/patients/{id}/ai/prepare": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Prepare the patient file for the doctor: pseudonymised extract to Anthropic, structured draft back (nothing enters the record until accepted) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Created */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            draft: components["schemas"]["AiDraft"];
+                        };
+                    };
+                };
+                400: components["responses"]["Error"];
+                401: components["responses"]["Error"];
+                403: components["responses"]["Error"];
+                default: components["responses"]["Error"];
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/patients/{id}/ai/drafts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The patient's AI drafts (newest first) with their items, decisions and the sources used (audited read) */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            drafts: components["schemas"]["AiDraft"][];
+                        };
+                    };
+                };
+                400: components["responses"]["Error"];
+                401: components["responses"]["Error"];
+                403: components["responses"]["Error"];
+                default: components["responses"]["Error"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/ai/drafts/{draftId}/review": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Accept (optionally edited) or reject items of a draft; accepted items become record notes marked AI-assisted with model and reviewer */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    draftId: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        decisions: {
+                            itemId: string;
+                            /** @enum {string} */
+                            decision: "accept" | "reject";
+                            text?: string;
+                        }[];
+                    };
+                };
+            };
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            draft: components["schemas"]["AiDraft"];
+                        };
+                    };
+                };
+                400: components["responses"]["Error"];
+                401: components["responses"]["Error"];
+                403: components["responses"]["Error"];
+                default: components["responses"]["Error"];
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/inbox/patients/{id}/messages/{messageId}/triage": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Triage an inbound message: language, urgency, topic and a suggested reply (never sent by itself) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                    messageId: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["AiTriage"];
+                    };
+                };
+                400: components["responses"]["Error"];
+                401: components["responses"]["Error"];
+                403: components["responses"]["Error"];
+                default: components["responses"]["Error"];
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 };
 export type webhooks = Record<string, never>;
 export type components = {
@@ -7533,6 +7841,79 @@ export type components = {
                 bookAppointment: boolean;
                 appointmentTypeId: string | null;
             }[];
+        };
+        AiDraft: {
+            /** Format: uuid */
+            id: string;
+            /** Format: uuid */
+            patientId: string;
+            model: string;
+            /** @enum {string} */
+            status: "open" | "reviewed";
+            /** Format: date-time */
+            createdAt: string;
+            createdBy: string | null;
+            reviewedAt: string | null;
+            reviewedBy: string | null;
+            /** Format: date-time */
+            purgeAfter: string;
+            items: components["schemas"]["AiDraftItem"][];
+            sources: components["schemas"]["AiDraftSource"][];
+            truncated: string[];
+            categoriesSent: string[];
+            tokensIn: number;
+            tokensOut: number;
+        };
+        AiDraftItem: {
+            id: string;
+            /** @enum {string} */
+            category: "summary" | "finding" | "contraindication" | "question" | "next_step";
+            flag: string | null;
+            text: string;
+            sources: string[];
+            /** @enum {string} */
+            status: "pending" | "accepted" | "rejected";
+            entryId: string | null;
+        };
+        AiDraftSource: {
+            ref: string;
+            kind: string;
+            label: string;
+            text: string;
+        };
+        AiSettings: {
+            enabled: boolean;
+            model: string;
+            baseUrl: string;
+            apiKeyFile: string | null;
+            apiKeyPresent: boolean;
+            timeoutMs: number;
+            maxRetries: number;
+            dailyTokenBudget: number;
+            tokensUsedToday: number;
+            enabledAt: string | null;
+            updatedAt: string | null;
+            secretsDir: string;
+        };
+        AiStatus: {
+            enabled: boolean;
+            available: boolean;
+            /** @enum {string} */
+            breaker: "closed" | "open" | "half_open";
+            budgetLeft: number;
+        };
+        AiTriage: {
+            /** Format: uuid */
+            messageId: string;
+            model: string;
+            language: string;
+            /** @enum {string} */
+            urgency: "emergency" | "urgent" | "routine" | "info";
+            /** @enum {string} */
+            topic: "appointment" | "symptoms" | "medication" | "aftercare" | "results" | "billing" | "documents" | "other";
+            reason: string;
+            suggestedReply: string;
+            truncated: boolean;
         };
         AnamnesisData: {
             questionnaire: {
@@ -7905,6 +8286,7 @@ export type components = {
             diagnoses: components["schemas"]["DiagnosisEntry"][];
             treatments: components["schemas"]["TreatmentEntry"][];
             plans: components["schemas"]["PlanEntry"][];
+            notes: components["schemas"]["NoteEntry"][];
             corrections: number;
         };
         InboxAssignee: {
@@ -8001,6 +8383,35 @@ export type components = {
                 recipient: string;
             };
             updatedAt: string | null;
+        };
+        NoteData: {
+            /** @enum {string} */
+            category: "summary" | "finding" | "contraindication" | "question" | "next_step";
+            text: string;
+            aiAssisted?: {
+                model: string;
+                /** Format: uuid */
+                draftId: string;
+                /** Format: uuid */
+                reviewedBy: string;
+                /** Format: date-time */
+                reviewedAt: string;
+                edited: boolean;
+            };
+            correctionReason?: string;
+        };
+        NoteEntry: {
+            /** Format: uuid */
+            id: string;
+            /** @constant */
+            kind: "note";
+            version: number;
+            supersedesId: string | null;
+            supersededById: string | null;
+            /** Format: date-time */
+            createdAt: string;
+            createdBy: string | null;
+            data: components["schemas"]["NoteData"];
         };
         OidcConfig: {
             enabled: boolean;

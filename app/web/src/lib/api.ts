@@ -79,7 +79,7 @@ export type TravelFlightInput = BodyOf<'/api/v1/patients/{id}/travel/flights', '
 export type TravelHotelInput = BodyOf<'/api/v1/patients/{id}/travel/hotels', 'post'>;
 export type TravelTransferInput = BodyOf<'/api/v1/patients/{id}/travel/transfers', 'post'>;
 
-type AnyEntry = Schemas['AnamnesisEntry'] | Schemas['DiagnosisEntry'] | Schemas['TreatmentEntry'] | Schemas['PlanEntry'];
+type AnyEntry = Schemas['AnamnesisEntry'] | Schemas['DiagnosisEntry'] | Schemas['TreatmentEntry'] | Schemas['PlanEntry'] | Schemas['NoteEntry'];
 export type EntryKind = AnyEntry['kind'];
 /** A record entry whose content is seen as D (the components that list any kind use the default). */
 export type Entry<D = Record<string, unknown>> = Omit<AnyEntry, 'kind' | 'data'> & { kind: EntryKind; data: D };
@@ -445,4 +445,18 @@ export const api = {
   patientMessages: (patientId: string) => call(client.GET('/api/v1/patients/{id}/messages', { params: id(patientId) })),
   sendPatientMessage: (patientId: string, body: BodyOf<'/api/v1/patients/{id}/messages', 'post'>) =>
     call(client.POST('/api/v1/patients/{id}/messages', { params: id(patientId), body })),
+
+  aiStatus: () => call(client.GET('/api/v1/ai/status')),
+  aiSettings: () => call(client.GET('/api/v1/ai/settings')),
+  saveAiSettings: (body: PutBodyOf<'/api/v1/ai/settings'>) => call(client.PUT('/api/v1/ai/settings', { body })),
+  aiPrepare: (patientId: string) => call(client.POST('/api/v1/patients/{id}/ai/prepare', { params: id(patientId) })),
+  aiDrafts: (patientId: string) => call(client.GET('/api/v1/patients/{id}/ai/drafts', { params: id(patientId) })),
+  aiReview: (draftId: string, body: BodyOf<'/api/v1/ai/drafts/{draftId}/review', 'post'>) =>
+    call(client.POST('/api/v1/ai/drafts/{draftId}/review', { params: { path: { draftId } }, body })),
+  aiTriage: (patientId: string, messageId: string) =>
+    call(client.POST('/api/v1/inbox/patients/{id}/messages/{messageId}/triage', { params: { path: { id: patientId, messageId } } })),
 };
+export type AiDraft = Schemas['AiDraft'];
+export type AiDraftItem = Schemas['AiDraftItem'];
+export type AiTriage = Schemas['AiTriage'];
+export type NoteData = Schemas['NoteData'];

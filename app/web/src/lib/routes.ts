@@ -34,6 +34,7 @@ export const routes = {
   adminBackup: () => resolve('admin/backup'),
   adminInstallation: () => resolve('admin/installation'),
   adminMessaging: () => resolve('admin/messaging'),
+  adminAi: () => resolve('admin/ai'),
   adminOutbox: () => resolve('admin/messaging/outbox'),
   adminAftercare: () => resolve('admin/aftercare'),
   adminRegister: () => resolve('admin/services'),

@@ -39,6 +39,8 @@ export const EXPORT_SECTIONS: Record<string, string> = {
   travel_flights: 'travelFlights',
   travel_hotels: 'travelHotels',
   travel_transfers: 'travelTransfers',
+  ai_requests: 'aiDisclosures',
+  ai_drafts: 'aiDrafts',
   audit_log: 'auditTrail',
 };
 

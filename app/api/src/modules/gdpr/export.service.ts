@@ -18,6 +18,7 @@ import { planTitleField, stepTitleField } from '../aftercare/aftercare.service.t
 import { descriptionsField } from '../finance/finance.service.ts';
 import { travelField } from '../travel/travel.service.ts';
 import { exportRow } from './export.rows.ts';
+import { draftField } from '../ai/ai.service.ts';
 import { patientAudit, patientRows, questionnairesById } from './gdpr.repository.ts';
 import { toFhirBundle } from './fhir.ts';
 
@@ -70,6 +71,9 @@ async function buildExport(services: Services, trx: Tx, organizationId: string, 
     travelFlights: await map(rows.travelFlights, { data: json((r) => travelField('travel_flights', String(r.id))) }),
     travelHotels: await map(rows.travelHotels, { data: json((r) => travelField('travel_hotels', String(r.id))) }),
     travelTransfers: await map(rows.travelTransfers, { data: json((r) => travelField('travel_transfers', String(r.id))) }),
+    // Disclosures to Anthropic (recipient, date, task, categories of data sent; docs/ai.md)
+    aiDisclosures: (await map(rows.aiRequests, {})).map((r) => ({ recipient: 'Anthropic PBC', ...r })),
+    aiDrafts: await map(rows.aiDrafts, { data: json((r) => draftField(String(r.id))) }),
     auditTrail: await map(await patientAudit(trx, patientId), {}),
   };
 }

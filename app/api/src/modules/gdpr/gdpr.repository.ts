@@ -28,6 +28,8 @@ export async function patientRows(trx: Tx, patientId: string) {
     travelFlights: await by('travel_flights', 'arrival_at'),
     travelHotels: (await trx('travel_hotels').where({ patient_id: patientId }).orderBy('travel_hotels.check_in').select('*', trx.raw('check_in::text as check_in'), trx.raw('check_out::text as check_out'))) as Row[],
     travelTransfers: await by('travel_transfers', 'pickup_at'),
+    aiRequests: await by('ai_requests', 'created_at'),
+    aiDrafts: await by('ai_drafts', 'created_at'),
   };
 }
 

@@ -63,6 +63,7 @@ export async function getRecord(services: Services, patientId: string) {
       diagnoses: current('diagnosis'),
       treatments: current('treatment'),
       plans: current('plan'),
+      notes: current('note'),
       corrections: all.filter((e) => e.supersedesId).length,
     };
   });

@@ -11,9 +11,10 @@ import { audit } from '../audit/audit.service.ts';
 import { BUILT_IN_PROVIDERS } from './providers.ts';
 import { stripeExternalService } from '../finance/stripe.external-service.ts';
 import { aviationstackExternalService } from '../travel/aviationstack.external-service.ts';
+import { anthropicExternalService } from '../ai/ai.register.ts';
 import { areaOf, externalServiceProviders, registerExternalService, type ExternalServiceEntry } from './registry.ts';
 
-for (const p of [...BUILT_IN_PROVIDERS, stripeExternalService, aviationstackExternalService]) registerExternalService(p);
+for (const p of [...BUILT_IN_PROVIDERS, stripeExternalService, aviationstackExternalService, anthropicExternalService]) registerExternalService(p);
 
 interface EventRow { service_key: string; enabled: boolean; at: Date; entry: ExternalServiceEntry; organization_id: string | null }
 

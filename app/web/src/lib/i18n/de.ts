@@ -6,6 +6,7 @@ import { auditActionsDe } from './audit-actions.de.ts';
 import { registerDe } from './register.de.ts';
 import { questDe } from './quest.de.ts';
 import { travelDe } from './travel.de.ts';
+import { aiDe } from './ai.de.ts';
 
 export const de = {
   ...financeDe,
@@ -14,6 +15,7 @@ export const de = {
   ...registerDe,
   ...questDe,
   ...travelDe,
+  ...aiDe,
   'app.name': 'Praxiskern',
   'app.loading': 'Wird geladen …',
   'app.offline.title': 'Server nicht erreichbar',

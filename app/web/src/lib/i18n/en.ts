@@ -6,6 +6,7 @@ import { financeEn } from './finance.en.ts';
 import { registerEn } from './register.en.ts';
 import { questEn } from './quest.en.ts';
 import { travelEn } from './travel.en.ts';
+import { aiEn } from './ai.en.ts';
 
 export const en: Messages = {
   ...financeEn,
@@ -14,6 +15,7 @@ export const en: Messages = {
   ...registerEn,
   ...questEn,
   ...travelEn,
+  ...aiEn,
   'app.name': 'Praxiskern',
   'app.loading': 'Loading …',
   'app.offline.title': 'Server unreachable',
