@@ -41,6 +41,8 @@ export const PERMISSIONS = {
   'aftercare.read': 'See a patient\'s aftercare plans and steps, and the follow-up appointments still to book',
   'aftercare.write': 'Apply an aftercare plan to a patient\'s treatment plan, change or skip its steps, record the booked follow-up, cancel the plan',
   'aftercare.configure': 'Manage the aftercare plan templates of the organization',
+  'reports.read': 'See the reports and statistics (counts only, small counts suppressed; never health content) and export them as CSV',
+  'reports.configure': 'Set the minimum count per report cell and the working hours used for utilisation',
   'installation.operators': 'List, grant and revoke the installation operator role',
   'installation.audit': 'Read the installation audit log (seal, passphrase, backups, recovery kit, restore, operators, organizations)',
   'installation.updates': 'See the running version and the history of updates and rollbacks',
@@ -74,8 +76,8 @@ const CLINICAL: readonly Permission[] = [
 
 export const ROLE_PERMISSIONS: Record<Role, readonly Permission[]> = {
   admin: ALL,
-  coordinator: [...CLINICAL, 'gdpr.export', 'gdpr.restrict', 'patients.access_log', 'documents.removed', 'messaging.outbox'],
-  doctor: [...CLINICAL, 'gdpr.export', 'gdpr.restrict', 'patients.access_log', 'questionnaires.manage', 'documents.removed'],
+  coordinator: [...CLINICAL, 'gdpr.export', 'gdpr.restrict', 'patients.access_log', 'documents.removed', 'messaging.outbox', 'reports.read'],
+  doctor: [...CLINICAL, 'gdpr.export', 'gdpr.restrict', 'patients.access_log', 'questionnaires.manage', 'documents.removed', 'reports.read'],
   // Finance sees master data and whether contact is allowed, never health data or photos (nor
   // appointments: their types, times and notes tell about treatment).
   finance: ['session.self', 'patients.read', 'consent.read'],

@@ -13,5 +13,6 @@ import { inboxRoutes } from '../modules/messaging/inbox.routes.ts';
 import { installationRoutes } from '../modules/installation/installation.routes.ts';
 import { appointmentRoutes } from '../modules/appointments/appointment.routes.ts';
 import { aftercareRoutes } from '../modules/aftercare/aftercare.routes.ts';
+import { reportRoutes } from '../modules/reports/report.routes.ts';
 
-export const ROUTES: AnyRoute[] = [...setupRoutes, ...sessionRoutes, ...sealRoutes, ...auditRoutes, ...extraRoutes, ...patientRoutes, ...backupRoutes, ...installationRoutes, ...appointmentRoutes, ...messagingRoutes, ...aftercareRoutes, ...inboxRoutes];
+export const ROUTES: AnyRoute[] = [...setupRoutes, ...sessionRoutes, ...sealRoutes, ...auditRoutes, ...extraRoutes, ...patientRoutes, ...backupRoutes, ...installationRoutes, ...appointmentRoutes, ...messagingRoutes, ...aftercareRoutes, ...inboxRoutes, ...reportRoutes];
