@@ -1,6 +1,9 @@
 // German message catalogue: the source of the keys. en.ts must have exactly the same keys
 // (type-checked), and placeholders in braces ({name}) become typed parameters of t().
+import { reportsDe } from './reports.de.ts';
+
 export const de = {
+  ...reportsDe,
   'app.name': 'Praxiskern',
   'app.loading': 'Wird geladen …',
   'app.offline.title': 'Server nicht erreichbar',
