@@ -37,7 +37,8 @@ type Row = { period: string; values: Record<string, number | null>; suppressed: 
 async function tableText(page: Page, name: string, part: 'current' | 'previous'): Promise<string[][]> {
   const table = page.locator(`table[data-report="${name}"][data-part="${part}"]`);
   await table.waitFor();
-  return table.locator('tr').evaluateAll((rows) => rows.map((r) => Array.from(r.querySelectorAll('th, td')).map((c) => (c.textContent ?? '').trim())));
+  type Cell = { textContent: string | null };
+  return table.locator('tr').evaluateAll((rows) => (rows as { querySelectorAll(s: string): ArrayLike<Cell> }[]).map((r) => Array.from(r.querySelectorAll('th, td')).map((c) => (c.textContent ?? '').trim())));
 }
 
 /** What the table must show for the API's answer, in German. */
