@@ -202,6 +202,10 @@ test.serial('the source channel is master data: set and read through the API (au
   t.is(res.status, 201, res.text);
   const [row] = await ownerQuery<{ prequal_status: string }>(app.db.superuserUrl, 'select prequal_status from record_entries where id = ?', [res.body.entry.id]);
   t.is(row.prequal_status, 'qualified');
+  const diagnosis = await admin.post(`/api/v1/patients/${p.id}/diagnoses`, { code: 'L64.9', text: 'Androgenetische Alopezie' });
+  t.is(diagnosis.status, 201, 'other entries carry no flag and are written as before');
+  const [flag] = await ownerQuery<{ prequal_status: string | null }>(app.db.superuserUrl, 'select prequal_status from record_entries where id = ?', [diagnosis.body.entry.id]);
+  t.is(flag.prequal_status, null);
   const today = new Date().toISOString().slice(0, 10);
   const r = await get(admin, 'funnel', `from=${today}&to=${today}&granularity=month`);
   t.is(r.rows.length, 1);

@@ -18,7 +18,7 @@ export async function up(knex: Knex): Promise<void> {
   await knex.raw(`
     alter table patients add column source_channel text check (source_channel in (${list(SOURCE_CHANNELS)}));
     alter table record_entries add column prequal_status text
-      check (prequal_status in ('qualified','needs_review','not_qualified') and kind = 'anamnesis');
+      check (prequal_status is null or (prequal_status in ('qualified','needs_review','not_qualified') and kind = 'anamnesis'));
 
     create table report_settings (
       organization_id uuid primary key references organizations(id),
