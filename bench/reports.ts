@@ -52,7 +52,7 @@ await owner.raw(`
        ro as (select array_agg(id order by name) as ids from appointment_resources where organization_id = :org and kind = 'room'),
        ty as (select array_agg(id order by key) as ids from appointment_types where organization_id = :org)
   insert into appointments (organization_id, patient_id, type_id, practitioner_id, room_id, starts_at, ends_at, status, cancelled_at)
-  select :org, p.ids[1 + (g * 7919) % array_length(p.ids, 1)], ty.ids[1 + g % 3], pr.ids[1 + g % 30],
+  select :org, p.ids[1 + (g::bigint * 7919) % array_length(p.ids, 1)], ty.ids[1 + g % 3], pr.ids[1 + g % 30],
          case when g % 30 < 20 then ro.ids[1 + g % 30] end, s, s + interval '20 minutes',
          st, case when st = 'cancelled' then s end
     from p, pr, ro, ty, generate_series(0, :n - 1) g,
@@ -65,7 +65,7 @@ t0 = performance.now();
 await owner.raw(`
   with p as (select array_agg(id order by created_at) as ids from patients where organization_id = :org)
   insert into outbox_messages (organization_id, patient_id, purpose, channel, automated, status, variables, created_at)
-  select :org, p.ids[1 + (g * 104729) % array_length(p.ids, 1)], 'appointment_reminder', case when g % 3 = 0 then 'email' else 'whatsapp' end, true,
+  select :org, p.ids[1 + (g::bigint * 104729) % array_length(p.ids, 1)], 'appointment_reminder', case when g % 3 = 0 then 'email' else 'whatsapp' end, true,
          (array['queued','sent','delivered','delivered','read','read','failed','blocked','cancelled'])[1 + g % 9], '\\x00'::bytea,
          timestamptz '2024-12-01 08:00Z' + (g::float / :n) * interval '730 days'
     from p, generate_series(1, :n) g`, { org, n: OUTBOUND });
