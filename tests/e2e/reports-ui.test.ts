@@ -72,8 +72,8 @@ test('the reports page shows every report\'s figures as tables behind the charts
     await page.goto('/');
     await page.getByRole('link', { name: 'Auswertungen' }).click();
     await page.getByRole('heading', { level: 1, name: 'Auswertungen' }).waitFor();
-    await page.getByLabel('Von').fill('02.02.2026');
-    await page.getByLabel('Bis').fill('01.03.2026');
+    await page.getByLabel('Von', { exact: true }).fill('02.02.2026');
+    await page.getByLabel('Bis', { exact: true }).fill('01.03.2026');
     await page.getByRole('button', { name: 'Anzeigen' }).click();
     await page.waitForURL(/from=2026-02-02/);
     for (const name of NAMES) {
