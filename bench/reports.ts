@@ -149,3 +149,4 @@ await app_db.destroy();
 await owner.destroy();
 await app.stop();
 await app.db.drop();
+process.exit(0);
