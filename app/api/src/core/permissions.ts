@@ -51,6 +51,8 @@ export const PERMISSIONS = {
   'ai.settings': 'Switch the AI preparation (Anthropic Claude) on or off and set its model, base URL, key file, timeouts and daily token budget',
   'ai.prepare': 'Have a patient file prepared by the AI (pseudonymised, with consent) and accept, edit or reject each item of the draft',
   'ai.triage': 'Have an inbound patient message triaged by the AI (language, urgency, topic, a suggested reply that is never sent by itself)',
+  'reports.read': 'See the reports and statistics (counts only, small counts suppressed; never health content) and export them as CSV',
+  'reports.configure': 'Set the minimum count per report cell and the working hours used for utilisation',
   'installation.operators': 'List, grant and revoke the installation operator role',
   'installation.audit': 'Read the installation audit log (seal, passphrase, backups, recovery kit, restore, operators, organizations)',
   'installation.updates': 'See the running version and the history of updates and rollbacks',
@@ -88,8 +90,8 @@ const CLINICAL: readonly Permission[] = [
 
 export const ROLE_PERMISSIONS: Record<Role, readonly Permission[]> = {
   admin: ALL,
-  coordinator: [...CLINICAL, 'gdpr.export', 'gdpr.restrict', 'patients.access_log', 'documents.removed', 'messaging.outbox', 'quotes.write', 'finance.read', 'finance.write'],
-  doctor: [...CLINICAL, 'gdpr.export', 'gdpr.restrict', 'patients.access_log', 'questionnaires.manage', 'documents.removed', 'quotes.write', 'finance.read', 'ai.prepare'],
+  coordinator: [...CLINICAL, 'gdpr.export', 'gdpr.restrict', 'patients.access_log', 'documents.removed', 'messaging.outbox', 'quotes.write', 'finance.read', 'finance.write', 'reports.read'],
+  doctor: [...CLINICAL, 'gdpr.export', 'gdpr.restrict', 'patients.access_log', 'questionnaires.manage', 'documents.removed', 'quotes.write', 'finance.read', 'ai.prepare', 'reports.read'],
   // Finance sees master data and whether contact is allowed, never health data or photos (nor
   // appointments: their types, times and notes tell about treatment).
   // Money: quotes' amounts and references, deposits, payments, refunds, receipts (docs/finance.md).

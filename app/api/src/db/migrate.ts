@@ -25,6 +25,7 @@ import * as m0350 from './migrations/20261201_0350_external_services.ts';
 import * as m0320 from './migrations/20261201_0320_questionnaire_editor.ts';
 import * as m0380 from './migrations/20261201_0380_travel.ts';
 import * as m0340 from './migrations/20261201_0340_ai.ts';
+import * as m0360 from './migrations/20261201_0360_reports.ts';
 
 export interface MigrationModule {
   up(knex: Knex): Promise<void>;
@@ -57,6 +58,7 @@ export const MIGRATIONS: Record<string, MigrationModule> = {
   '20261201_0320_questionnaire_editor': m0320,
   '20261201_0380_travel': m0380,
   '20261201_0340_ai': m0340,
+  '20261201_0360_reports': m0360,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

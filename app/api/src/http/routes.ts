@@ -17,5 +17,6 @@ import { travelRoutes } from '../modules/travel/travel.routes.ts';
 import { financeRoutes } from '../modules/finance/finance.routes.ts';
 import { servicesRegisterRoutes } from '../modules/services-register/register.routes.ts';
 import { aiRoutes } from '../modules/ai/ai.routes.ts';
+import { reportRoutes } from '../modules/reports/report.routes.ts';
 
-export const ROUTES: AnyRoute[] = [...setupRoutes, ...sessionRoutes, ...sealRoutes, ...auditRoutes, ...extraRoutes, ...patientRoutes, ...backupRoutes, ...installationRoutes, ...appointmentRoutes, ...messagingRoutes, ...aftercareRoutes, ...inboxRoutes, ...travelRoutes, ...financeRoutes, ...servicesRegisterRoutes, ...aiRoutes];
+export const ROUTES: AnyRoute[] = [...setupRoutes, ...sessionRoutes, ...sealRoutes, ...auditRoutes, ...extraRoutes, ...patientRoutes, ...backupRoutes, ...installationRoutes, ...appointmentRoutes, ...messagingRoutes, ...aftercareRoutes, ...inboxRoutes, ...travelRoutes, ...financeRoutes, ...servicesRegisterRoutes, ...aiRoutes, ...reportRoutes];

@@ -57,6 +57,10 @@ export type BackupTargetInput = BodyOf<'/api/v1/backup/targets', 'post'>;
 export type BackupTargetEdit = BodyOf<'/api/v1/backup/targets/{name}', 'put'>;
 export type ExternalService = Schemas['ExternalService'];
 export type ExternalServicesRegister = Schemas['ExternalServicesRegister'];
+export type Report = Schemas['Report'];
+export type ReportSettings = Schemas['ReportSettings'];
+/** Every JSON report route (GET /reports/<name>): the reports page lists them (lib/reports.ts). */
+export type ReportPath = { [P in keyof paths]: P extends `/api/v1/reports/${string}.csv` ? never : P extends `/api/v1/reports/${string}` ? P : never }[keyof paths];
 export type InstallationOperator = Schemas['InstallationOperator'];
 export type UpdateRun = Schemas['UpdateRun'];
 export type Appointment = Schemas['Appointment'];
@@ -433,6 +437,10 @@ export const api = {
   saveMessagingChannels: (body: ChannelSettingsInput) => call(client.PUT('/api/v1/messaging/channels', { body })),
   messageTemplates: () => call(client.GET('/api/v1/messaging/templates')),
   saveMessageTemplate: (body: TemplateInput) => call(client.PUT('/api/v1/messaging/templates', { body })),
+  report: (path: ReportPath, query: { from: string; to: string; granularity: 'week' | 'month' }) =>
+    call(client.GET(path as '/api/v1/reports/patients', { params: { query } })) as Promise<Report>,
+  reportSettings: () => call(client.GET('/api/v1/report-settings')),
+  saveReportSettings: (body: ReportSettings) => call(client.PUT('/api/v1/report-settings', { body })),
   outbox: (query: OutboxQuery = {}) => call(client.GET('/api/v1/messaging/outbox', { params: { query } })),
   inbox: (query: InboxQuery = {}) => call(client.GET('/api/v1/inbox', { params: { query } })),
   conversation: (kind: 'patients' | 'prospects', subjectId: string) =>

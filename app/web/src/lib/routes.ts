@@ -57,6 +57,8 @@ export const routes = {
   receipt: (paymentId: string) => resolve('/(app)/finance/receipts/[paymentId]', { paymentId }),
   /** Questionnaires the practice designs (the editor opens on this page; keys never appear in a URL). */
   questionnaires: () => resolve('questionnaires'),
+  reports: () => resolve('reports'),
+  reportsPrint: (query: { from: string; to: string; granularity: string }) => withQuery(resolve('reports/print'), query),
 } as const;
 
 const API = '/api/v1';
@@ -75,5 +77,7 @@ export const apiRoutes = {
   documentContent: (id: string, documentId: string, download = false) =>
     withQuery(`${documentPath(id, documentId)}/content`, { download: download ? '1' : undefined }),
   /** Art. 15/20 export as a download (JSON or FHIR R4 Bundle). */
+  /** A report as CSV (path: the report's JSON route). */
+  reportCsv: (path: string, query: { from: string; to: string; granularity: string; lang: string }) => withQuery(`${path}.csv`, query),
   exportDownload: (id: string, format: 'json' | 'fhir') => withQuery(`${API}/patients/${encodeURIComponent(id)}/export`, { format, download: '1' }),
 } as const;

@@ -11,6 +11,8 @@ export interface EntryRow {
   data: Buffer;
   created_by: string | null;
   created_at: Date;
+  /** Anamnesis only: the pre-qualification outcome as a plain flag for reports (docs/reports.md). */
+  prequal_status?: 'qualified' | 'needs_review' | 'not_qualified' | null;
 }
 
 export async function insertEntry(trx: Tx, row: Omit<EntryRow, 'created_at'>): Promise<EntryRow> {

@@ -112,6 +112,7 @@ export async function appendEntry(services: Services, patientId: string, kind: K
     await repo.insertEntry(trx, {
       id, organization_id: actor.organizationId, patient_id: patientId, kind, questionnaire_id: questionnaireId,
       supersedes_id: supersedesId ?? null, data: sealed, created_by: actor.userId,
+      prequal_status: kind === 'anamnesis' ? (data as { prequalification: { status: 'qualified' | 'needs_review' | 'not_qualified' } }).prequalification.status : null,
     });
     if (kind === 'treatment') await repo.bumpLastTreatment(trx, patientId, String(content.performedOn));
     await audit(trx, { action: `health_record.${supersedesId ? 'correct' : 'append'}`, objectType: 'patient', objectId: patientId, details: { kind, entryId: id, supersedes: supersedesId ?? null } });

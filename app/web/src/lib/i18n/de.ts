@@ -7,6 +7,7 @@ import { registerDe } from './register.de.ts';
 import { questDe } from './quest.de.ts';
 import { travelDe } from './travel.de.ts';
 import { aiDe } from './ai.de.ts';
+import { reportsDe } from './reports.de.ts';
 
 export const de = {
   ...financeDe,
@@ -16,6 +17,7 @@ export const de = {
   ...questDe,
   ...travelDe,
   ...aiDe,
+  ...reportsDe,
   'app.name': 'Praxiskern',
   'app.loading': 'Wird geladen …',
   'app.offline.title': 'Server nicht erreichbar',

@@ -7,6 +7,7 @@ import { registerEn } from './register.en.ts';
 import { questEn } from './quest.en.ts';
 import { travelEn } from './travel.en.ts';
 import { aiEn } from './ai.en.ts';
+import { reportsEn } from './reports.en.ts';
 
 export const en: Messages = {
   ...financeEn,
@@ -16,6 +17,7 @@ export const en: Messages = {
   ...questEn,
   ...travelEn,
   ...aiEn,
+  ...reportsEn,
   'app.name': 'Praxiskern',
   'app.loading': 'Loading …',
   'app.offline.title': 'Server unreachable',
