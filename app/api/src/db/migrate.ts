@@ -19,6 +19,7 @@ import * as m0270 from './migrations/20261201_0270_appointment_reminders.ts';
 import * as m0271 from './migrations/20261201_0271_aftercare.ts';
 import * as m0280 from './migrations/20261201_0280_inbox.ts';
 import * as m0290 from './migrations/20261201_0290_inbound_media.ts';
+import * as m0300 from './migrations/20261201_0300_patient_master_data.ts';
 
 export interface MigrationModule {
   up(knex: Knex): Promise<void>;
@@ -45,6 +46,7 @@ export const MIGRATIONS: Record<string, MigrationModule> = {
   '20261201_0271_aftercare': m0271,
   '20261201_0280_inbox': m0280,
   '20261201_0290_inbound_media': m0290,
+  '20261201_0300_patient_master_data': m0300,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {
