@@ -7,6 +7,7 @@ import { auditRoutes } from '../modules/audit/audit.routes.ts';
 import { sessionRoutes } from '../modules/auth/session.routes.ts';
 import { extraRoutes } from './routes.extra.ts';
 import { patientRoutes } from './routes.patients.ts';
+import { homeRoutes } from '../modules/home/home.routes.ts';
 import { backupRoutes } from './routes.backup.ts';
 import { messagingRoutes } from '../modules/messaging/messaging.routes.ts';
 import { inboxRoutes } from '../modules/messaging/inbox.routes.ts';
@@ -14,4 +15,4 @@ import { installationRoutes } from '../modules/installation/installation.routes.
 import { appointmentRoutes } from '../modules/appointments/appointment.routes.ts';
 import { aftercareRoutes } from '../modules/aftercare/aftercare.routes.ts';
 
-export const ROUTES: AnyRoute[] = [...setupRoutes, ...sessionRoutes, ...sealRoutes, ...auditRoutes, ...extraRoutes, ...patientRoutes, ...backupRoutes, ...installationRoutes, ...appointmentRoutes, ...messagingRoutes, ...aftercareRoutes, ...inboxRoutes];
+export const ROUTES: AnyRoute[] = [...setupRoutes, ...sessionRoutes, ...sealRoutes, ...auditRoutes, ...extraRoutes, ...patientRoutes, ...backupRoutes, ...installationRoutes, ...appointmentRoutes, ...messagingRoutes, ...aftercareRoutes, ...inboxRoutes, ...homeRoutes];
