@@ -1097,6 +1097,91 @@ export type paths = {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/patient-numbering": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The practice's automatic patient numbering (off unless switched on) */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            enabled: boolean;
+                            prefix: string;
+                            nextNumber: number;
+                            digits: number;
+                        };
+                    };
+                };
+                400: components["responses"]["Error"];
+                401: components["responses"]["Error"];
+                403: components["responses"]["Error"];
+                default: components["responses"]["Error"];
+            };
+        };
+        /** Switch automatic patient numbering on or off, with prefix, next number and digits */
+        put: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        enabled: boolean;
+                        /** @default  */
+                        prefix?: string;
+                        nextNumber: number;
+                        /** @default 5 */
+                        digits?: number;
+                    };
+                };
+            };
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            enabled: boolean;
+                            prefix: string;
+                            nextNumber: number;
+                            digits: number;
+                        };
+                    };
+                };
+                400: components["responses"]["Error"];
+                401: components["responses"]["Error"];
+                403: components["responses"]["Error"];
+                default: components["responses"]["Error"];
+            };
+        };
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/patients": {
         parameters: {
             query?: never;
@@ -1146,6 +1231,9 @@ export type paths = {
             requestBody: {
                 content: {
                     "application/json": {
+                        title?: string;
+                        /** @enum {string} */
+                        salutation?: "mr" | "ms" | "neutral";
                         givenName: string;
                         familyName: string;
                         /** @enum {string} */
@@ -1163,6 +1251,13 @@ export type paths = {
                             city: string;
                             country?: string;
                         };
+                        /** @enum {string} */
+                        insuranceType?: "statutory" | "private" | "self_pay";
+                        insurer?: string;
+                        insuranceNumber?: string;
+                        /** @enum {string} */
+                        preferredChannel?: "whatsapp" | "email" | "phone" | "letter" | "none";
+                        patientNumber?: string;
                         allowDuplicate?: boolean;
                     };
                 };
@@ -1215,6 +1310,7 @@ export type paths = {
                         birthDate?: string;
                         phone?: string;
                         email?: string;
+                        patientNumber?: string;
                         /**
                          * @default created_at
                          * @enum {string}
@@ -1325,6 +1421,13 @@ export type paths = {
                                 city: string;
                                 country?: string;
                             } | null;
+                            title?: string | null;
+                            salutation?: ("mr" | "ms" | "neutral") | null;
+                            insuranceType?: ("statutory" | "private" | "self_pay") | null;
+                            insurer?: string | null;
+                            insuranceNumber?: string | null;
+                            preferredChannel?: ("whatsapp" | "email" | "phone" | "letter" | "none") | null;
+                            patientNumber?: string | null;
                         };
                         reason?: string;
                         expectedVersion?: number;
@@ -4985,6 +5088,9 @@ export type paths = {
             requestBody: {
                 content: {
                     "application/json": {
+                        title?: string;
+                        /** @enum {string} */
+                        salutation?: "mr" | "ms" | "neutral";
                         givenName: string;
                         familyName: string;
                         /** @enum {string} */
@@ -5002,6 +5108,13 @@ export type paths = {
                             city: string;
                             country?: string;
                         };
+                        /** @enum {string} */
+                        insuranceType?: "statutory" | "private" | "self_pay";
+                        insurer?: string;
+                        insuranceNumber?: string;
+                        /** @enum {string} */
+                        preferredChannel?: "whatsapp" | "email" | "phone" | "letter" | "none";
+                        patientNumber?: string;
                         allowDuplicate?: boolean;
                     };
                 };
@@ -5024,6 +5137,46 @@ export type paths = {
                 default: components["responses"]["Error"];
             };
         };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/home": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The start page: today's appointments, inbox counts, recently opened patients, tasks, backup and update health — each panel only for roles that hold its permission (null otherwise) */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Home"];
+                    };
+                };
+                400: components["responses"]["Error"];
+                401: components["responses"]["Error"];
+                403: components["responses"]["Error"];
+                default: components["responses"]["Error"];
+            };
+        };
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -5427,6 +5580,57 @@ export type components = {
             plans: components["schemas"]["PlanEntry"][];
             corrections: number;
         };
+        Home: {
+            today: {
+                /** Format: date */
+                date: string;
+                timeZone: string;
+                total: number;
+                arrived: number;
+                waiting: number;
+                cancelled: number;
+                next: {
+                    /** Format: uuid */
+                    id: string;
+                    /** Format: uuid */
+                    patientId: string;
+                    patient: {
+                        givenName: string;
+                        familyName: string;
+                    };
+                    /** Format: date-time */
+                    startsAt: string;
+                    /** @enum {string} */
+                    status: "planned" | "confirmed" | "arrived" | "in_treatment" | "done" | "no_show" | "cancelled";
+                }[];
+            } | null;
+            inbox: {
+                open: number;
+                unread: number;
+                assignedToMe: number;
+                prospects: number;
+            } | null;
+            recentPatients: components["schemas"]["RecentPatient"][] | null;
+            tasks: {
+                aftercareToBook: number | null;
+                restrictedRecords: number | null;
+            } | null;
+            backup: {
+                configured: boolean;
+                targets: number;
+                schedule: string | null;
+                nextRunAt: string | null;
+                lastSuccessAt: string | null;
+                lastFailureAt: string | null;
+                lastOutcome: ("succeeded" | "failed" | "running") | null;
+            } | null;
+            updates: {
+                runningVersion: string;
+                lastOutcome: ("running" | "succeeded" | "rolled_back" | "failed" | "refused") | null;
+                lastToVersion: string | null;
+                lastAt: string | null;
+            } | null;
+        };
         InboxAssignee: {
             /** Format: uuid */
             id: string;
@@ -5473,6 +5677,16 @@ export type components = {
             whatsapp?: string;
             email?: string;
             address?: components["schemas"]["Address"];
+            title?: string;
+            /** @enum {string} */
+            salutation?: "mr" | "ms" | "neutral";
+            /** @enum {string} */
+            insuranceType?: "statutory" | "private" | "self_pay";
+            insurer?: string;
+            insuranceNumber?: string;
+            /** @enum {string} */
+            preferredChannel?: "whatsapp" | "email" | "phone" | "letter" | "none";
+            patientNumber?: string;
         };
         MasterDataVersion: {
             version: number;
@@ -5565,6 +5779,16 @@ export type components = {
             whatsapp?: string;
             email?: string;
             address?: components["schemas"]["Address"];
+            title?: string;
+            /** @enum {string} */
+            salutation?: "mr" | "ms" | "neutral";
+            /** @enum {string} */
+            insuranceType?: "statutory" | "private" | "self_pay";
+            insurer?: string;
+            insuranceNumber?: string;
+            /** @enum {string} */
+            preferredChannel?: "whatsapp" | "email" | "phone" | "letter" | "none";
+            patientNumber?: string;
             /** Format: uuid */
             id: string;
             version: number;
@@ -5684,6 +5908,17 @@ export type components = {
             jobId: string | null;
             /** @enum {string} */
             status: "queued" | "running" | "succeeded" | "failed";
+        };
+        RecentPatient: {
+            givenName: string;
+            familyName: string;
+            /** Format: uuid */
+            id: string;
+            /** Format: date */
+            birthDate: string;
+            patientNumber?: string;
+            /** Format: date-time */
+            openedAt: string;
         };
         RecoveryKit: {
             installationId: string;

@@ -1,7 +1,9 @@
 // English message catalogue: same keys as de.ts (a missing or extra key is a type error).
+import { searchEn } from './search.en.ts';
 import type { Messages } from './de.ts';
 
 export const en: Messages = {
+  ...searchEn,
   'app.name': 'Praxiskern',
   'app.loading': 'Loading …',
   'app.offline.title': 'Server unreachable',
