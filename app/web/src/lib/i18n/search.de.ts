@@ -83,5 +83,4 @@ export const searchDe = {
   'start.version': 'Laufende Version: {version}',
   'start.lastUpdate': 'Letzte Aktualisierung auf {version} am {when}: {outcome}',
   'start.noUpdates': 'Noch keine Aktualisierung aufgezeichnet.',
-  'start.requests': 'Diese Seite: 1 Anfrage an den Server.',
 } as const;

@@ -85,5 +85,4 @@ export const searchEn: { readonly [K in keyof typeof searchDe]: string } = {
   'start.version': 'Running version: {version}',
   'start.lastUpdate': 'Last update to {version} on {when}: {outcome}',
   'start.noUpdates': 'No update recorded yet.',
-  'start.requests': 'This page: 1 request to the server.',
 };
