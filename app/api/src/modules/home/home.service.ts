@@ -102,15 +102,15 @@ export async function home(services: Services) {
   const actor = currentContext()?.actor;
   if (!actor) throw unauthenticated();
   const may = (p: Permission) => permits(actor, p);
-  const [todayList, inbox, recent, aftercare, restricted, backup, updates] = await Promise.all([
-    may('appointments.read') ? today(services) : null,
-    may('inbox.read') ? inboxCounts(services, actor) : null,
-    may('patients.read') ? recentPatients(services, actor) : null,
-    may('aftercare.read') ? tasks(services, 0) : null,
-    may('gdpr.restrict') ? restrictedCount(services, actor) : null,
-    may('backup.read') ? backupPanel(services) : null,
-    may('installation.updates') ? readUpdateHistory(services, { userId: actor.userId }, 1) : null,
-  ]);
+  // One after the other: a request's statements share its connection (request scope), so
+  // parallel panels would only queue there.
+  const todayList = may('appointments.read') ? await today(services) : null;
+  const inbox = may('inbox.read') ? await inboxCounts(services, actor) : null;
+  const recent = may('patients.read') ? await recentPatients(services, actor) : null;
+  const aftercare = may('aftercare.read') ? await tasks(services, 0) : null;
+  const restricted = may('gdpr.restrict') ? await restrictedCount(services, actor) : null;
+  const backup = may('backup.read') ? await backupPanel(services) : null;
+  const updates = may('installation.updates') ? await readUpdateHistory(services, { userId: actor.userId }, 1) : null;
   const live = todayList?.appointments.filter((a) => a.status !== 'cancelled' && a.status !== 'no_show') ?? [];
   return {
     today: todayList && {
