@@ -44,3 +44,13 @@ test('the patient number is an exact blind-index term, case and spaces ignored',
   t.false(maybePatientNumber('17.05.1980'), 'a date');
   t.false(maybePatientNumber('Anna 12'), 'two words');
 });
+
+test('demo patients carry valid German master data (schema and cross-field rules)', async (t) => {
+  const { demoMasterData } = await import('../../app/api/src/modules/patients/demo-data.service.ts');
+  const { masterData } = await import('../../app/api/src/modules/patients/patient.schema.ts');
+  for (let i = 0; i < 300; i++) {
+    const parsed = masterData.safeParse(demoMasterData());
+    t.true(parsed.success);
+    if (parsed.success) t.deepEqual(crossFieldIssues(parsed.data), []);
+  }
+});

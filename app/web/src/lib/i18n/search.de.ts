@@ -12,7 +12,7 @@ export const searchDe = {
   'qs.countMore': '{shown} von {n} gefunden – bitte genauer suchen',
   'qs.sortedByName': 'nach Name sortiert',
   'qs.sortedByCreated': 'neueste zuerst (zu viele Treffer zum Sortieren nach Name)',
-  'qs.help': 'Sucht nach Wortanfängen (ab 3 Buchstaben, alle Wörter müssen passen), Geburtsdatum, vollständiger Telefonnummer oder exakter Patientennummer – keine Suche mitten im Wort.',
+  'qs.help': 'Sucht nach dem Wortanfang (ab 3 Buchstaben, alle Wörter müssen passen), Geburtsdatum, vollständiger Telefonnummer oder exakter Patientennummer – keine Suche mitten im Wort.',
   'qs.helpMore': 'Mehr zur Suche',
   'qs.helpDetails': 'Namen sind verschlüsselt gespeichert; der Server kennt nur geschützte Prüfwerte der Wortanfänge. Deshalb findet „Müll“ „Müller“, aber „üller“ nicht, und Tippfehler werden nicht ausgeglichen. ü, ä, ö und ß dürfen als ue, ae, oe und ss geschrieben werden. Der Server kann Namen nicht sortieren: bis zu {max} Treffer ordnet Ihr Browser alphabetisch, bei mehr Treffern stehen die zuletzt angelegten oben.',
   'qs.age': '{n} J.',
