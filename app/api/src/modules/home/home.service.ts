@@ -92,7 +92,7 @@ async function backupPanel(services: Services) {
   const failed = await backupRepo.lastJob(services.db, 'backup', 'failed');
   return {
     configured: status.targets.length > 0, targets: status.targets.length, schedule: status.schedule || null,
-    nextRunAt: status.schedule ? nextCronRun(status.schedule) : null,
+    nextRunAt: status.schedule && status.targets.length ? nextCronRun(status.schedule) : null,
     lastSuccessAt: status.lastSuccessfulBackup?.finishedAt ?? null, lastFailureAt: failed?.finished_at ?? failed?.started_at ?? null,
     lastOutcome: status.running.some((j) => j?.kind === 'backup') ? 'running' as const : (status.lastBackup?.status as 'succeeded' | 'failed' | undefined) ?? null,
   };
