@@ -2,7 +2,7 @@
 export const searchDe = {
   'qs.open': 'Patient suchen',
   'qs.shortcut': 'Taste / oder F2',
-  'qs.label': 'Patient suchen (Name, Geburtsdatum, Telefon oder Patientennummer)',
+  'qs.label': 'Patientensuche',
   'qs.placeholder': 'Patient suchen …  ( / oder F2 )',
   'qs.listbox': 'Gefundene Patienten',
   'qs.searching': 'Suche läuft …',

@@ -4,7 +4,7 @@ import type { searchDe } from './search.de.ts';
 export const searchEn: { readonly [K in keyof typeof searchDe]: string } = {
   'qs.open': 'Find patient',
   'qs.shortcut': 'Key / or F2',
-  'qs.label': 'Find a patient (name, date of birth, phone or patient number)',
+  'qs.label': 'Patient search',
   'qs.placeholder': 'Find patient …  ( / or F2 )',
   'qs.listbox': 'Patients found',
   'qs.searching': 'Searching …',
