@@ -84,9 +84,9 @@ interface ImageDocument {
 
 /** Searches through the form; the terms go in a POST body and never into the page's or any request's URL. */
 async function searchFor(page: Page, text: string): Promise<void> {
-  await page.getByLabel('Name, Geburtsdatum oder Telefon').fill(text);
-  const response = page.waitForResponse((r) => r.url().endsWith('/api/v1/patients/search') && r.request().method() === 'POST');
-  await page.getByRole('button', { name: 'Suchen', exact: true }).click();
+  // The list searches as you type (issue 12): filling the box sends one POST after the debounce.
+  const response = page.waitForResponse((r) => r.url().endsWith('/api/v1/patients/search') && r.request().method() === 'POST' && r.request().postDataJSON()?.q === text);
+  await page.locator('#patient-search').fill(text);
   const sent = (await response).request();
   if (sent.postDataJSON()?.q !== text) throw new Error('the search text was not sent in the POST body');
   if (decodeURIComponent(page.url()).includes(text)) throw new Error(`the search text is in the page URL: ${page.url()}`);

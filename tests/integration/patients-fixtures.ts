@@ -179,7 +179,11 @@ export const HOTEL_SECRET = 'Hotel Quittenhof-Wallersee';
 
 /** A patient with something in every table: versions, every entry kind, consents, a photo. */
 export async function fullPatient(admin: Client, overrides: Record<string, unknown> = {}) {
-  const input = samplePatient(overrides);
+  // Every master data field filled (the export test checks each one), the patient number unique.
+  const input = samplePatient({
+    title: 'Dr.', salutation: 'ms', insuranceType: 'statutory', insurer: 'AOK Nordost', insuranceNumber: 'A123456780',
+    preferredChannel: 'whatsapp', patientNumber: `F-${randomUUID().slice(0, 8)}`, ...overrides,
+  });
   const p = (await admin.post('/api/v1/patients', input)).body.patient;
   const base = `/api/v1/patients/${p.id}`;
   const must = async (res: Promise<{ status: number; text: string }>, status = 201) => {

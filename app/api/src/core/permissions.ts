@@ -14,6 +14,7 @@ export const PERMISSIONS = {
   'seal.passphrase': 'Change the practice passphrase',
   'patients.read': 'Read patient master data',
   'patients.write': 'Create and change patient master data',
+  'patients.numbering': 'Set up the automatic patient numbering of the practice',
   'health.read': 'Read the encrypted health record',
   'health.write': 'Write the encrypted health record',
   'gdpr.export': 'Export everything about a patient (Art. 15/20)',

@@ -26,6 +26,7 @@ import * as m0320 from './migrations/20261201_0320_questionnaire_editor.ts';
 import * as m0380 from './migrations/20261201_0380_travel.ts';
 import * as m0340 from './migrations/20261201_0340_ai.ts';
 import * as m0360 from './migrations/20261201_0360_reports.ts';
+import * as m0300 from './migrations/20261201_0300_patient_master_data.ts';
 
 export interface MigrationModule {
   up(knex: Knex): Promise<void>;
@@ -59,6 +60,7 @@ export const MIGRATIONS: Record<string, MigrationModule> = {
   '20261201_0380_travel': m0380,
   '20261201_0340_ai': m0340,
   '20261201_0360_reports': m0360,
+  '20261201_0300_patient_master_data': m0300,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

@@ -7,6 +7,7 @@ import { auditRoutes } from '../modules/audit/audit.routes.ts';
 import { sessionRoutes } from '../modules/auth/session.routes.ts';
 import { extraRoutes } from './routes.extra.ts';
 import { patientRoutes } from './routes.patients.ts';
+import { homeRoutes } from '../modules/home/home.routes.ts';
 import { backupRoutes } from './routes.backup.ts';
 import { messagingRoutes } from '../modules/messaging/messaging.routes.ts';
 import { inboxRoutes } from '../modules/messaging/inbox.routes.ts';
@@ -19,4 +20,4 @@ import { servicesRegisterRoutes } from '../modules/services-register/register.ro
 import { aiRoutes } from '../modules/ai/ai.routes.ts';
 import { reportRoutes } from '../modules/reports/report.routes.ts';
 
-export const ROUTES: AnyRoute[] = [...setupRoutes, ...sessionRoutes, ...sealRoutes, ...auditRoutes, ...extraRoutes, ...patientRoutes, ...backupRoutes, ...installationRoutes, ...appointmentRoutes, ...messagingRoutes, ...aftercareRoutes, ...inboxRoutes, ...travelRoutes, ...financeRoutes, ...servicesRegisterRoutes, ...aiRoutes, ...reportRoutes];
+export const ROUTES: AnyRoute[] = [...setupRoutes, ...sessionRoutes, ...sealRoutes, ...auditRoutes, ...extraRoutes, ...patientRoutes, ...backupRoutes, ...installationRoutes, ...appointmentRoutes, ...messagingRoutes, ...aftercareRoutes, ...inboxRoutes, ...travelRoutes, ...financeRoutes, ...servicesRegisterRoutes, ...aiRoutes, ...reportRoutes, ...homeRoutes];

@@ -1113,6 +1113,91 @@ export type paths = {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/patient-numbering": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The practice's automatic patient numbering (off unless switched on) */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            enabled: boolean;
+                            prefix: string;
+                            nextNumber: number;
+                            digits: number;
+                        };
+                    };
+                };
+                400: components["responses"]["Error"];
+                401: components["responses"]["Error"];
+                403: components["responses"]["Error"];
+                default: components["responses"]["Error"];
+            };
+        };
+        /** Switch automatic patient numbering on or off, with prefix, next number and digits */
+        put: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        enabled: boolean;
+                        /** @default  */
+                        prefix?: string;
+                        nextNumber: number;
+                        /** @default 5 */
+                        digits?: number;
+                    };
+                };
+            };
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            enabled: boolean;
+                            prefix: string;
+                            nextNumber: number;
+                            digits: number;
+                        };
+                    };
+                };
+                400: components["responses"]["Error"];
+                401: components["responses"]["Error"];
+                403: components["responses"]["Error"];
+                default: components["responses"]["Error"];
+            };
+        };
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/patients": {
         parameters: {
             query?: never;
@@ -1162,6 +1247,9 @@ export type paths = {
             requestBody: {
                 content: {
                     "application/json": {
+                        title?: string;
+                        /** @enum {string} */
+                        salutation?: "mr" | "ms" | "neutral";
                         givenName: string;
                         familyName: string;
                         /** @enum {string} */
@@ -1179,6 +1267,13 @@ export type paths = {
                             city: string;
                             country?: string;
                         };
+                        /** @enum {string} */
+                        insuranceType?: "statutory" | "private" | "self_pay";
+                        insurer?: string;
+                        insuranceNumber?: string;
+                        /** @enum {string} */
+                        preferredChannel?: "whatsapp" | "email" | "phone" | "letter" | "none";
+                        patientNumber?: string;
                         allowDuplicate?: boolean;
                     };
                 };
@@ -1231,6 +1326,7 @@ export type paths = {
                         birthDate?: string;
                         phone?: string;
                         email?: string;
+                        patientNumber?: string;
                         /**
                          * @default created_at
                          * @enum {string}
@@ -1341,6 +1437,13 @@ export type paths = {
                                 city: string;
                                 country?: string;
                             } | null;
+                            title?: string | null;
+                            salutation?: ("mr" | "ms" | "neutral") | null;
+                            insuranceType?: ("statutory" | "private" | "self_pay") | null;
+                            insurer?: string | null;
+                            insuranceNumber?: string | null;
+                            preferredChannel?: ("whatsapp" | "email" | "phone" | "letter" | "none") | null;
+                            patientNumber?: string | null;
                         };
                         reason?: string;
                         expectedVersion?: number;
@@ -5835,6 +5938,9 @@ export type paths = {
             requestBody: {
                 content: {
                     "application/json": {
+                        title?: string;
+                        /** @enum {string} */
+                        salutation?: "mr" | "ms" | "neutral";
                         givenName: string;
                         familyName: string;
                         /** @enum {string} */
@@ -5852,6 +5958,13 @@ export type paths = {
                             city: string;
                             country?: string;
                         };
+                        /** @enum {string} */
+                        insuranceType?: "statutory" | "private" | "self_pay";
+                        insurer?: string;
+                        insuranceNumber?: string;
+                        /** @enum {string} */
+                        preferredChannel?: "whatsapp" | "email" | "phone" | "letter" | "none";
+                        patientNumber?: string;
                         allowDuplicate?: boolean;
                     };
                 };
@@ -8439,6 +8552,46 @@ export type paths = {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/home": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The start page: today's appointments, inbox counts, recently opened patients, tasks, backup and update health — each panel only for roles that hold its permission (null otherwise) */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Home"];
+                    };
+                };
+                400: components["responses"]["Error"];
+                401: components["responses"]["Error"];
+                403: components["responses"]["Error"];
+                default: components["responses"]["Error"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 };
 export type webhooks = Record<string, never>;
 export type components = {
@@ -8974,6 +9127,57 @@ export type components = {
             notes: components["schemas"]["NoteEntry"][];
             corrections: number;
         };
+        Home: {
+            today: {
+                /** Format: date */
+                date: string;
+                timeZone: string;
+                total: number;
+                arrived: number;
+                waiting: number;
+                cancelled: number;
+                next: {
+                    /** Format: uuid */
+                    id: string;
+                    /** Format: uuid */
+                    patientId: string;
+                    patient: {
+                        givenName: string;
+                        familyName: string;
+                    };
+                    /** Format: date-time */
+                    startsAt: string;
+                    /** @enum {string} */
+                    status: "planned" | "confirmed" | "arrived" | "in_treatment" | "done" | "no_show" | "cancelled";
+                }[];
+            } | null;
+            inbox: {
+                open: number;
+                unread: number;
+                assignedToMe: number;
+                prospects: number;
+            } | null;
+            recentPatients: components["schemas"]["RecentPatient"][] | null;
+            tasks: {
+                aftercareToBook: number | null;
+                restrictedRecords: number | null;
+            } | null;
+            backup: {
+                configured: boolean;
+                targets: number;
+                schedule: string | null;
+                nextRunAt: string | null;
+                lastSuccessAt: string | null;
+                lastFailureAt: string | null;
+                lastOutcome: ("succeeded" | "failed" | "running") | null;
+            } | null;
+            updates: {
+                runningVersion: string;
+                lastOutcome: ("running" | "succeeded" | "rolled_back" | "failed" | "refused") | null;
+                lastToVersion: string | null;
+                lastAt: string | null;
+            } | null;
+        };
         InboxAssignee: {
             /** Format: uuid */
             id: string;
@@ -9020,6 +9224,16 @@ export type components = {
             whatsapp?: string;
             email?: string;
             address?: components["schemas"]["Address"];
+            title?: string;
+            /** @enum {string} */
+            salutation?: "mr" | "ms" | "neutral";
+            /** @enum {string} */
+            insuranceType?: "statutory" | "private" | "self_pay";
+            insurer?: string;
+            insuranceNumber?: string;
+            /** @enum {string} */
+            preferredChannel?: "whatsapp" | "email" | "phone" | "letter" | "none";
+            patientNumber?: string;
         };
         MasterDataVersion: {
             version: number;
@@ -9141,6 +9355,16 @@ export type components = {
             whatsapp?: string;
             email?: string;
             address?: components["schemas"]["Address"];
+            title?: string;
+            /** @enum {string} */
+            salutation?: "mr" | "ms" | "neutral";
+            /** @enum {string} */
+            insuranceType?: "statutory" | "private" | "self_pay";
+            insurer?: string;
+            insuranceNumber?: string;
+            /** @enum {string} */
+            preferredChannel?: "whatsapp" | "email" | "phone" | "letter" | "none";
+            patientNumber?: string;
             /** Format: uuid */
             id: string;
             version: number;
@@ -9481,6 +9705,17 @@ export type components = {
             refundedCents: number;
             openCents: number;
             overdueCents: number;
+        };
+        RecentPatient: {
+            givenName: string;
+            familyName: string;
+            /** Format: uuid */
+            id: string;
+            /** Format: date */
+            birthDate: string;
+            patientNumber?: string;
+            /** Format: date-time */
+            openedAt: string;
         };
         RecoveryKit: {
             installationId: string;

@@ -31,6 +31,8 @@ export type AuditEntry = Schemas['AuditEntry'];
 export type Address = Schemas['Address'];
 export type MasterData = Schemas['MasterData'];
 export type Patient = Schemas['Patient'];
+export type Home = Schemas['Home'];
+
 export type PatientPage = Schemas['PatientPage'];
 export type MasterDataVersion = Schemas['MasterDataVersion'];
 export type AnamnesisData = Schemas['AnamnesisData'];
@@ -139,6 +141,9 @@ const allOf =
 
 export const SEXES = allOf<MasterData['sex']>()(['female', 'male', 'diverse', 'unknown']);
 export type Sex = (typeof SEXES)[number];
+export const INSURANCE_TYPES = allOf<NonNullable<MasterData['insuranceType']>>()(['statutory', 'private', 'self_pay']);
+export const CONTACT_CHANNELS = allOf<NonNullable<MasterData['preferredChannel']>>()(['whatsapp', 'email', 'phone', 'letter', 'none']);
+export const SALUTATIONS = allOf<NonNullable<MasterData['salutation']>>()(['mr', 'ms', 'neutral']);
 export const PATIENT_SORTS = allOf<PatientPage['sort']>()(['created_at', 'updated_at', 'last_treatment_on']);
 export type PatientSort = (typeof PATIENT_SORTS)[number];
 export type SortOrder = PatientPage['order'];
@@ -314,6 +319,10 @@ export const api = {
   patients: (query: PatientQuery = {}) => call(client.GET('/api/v1/patients', { params: { query } })),
   /** Name, birth date, phone and e-mail go in the body: a URL would leave them in access logs. */
   searchPatients: (body: PatientSearch) => call(client.POST('/api/v1/patients/search', { body })),
+  /** The search as you type: a newer keystroke aborts the request through `signal`. */
+  quickSearch: (body: PatientSearch, signal: AbortSignal) => call(client.POST('/api/v1/patients/search', { body, signal })),
+  home: () => call(client.GET('/api/v1/home')),
+  patientNumbering: () => call(client.GET('/api/v1/patient-numbering')),
   createPatient: (body: NewPatient) => call(client.POST('/api/v1/patients', { body })),
   patient: (patientId: string) => call(client.GET('/api/v1/patients/{id}', { params: id(patientId) })),
   updatePatient: (patientId: string, body: PatientChange) => call(client.PATCH('/api/v1/patients/{id}', { params: id(patientId), body })),

@@ -17,10 +17,18 @@ export interface MasterForm {
   postalCode: string;
   city: string;
   addressCountry: string;
+  title: string;
+  salutation: NonNullable<MasterData['salutation']> | '';
+  insuranceType: NonNullable<MasterData['insuranceType']> | '';
+  insurer: string;
+  insuranceNumber: string;
+  preferredChannel: NonNullable<MasterData['preferredChannel']> | '';
+  patientNumber: string;
 }
 
 export function emptyMasterForm(): MasterForm {
-  return { givenName: '', familyName: '', sex: '', birthDate: '', language: '', country: '', phone: '', whatsapp: '', email: '', street: '', postalCode: '', city: '', addressCountry: '' };
+  return { givenName: '', familyName: '', sex: '', birthDate: '', language: '', country: '', phone: '', whatsapp: '', email: '', street: '', postalCode: '', city: '', addressCountry: '',
+    title: '', salutation: '', insuranceType: '', insurer: '', insuranceNumber: '', preferredChannel: '', patientNumber: '' };
 }
 
 export function masterFormOf(p: MasterData): MasterForm {
@@ -28,6 +36,8 @@ export function masterFormOf(p: MasterData): MasterForm {
     givenName: p.givenName, familyName: p.familyName, sex: p.sex, birthDate: p.birthDate,
     language: p.language ?? '', country: p.country ?? '', phone: formatPhone(p.phone), whatsapp: formatPhone(p.whatsapp), email: p.email ?? '',
     street: p.address?.street ?? '', postalCode: p.address?.postalCode ?? '', city: p.address?.city ?? '', addressCountry: p.address?.country ?? '',
+    title: p.title ?? '', salutation: p.salutation ?? '', insuranceType: p.insuranceType ?? '', insurer: p.insurer ?? '',
+    insuranceNumber: p.insuranceNumber ?? '', preferredChannel: p.preferredChannel ?? '', patientNumber: p.patientNumber ?? '',
   };
 }
 
@@ -47,6 +57,13 @@ export function masterDataOf(f: MasterForm): MasterData {
     whatsapp: opt(f.whatsapp),
     email: opt(f.email),
     address: hasAddress ? { street: f.street.trim(), postalCode: f.postalCode.trim(), city: f.city.trim(), country: opt(f.addressCountry)?.toUpperCase() } : undefined,
+    title: opt(f.title),
+    salutation: f.salutation || undefined,
+    insuranceType: f.insuranceType || undefined,
+    insurer: opt(f.insurer),
+    insuranceNumber: opt(f.insuranceNumber),
+    preferredChannel: f.preferredChannel || undefined,
+    patientNumber: opt(f.patientNumber),
   };
 }
 
@@ -54,7 +71,8 @@ export function masterDataOf(f: MasterForm): MasterData {
 export function changesOf(before: MasterData, f: MasterForm): MasterDataChanges {
   const next = masterDataOf(f);
   const out: MasterDataChanges = {};
-  const keys: (keyof MasterData)[] = ['givenName', 'familyName', 'sex', 'birthDate', 'language', 'country', 'phone', 'whatsapp', 'email', 'address'];
+  const keys: (keyof MasterData)[] = ['givenName', 'familyName', 'sex', 'birthDate', 'language', 'country', 'phone', 'whatsapp', 'email', 'address',
+    'title', 'salutation', 'insuranceType', 'insurer', 'insuranceNumber', 'preferredChannel', 'patientNumber'];
   for (const key of keys) {
     const a = before[key];
     const b = next[key];

@@ -19,10 +19,23 @@ function patientResource(p: R): R {
     m.whatsapp && { system: 'other', value: m.whatsapp, use: 'mobile', extension: [{ url: 'urn:praxiskern:telecom-channel', valueString: 'whatsapp' }] },
     m.email && { system: 'email', value: m.email },
   ].filter(Boolean);
+  // German base profile identifiers: KVNR (GKV) / private insurance number, and the practice's own number.
+  const identifier = [
+    m.insuranceNumber && m.insuranceType === 'statutory' && { use: 'official', type: { coding: [{ system: 'http://fhir.de/CodeSystem/identifier-type-de-basis', code: 'KVZ10' }] }, system: 'http://fhir.de/sid/gkv/kvid-10', value: m.insuranceNumber, ...(m.insurer ? { assigner: { display: m.insurer } } : {}) },
+    m.insuranceNumber && m.insuranceType === 'private' && { use: 'secondary', type: { coding: [{ system: 'http://fhir.de/CodeSystem/identifier-type-de-basis', code: 'PKV' }] }, value: m.insuranceNumber, ...(m.insurer ? { assigner: { display: m.insurer } } : {}) },
+    m.patientNumber && { use: 'usual', type: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v2-0203', code: 'MR' }] }, system: 'urn:praxiskern:patient-number', value: m.patientNumber },
+  ].filter(Boolean);
+  const extension = [
+    m.insuranceType && { url: 'urn:praxiskern:insurance-type', valueCode: m.insuranceType },
+    m.preferredChannel && { url: 'urn:praxiskern:preferred-channel', valueCode: m.preferredChannel },
+    m.salutation && { url: 'urn:praxiskern:salutation', valueCode: m.salutation },
+  ].filter(Boolean);
   return {
     resourceType: 'Patient', id: p.id,
     meta: { lastUpdated: p.updatedAt },
-    name: [{ use: 'official', family: m.familyName, given: [m.givenName] }],
+    ...(identifier.length ? { identifier } : {}),
+    ...(extension.length ? { extension } : {}),
+    name: [{ use: 'official', family: m.familyName, given: [m.givenName], ...(m.title ? { prefix: [m.title] } : {}) }],
     gender: GENDER[String(m.sex)] ?? 'unknown',
     birthDate: m.birthDate,
     ...(telecom.length ? { telecom } : {}),

@@ -6,7 +6,7 @@
 import { createHmac } from 'node:crypto';
 import type { MasterData } from './patient.schema.ts';
 
-export type IndexKind = 'prefix' | 'name' | 'dob' | 'phone' | 'email';
+export type IndexKind = 'prefix' | 'name' | 'dob' | 'phone' | 'email' | 'number';
 export interface IndexTerm {
   kind: IndexKind;
   value: string;
@@ -58,12 +58,23 @@ export function termsFor(m: MasterData): IndexTerm[] {
     if (d) terms.push({ kind: 'phone', value: d });
   }
   if (m.email) terms.push({ kind: 'email', value: m.email.toLowerCase() });
+  if (m.patientNumber) terms.push(numberTerm(m.patientNumber));
   return dedupe(terms);
 }
 
 function dedupe(terms: IndexTerm[]): IndexTerm[] {
   const seen = new Set<string>();
   return terms.filter((t) => (seen.has(`${t.kind}:${t.value}`) ? false : (seen.add(`${t.kind}:${t.value}`), true)));
+}
+
+/** The practice's own patient number: exact match only, case and spaces ignored ("p 0012" = "P0012"). */
+export const normalizePatientNumber = (s: string): string => s.replace(/\s+/g, '').toUpperCase();
+export const numberTerm = (s: string): IndexTerm => ({ kind: 'number', value: normalizePatientNumber(s) });
+
+/** A search text that may be a patient number: one word with a digit, no date. */
+export function maybePatientNumber(q: string): boolean {
+  const text = q.trim();
+  return /^[A-Za-z0-9][A-Za-z0-9./-]{0,19}$/.test(text) && /\d/.test(text) && !DATE_DE.test(text) && !DATE_ISO.test(text);
 }
 
 const DATE_DE = /^(\d{1,2})\.(\d{1,2})\.(\d{4})$/;

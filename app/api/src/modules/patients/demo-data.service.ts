@@ -11,6 +11,7 @@ import { dataKeyAad, fieldAad, newKey, seal } from '../keystore/keystore.crypto.
 import { blindToken, termsFor } from './blind-index.ts';
 import { searchKey } from './patient.crypto.ts';
 import type { MasterData } from './patient.schema.ts';
+import { kvnrCheckDigit } from './insurance.ts';
 import { resolveQuestionnaire } from '../records/questionnaire.service.ts';
 import { prequalify } from '../records/questionnaire.evaluate.ts';
 
@@ -19,6 +20,13 @@ const GIVEN_M = ['Lukas', 'Jonas', 'Leon', 'Finn', 'Paul', 'Elias', 'Ben', 'Mehm
 const FAMILY = ['Müller', 'Schmidt', 'Schneider', 'Fischer', 'Weber', 'Meyer', 'Wagner', 'Becker', 'Schulz', 'Hoffmann', 'Koch', 'Richter', 'Klein', 'Wolf', 'Schröder', 'Neumann', 'Schwarz', 'Zimmermann', 'Braun', 'Krüger', 'Yılmaz', 'Kaya', 'Demir', 'Şahin', 'Çelik', 'Smith', 'Jones', 'Taylor', 'Haddad', 'Nasser', 'Lange', 'Hartmann', 'Krause', 'Lehmann', 'Köhler', 'Herrmann', 'König', 'Walter', 'Mayer', 'Huber'];
 const CITIES = [['10115', 'Berlin'], ['20095', 'Hamburg'], ['80331', 'München'], ['50667', 'Köln'], ['60311', 'Frankfurt am Main'], ['70173', 'Stuttgart'], ['40213', 'Düsseldorf']];
 const STREETS = ['Hauptstraße', 'Schulstraße', 'Gartenweg', 'Bahnhofstraße', 'Lindenallee', 'Birkenweg', 'Am Markt'];
+const INSURERS = ['AOK Nordost', 'Techniker Krankenkasse', 'BARMER', 'DAK-Gesundheit', 'IKK classic', 'KKH'];
+const PRIVATE_INSURERS = ['Debeka', 'DKV', 'Allianz Private Krankenversicherung', 'Signal Iduna'];
+/** A KVNR with a valid check digit (random letter and digits: not a real person's number). */
+function demoKvnr(): string {
+  const first = `${String.fromCharCode(65 + int(0, 25))}${String(int(0, 99_999_999)).padStart(8, '0')}`;
+  return `${first}${kvnrCheckDigit(first)}`;
+}
 const pick = <T>(a: T[]) => a[Math.floor(Math.random() * a.length)];
 const int = (lo: number, hi: number) => lo + Math.floor(Math.random() * (hi - lo + 1));
 
@@ -29,12 +37,17 @@ export function demoMasterData(): MasterData {
   const year = int(1945, 2005);
   const [postalCode, city] = pick(CITIES);
   const intl = Math.random() < 0.2;
+  const r = Math.random();
+  const insurance: Partial<MasterData> = r < 0.85 ? { insuranceType: 'statutory', insurer: pick(INSURERS), insuranceNumber: demoKvnr() }
+    : r < 0.95 ? { insuranceType: 'private', insurer: pick(PRIVATE_INSURERS), insuranceNumber: `PKV-${int(100_000, 999_999)}` } : { insuranceType: 'self_pay' };
+  const whatsapp = Math.random() < 0.7 ? `+4917${int(0, 9)}${int(1_000_000, 9_999_999)}` : undefined;
   return {
+    salutation: female ? 'ms' : 'mr', ...insurance, preferredChannel: whatsapp ? 'whatsapp' : 'phone',
     givenName: given, familyName: family, sex: female ? 'female' : 'male',
     birthDate: `${year}-${String(int(1, 12)).padStart(2, '0')}-${String(int(1, 28)).padStart(2, '0')}`,
     language: intl ? pick(['en', 'tr', 'ar']) : 'de', country: intl ? pick(['GB', 'TR', 'AE', 'NL']) : 'DE',
     phone: `+49151${int(10_000_000, 99_999_999)}`, // fictional mobile range (0151 + 8 digits)
-    whatsapp: Math.random() < 0.7 ? `+4917${int(0, 9)}${int(1_000_000, 9_999_999)}` : undefined,
+    whatsapp,
     email: `${given}.${family}.${int(1, 99999)}@example.org`.toLowerCase().normalize('NFD').replace(/\p{M}/gu, '').replace(/ı/g, 'i').replace(/[^a-z0-9.@-]/g, ''),
     address: { street: `${pick(STREETS)} ${int(1, 120)}`, postalCode, city, country: 'DE' },
   };

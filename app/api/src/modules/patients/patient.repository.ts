@@ -100,6 +100,12 @@ export async function listPatientRows(trx: Tx, o: ListOptions): Promise<{ rows: 
   return { rows: rows.filter((r: { id: string | null }) => r.id !== null).map(({ total: _t, sort_key: _s, ...r }: Record<string, unknown>) => r as unknown as PatientRow), total };
 }
 
+/** The patient whose number term is this token (unique per organization). */
+export async function patientWithNumber(trx: Tx, token: Buffer): Promise<string | undefined> {
+  const row = await trx('patient_search').where({ kind: 'number', token }).first('patient_id');
+  return row?.patient_id;
+}
+
 /** Likely duplicates: the same birth date and a shared name token, or the same phone or e-mail. */
 export async function duplicateIds(trx: Tx, dob: Buffer, names: Buffer[], contacts: SearchRow[]): Promise<string[]> {
   const byName = trx('patient_search as d')

@@ -2,9 +2,22 @@ import { defineRoute } from '../../http/route.ts';
 import { createPatientBody, idParams, listQuery, searchBody, updatePatientBody } from './patient.schema.ts';
 import { createPatient, getPatient, listPatients, patientHistory, rectifyPatient } from './patient.service.ts';
 import { created, ok } from '../../http/response.ts';
+import { getNumbering, numberingBody, numberingView, setNumbering } from './numbering.service.ts';
 import { onePatientView, patientHistoryView, patientPageView } from './patient.schema.ts';
 
 export const patientRoutes = [
+  defineRoute({
+    method: 'get', path: '/patient-numbering', access: 'patients.read', tags: ['patients'],
+    summary: "The practice's automatic patient numbering (off unless switched on)",
+    response: ok(numberingView),
+    handler: ({ services }) => getNumbering(services),
+  }),
+  defineRoute({
+    method: 'put', path: '/patient-numbering', access: 'patients.numbering', tags: ['patients'], body: numberingBody,
+    summary: 'Switch automatic patient numbering on or off, with prefix, next number and digits',
+    response: ok(numberingView),
+    handler: ({ services, body }) => setNumbering(services, body),
+  }),
   defineRoute({
     method: 'get', path: '/patients', access: 'patients.read', tags: ['patients'], query: listQuery,
     summary: 'List patients, paginated (no search terms: those go to POST /patients/search so no URL carries them)',

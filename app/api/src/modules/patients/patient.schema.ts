@@ -3,6 +3,7 @@
 import { z } from 'zod';
 import { normalizePhone } from './phone.ts';
 import { isoDay, isoTime, named } from '../../http/response.ts';
+import { CONTACT_CHANNELS, INSURANCE_TYPES, normalizeKvnr, PATIENT_NUMBER, SALUTATIONS } from './insurance.ts';
 
 export const SEXES = ['female', 'male', 'diverse', 'unknown'] as const;
 export const MAX_AGE_YEARS = 125;
@@ -49,7 +50,16 @@ export const address = z.strictObject({
   country: z.string().regex(/^[A-Z]{2}$/, 'must be an ISO 3166 country code such as DE').optional(),
 });
 
+/** "Dr.", "Prof. Dr. med.", "Dipl.-Ing.": letters, dots, spaces, hyphens. */
+const title = z.string().trim().min(1).max(50).regex(/^[\p{L}][\p{L}. -]*$/u, 'may contain letters, dots, spaces and hyphens');
+const insurer = z.string().trim().min(1).max(120).regex(/^[\p{L}\p{N}][\p{L}\p{N} .,&()/+'-]*$/u, 'may contain letters, digits, spaces and . , & ( ) / + \' -');
+/** Checked against the insurance type afterwards (insurance.ts crossFieldIssues): KVNR for statutory. */
+const insuranceNumber = z.string().trim().min(1).max(30).transform((s) => (/^[A-Za-z][\d\s]{9,}$/.test(s) ? normalizeKvnr(s) : s));
+const patientNumber = z.string().trim().regex(PATIENT_NUMBER, 'may contain letters, digits and . / - (1–20 characters)').transform((s) => s.toUpperCase());
+
 export const masterData = z.strictObject({
+  title: title.optional(),
+  salutation: z.enum(SALUTATIONS).optional(),
   givenName: name,
   familyName: name,
   sex: z.enum(SEXES),
@@ -60,6 +70,12 @@ export const masterData = z.strictObject({
   whatsapp: phone.optional(),
   email: z.email('must be a valid e-mail address').max(254).transform((s) => s.toLowerCase()).optional(),
   address: address.optional(),
+  insuranceType: z.enum(INSURANCE_TYPES).optional(),
+  insurer: insurer.optional(),
+  insuranceNumber: insuranceNumber.optional(),
+  preferredChannel: z.enum(CONTACT_CHANNELS).optional(),
+  /** The practice's own number, unique in the organization (blind index kind "number"). */
+  patientNumber: patientNumber.optional(),
 });
 export type MasterData = z.infer<typeof masterData>;
 
@@ -81,6 +97,13 @@ export const updatePatientBody = z.strictObject({
     whatsapp: phone.nullable().optional(),
     email: masterData.shape.email.unwrap().nullable().optional(),
     address: address.nullable().optional(),
+    title: title.nullable().optional(),
+    salutation: z.enum(SALUTATIONS).nullable().optional(),
+    insuranceType: z.enum(INSURANCE_TYPES).nullable().optional(),
+    insurer: insurer.nullable().optional(),
+    insuranceNumber: insuranceNumber.nullable().optional(),
+    preferredChannel: z.enum(CONTACT_CHANNELS).nullable().optional(),
+    patientNumber: patientNumber.nullable().optional(),
   }),
   reason: z.string().trim().min(1).max(500).optional(),
   expectedVersion: z.number().int().positive().optional(),
@@ -108,6 +131,8 @@ export const searchBody = z.strictObject({
   birthDate: isoDate.optional(),
   phone: z.string().max(32).optional(),
   email: z.string().max(254).optional(),
+  /** The practice's patient number, exact match. */
+  patientNumber: z.string().trim().max(20).optional(),
   ...paging,
 });
 export type ListQuery = z.infer<typeof searchBody>;
@@ -128,6 +153,13 @@ export const masterDataView = named('MasterData', z.strictObject({
   whatsapp: z.string().optional(),
   email: z.string().optional(),
   address: addressView.optional(),
+  title: z.string().optional(),
+  salutation: z.enum(SALUTATIONS).optional(),
+  insuranceType: z.enum(INSURANCE_TYPES).optional(),
+  insurer: z.string().optional(),
+  insuranceNumber: z.string().optional(),
+  preferredChannel: z.enum(CONTACT_CHANNELS).optional(),
+  patientNumber: z.string().optional(),
 }));
 
 export const patientView = named('Patient', masterDataView.extend({

@@ -2,11 +2,13 @@
 import { randomUUID } from 'node:crypto';
 import { withScope, type Tx } from '../../db/connection.ts';
 import { authorize } from '../../core/authorize.ts';
-import { conflict, validation, validationMany } from '../../core/errors.ts';
+import { AppError, conflict, validation, validationMany } from '../../core/errors.ts';
 import type { Actor } from '../../core/context.ts';
 import type { Services } from '../../http/services.ts';
 import { audit, auditRead } from '../audit/audit.service.ts';
-import { blindToken, matchesTerms, parseSearch, termsFor, type IndexTerm } from './blind-index.ts';
+import { blindToken, matchesTerms, maybePatientNumber, numberTerm, parseSearch, termsFor, type IndexTerm } from './blind-index.ts';
+import { crossFieldIssues } from './insurance.ts';
+import { nextPatientNumber } from './numbering.service.ts';
 import { openJson, openText, patientKey, rememberKey, sealJson, sealText, searchKey } from './patient.crypto.ts';
 import { requirePatient, requireWritable } from './patient.guard.ts';
 import * as repo from './patient.repository.ts';
@@ -55,6 +57,12 @@ export async function createPatient(services: Services, input: MasterData & { al
 /** Creates a patient in the caller's transaction (the inbox turns a prospect into a patient this way). */
 export async function insertNewPatient(services: Services, trx: Tx, actor: Actor, input: MasterData & { allowDuplicate?: boolean }): Promise<PatientView> {
   const { allowDuplicate, ...m } = input;
+  checkCrossFields(m, 'body');
+  if (m.patientNumber === undefined) {
+    const auto = await nextPatientNumber(trx, async (n) => (await numberOwner(services, trx, actor.organizationId, n)) === undefined);
+    if (auto) m.patientNumber = auto;
+  }
+  if (m.patientNumber !== undefined) await requireFreeNumber(services, trx, actor.organizationId, m.patientNumber, 'body.patientNumber');
   const rows = await tokensFor(services, trx, actor.organizationId, termsFor(m));
   const dob = rows.find((r) => r.kind === 'dob')!.token;
   const names = rows.filter((r) => r.kind === 'name').map((r) => r.token);
@@ -72,6 +80,25 @@ export async function insertNewPatient(services: Services, trx: Tx, actor: Actor
   return toView(services, trx, (await requirePatient(trx, id)));
 }
 
+/** The rules across fields (insurance type ↔ number, preferred channel ↔ contact data) as a 400 naming the field. */
+export function checkCrossFields(m: MasterData, prefix: string): void {
+  const issues = crossFieldIssues(m);
+  if (issues.length) throw validationMany(issues.map((i) => ({ field: `${prefix}.${i.field}`, code: i.code, message: i.message })));
+}
+
+/** The patient holding a practice patient number (exact, through its blind-index term). */
+async function numberOwner(services: Services, trx: Tx, organizationId: string, number: string): Promise<string | undefined> {
+  const [row] = await tokensFor(services, trx, organizationId, [numberTerm(number)]);
+  return repo.patientWithNumber(trx, row.token);
+}
+
+async function requireFreeNumber(services: Services, trx: Tx, organizationId: string, number: string, field: string, self?: string): Promise<void> {
+  const owner = await numberOwner(services, trx, organizationId, number);
+  if (owner !== undefined && owner !== self) {
+    throw new AppError(409, 'conflict', `${field}: is already taken by another patient`, [{ field, code: 'taken', message: 'is already taken by another patient' }]);
+  }
+}
+
 export async function getPatient(services: Services, id: string): Promise<PatientView & { restrictionReason: string | null }> {
   const actor = authorize('patients.read');
   return withScope(services.db, readScope(actor), async (trx) => {
@@ -83,9 +110,20 @@ export async function getPatient(services: Services, id: string): Promise<Patien
   });
 }
 
-export async function listPatients(services: Services, q: ListQuery) {
+export interface PatientPage { items: PatientView[]; total: number; limit: number; offset: number; sort: ListQuery['sort']; order: ListQuery['order'] }
+
+export async function listPatients(services: Services, q: ListQuery): Promise<PatientPage> {
   const actor = authorize('patients.read');
   const terms: IndexTerm[] = [];
+  if (q.patientNumber) terms.push(numberTerm(q.patientNumber));
+  if (q.q && maybePatientNumber(q.q) && !q.patientNumber) {
+    // One word with a digit may be the practice's patient number: an exact hit wins; otherwise
+    // the text is read as usual (a name part, a phone number), and a word that is neither finds nothing.
+    const byNumber = await listPatients(services, { ...q, q: undefined, patientNumber: q.q });
+    if (byNumber.total > 0) return byNumber;
+    const parsed = parseSearch(q.q);
+    if ('error' in parsed) return { ...byNumber, items: [], total: 0 };
+  }
   if (q.q) {
     const parsed = parseSearch(q.q);
     if ('error' in parsed) throw validation('body.q', parsed.error);
@@ -130,6 +168,10 @@ export async function rectifyPatient(services: Services, id: string, input: { ch
     }
     const parsed = masterData.safeParse(merged);
     if (!parsed.success) throw validationMany(zodIssues(parsed.error, 'body.changes'));
+    checkCrossFields(parsed.data, 'body.changes');
+    if (parsed.data.patientNumber !== undefined && parsed.data.patientNumber !== current.patientNumber) {
+      await requireFreeNumber(services, trx, row.organization_id, parsed.data.patientNumber, 'body.changes.patientNumber', id);
+    }
     await repo.insertVersion(trx, {
       organization_id: row.organization_id, patient_id: id, version: row.version, data: row.data,
       reason: await sealText(services.keys, trx, ref, `version_reason:${row.version}`, input.reason), changed_by: actor.userId,

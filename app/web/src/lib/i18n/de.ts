@@ -8,6 +8,7 @@ import { questDe } from './quest.de.ts';
 import { travelDe } from './travel.de.ts';
 import { aiDe } from './ai.de.ts';
 import { reportsDe } from './reports.de.ts';
+import { searchDe } from './search.de.ts';
 
 export const de = {
   ...financeDe,
@@ -18,6 +19,7 @@ export const de = {
   ...travelDe,
   ...aiDe,
   ...reportsDe,
+  ...searchDe,
   'app.name': 'Praxiskern',
   'app.loading': 'Wird geladen …',
   'app.offline.title': 'Server nicht erreichbar',

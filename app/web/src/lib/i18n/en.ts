@@ -1,5 +1,6 @@
 // English message catalogue: same keys as de.ts (a missing or extra key is a type error).
 import type { Messages } from './de.ts';
+import { searchEn } from './search.en.ts';
 import { usersEn } from './users.en.ts';
 import { auditActionsEn } from './audit-actions.en.ts';
 import { financeEn } from './finance.en.ts';
@@ -18,6 +19,7 @@ export const en: Messages = {
   ...travelEn,
   ...aiEn,
   ...reportsEn,
+  ...searchEn,
   'app.name': 'Praxiskern',
   'app.loading': 'Loading …',
   'app.offline.title': 'Server unreachable',
