@@ -155,4 +155,5 @@ export const auditActionsDe = {
   'audit.action.travel.external_service.configured': 'Flugstatus-Abfrage eingerichtet',
   'audit.action.travel.external_service.disabled': 'Flugstatus-Abfrage ausgeschaltet',
   'audit.action.travel.external_service.enabled': 'Flugstatus-Abfrage eingeschaltet',
+  'audit.action.patient.numbering.update': 'Patientennummerierung geändert',
 } as const;

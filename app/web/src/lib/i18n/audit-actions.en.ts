@@ -155,4 +155,5 @@ export const auditActionsEn = {
   'audit.action.travel.external_service.configured': 'Flight-status look-up configured',
   'audit.action.travel.external_service.disabled': 'Flight-status look-up switched off',
   'audit.action.travel.external_service.enabled': 'Flight-status look-up switched on',
+  'audit.action.patient.numbering.update': 'Patient numbering changed',
 } as const;
