@@ -44,6 +44,7 @@ export const PERMISSIONS = {
   'installation.operators': 'List, grant and revoke the installation operator role',
   'installation.audit': 'Read the installation audit log (seal, passphrase, backups, recovery kit, restore, operators, organizations)',
   'installation.updates': 'See the running version and the history of updates and rollbacks',
+  'icd.import': 'Import the ICD-10-GM catalogue (BfArM files) for the whole installation',
 } as const;
 export type Permission = keyof typeof PERMISSIONS;
 
@@ -54,6 +55,7 @@ export type PermissionScope = 'installation' | 'organization';
 export const INSTALLATION_PERMISSIONS: readonly Permission[] = [
   'organizations.manage', 'audit.verify', 'seal.unseal', 'seal.passphrase', 'backup.read', 'backup.run', 'backup.recovery_kit',
   'installation.operators', 'installation.audit', 'installation.updates',
+  'icd.import',
 ];
 export const scopeOf = (p: Permission): PermissionScope => (INSTALLATION_PERMISSIONS.includes(p) ? 'installation' : 'organization');
 

@@ -19,6 +19,8 @@ import * as m0270 from './migrations/20261201_0270_appointment_reminders.ts';
 import * as m0271 from './migrations/20261201_0271_aftercare.ts';
 import * as m0280 from './migrations/20261201_0280_inbox.ts';
 import * as m0290 from './migrations/20261201_0290_inbound_media.ts';
+import * as m0310 from './migrations/20261201_0310_record_notes.ts';
+import * as m0311 from './migrations/20261201_0311_icd_catalogue.ts';
 
 export interface MigrationModule {
   up(knex: Knex): Promise<void>;
@@ -45,6 +47,8 @@ export const MIGRATIONS: Record<string, MigrationModule> = {
   '20261201_0271_aftercare': m0271,
   '20261201_0280_inbox': m0280,
   '20261201_0290_inbound_media': m0290,
+  '20261201_0310_record_notes': m0310,
+  '20261201_0311_icd_catalogue': m0311,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

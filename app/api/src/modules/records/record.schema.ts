@@ -49,7 +49,15 @@ export const planBody = z.strictObject({
   ...correction,
 });
 
-export const KINDS = ['anamnesis', 'diagnosis', 'treatment', 'plan'] as const;
+/** A short line of the Karteikarte's quick entry: a note or a finding (issue 12). */
+export const NOTE_CATEGORIES = ['note', 'finding'] as const;
+export const noteBody = z.strictObject({
+  category: z.enum(NOTE_CATEGORIES).default('note'),
+  text: z.string().trim().min(1).max(2000),
+  ...correction,
+});
+
+export const KINDS = ['anamnesis', 'diagnosis', 'treatment', 'plan', 'note'] as const;
 export type Kind = (typeof KINDS)[number];
 
 export const entryParams = z.strictObject({ id: z.uuid(), entryId: z.uuid() });
@@ -81,6 +89,8 @@ export const planData = named('PlanData', z.strictObject({
   steps: z.array(z.strictObject({ description: z.string(), due: isoDay.optional() })), notes: z.string().optional(), correctionReason,
 }));
 
+export const noteData = named('NoteData', z.strictObject({ category: z.enum(NOTE_CATEGORIES), text: z.string(), correctionReason }));
+
 const entryOf = <K extends Kind, D extends z.ZodType>(kind: K, data: D) =>
   z.strictObject({
     id: z.uuid(), kind: z.literal(kind), version: z.number().int(), supersedesId: z.uuid().nullable(), supersededById: z.uuid().nullable(),
@@ -90,7 +100,8 @@ export const anamnesisEntry = named('AnamnesisEntry', entryOf('anamnesis', anamn
 export const diagnosisEntry = named('DiagnosisEntry', entryOf('diagnosis', diagnosisData));
 export const treatmentEntry = named('TreatmentEntry', entryOf('treatment', treatmentData));
 export const planEntry = named('PlanEntry', entryOf('plan', planData));
-export const anyEntry = z.discriminatedUnion('kind', [anamnesisEntry, diagnosisEntry, treatmentEntry, planEntry]);
+export const noteEntry = named('NoteEntry', entryOf('note', noteData));
+export const anyEntry = z.discriminatedUnion('kind', [anamnesisEntry, diagnosisEntry, treatmentEntry, planEntry, noteEntry]);
 
 export const healthRecordView = named('HealthRecord', z.strictObject({
   patientId: z.uuid(),
@@ -99,6 +110,7 @@ export const healthRecordView = named('HealthRecord', z.strictObject({
   diagnoses: z.array(diagnosisEntry),
   treatments: z.array(treatmentEntry),
   plans: z.array(planEntry),
+  notes: z.array(noteEntry),
   corrections: z.number().int(),
 }));
 export const entryHistoryView = z.strictObject({ versions: z.array(anyEntry) });
@@ -107,6 +119,7 @@ export const appendedView = {
   diagnosis: z.strictObject({ entry: diagnosisEntry }),
   treatment: z.strictObject({ entry: treatmentEntry }),
   plan: z.strictObject({ entry: planEntry }),
+  note: z.strictObject({ entry: noteEntry }),
 } satisfies Record<Kind, z.ZodType>;
 
 export const questionnaireView = named('Questionnaire', z.strictObject({

@@ -61,6 +61,7 @@ export async function getRecord(services: Services, patientId: string) {
       diagnoses: current('diagnosis'),
       treatments: current('treatment'),
       plans: current('plan'),
+      notes: current('note'),
       corrections: all.filter((e) => e.supersedesId).length,
     };
   });
