@@ -16,8 +16,8 @@ export async function up(knex: Knex): Promise<void> {
       imported_at timestamptz not null default now()
     );
     create table icd_codes (
-      version int not null references icd_versions(version) on delete cascade,
-      code text not null check (code ~ '^[A-Z][0-9]{2}(\\.[0-9]{1,2})?$'),
+      version int not null references icd_versions(version) on delete cascade on update cascade,
+      code text not null check (code ~ '^[A-Z][0-9]{2}(\\.[0-9]{1,2}){0,1}$'),
       -- '†' dagger (aetiology), '*' asterisk (manifestation), '!' optional: the mark a diagnosis shows
       mark text check (mark in ('†','*','!')),
       terminal boolean not null,
@@ -26,7 +26,6 @@ export async function up(knex: Knex): Promise<void> {
       search_text text not null,
       primary key (version, code)
     );
-    create index icd_codes_search on icd_codes using gin (to_tsvector('simple', search_text));
     create index icd_codes_prefix on icd_codes (version, code text_pattern_ops);
 
     do $$ declare t text; begin
@@ -36,9 +35,11 @@ export async function up(knex: Knex): Promise<void> {
         execute format('create policy %I on %I for select using (true)', t || '_read', t);
         execute format('create policy %I on %I for insert with check (app_installation())', t || '_insert', t);
         execute format('create policy %I on %I for delete using (app_installation())', t || '_delete', t);
+        execute format('create policy %I on %I for update using (app_installation()) with check (app_installation())', t || '_update', t);
       end loop;
     end $$;
     grant select, insert, delete on icd_versions, icd_codes to ${APP_ROLE};
+    grant update on icd_versions to ${APP_ROLE};
   `);
 }
 

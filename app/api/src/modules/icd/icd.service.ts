@@ -59,8 +59,7 @@ export async function importCatalogue(db: Db, src: ImportSource, opts: { version
     if (version === null) throw new IcdFileError('the version (year) is neither in the file name nor in the file: give it (--version 2026)');
     if (version !== staging) {
       await trx('icd_versions').where({ version }).delete();
-      await trx('icd_versions').where({ version: staging }).update({ version });
-      await trx('icd_codes').where({ version: staging }).update({ version });
+      await trx('icd_versions').where({ version: staging }).update({ version }); // codes follow (on update cascade)
     }
     await repo.finishVersion(trx, version, result.codes);
     await audit(trx, { action: 'installation.icd.import', objectType: 'icd_catalogue', objectId: String(version), organizationId: null, actorUserId: opts.userId, details: { version, format, codes: result.codes } });
