@@ -1679,6 +1679,64 @@ export type paths = {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/patients/{id}/notes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Add (or correct) a short note or finding line (the Karteikarte's quick entry) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /**
+                         * @default note
+                         * @enum {string}
+                         */
+                        category?: "note" | "finding";
+                        text: string;
+                        /** Format: uuid */
+                        supersedesId?: string;
+                        correctionReason?: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Created */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            entry: components["schemas"]["NoteEntry"];
+                        };
+                    };
+                };
+                400: components["responses"]["Error"];
+                401: components["responses"]["Error"];
+                403: components["responses"]["Error"];
+                default: components["responses"]["Error"];
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/patients/{id}/record/entries/{entryId}/history": {
         parameters: {
             query?: never;
@@ -1706,7 +1764,7 @@ export type paths = {
                     };
                     content: {
                         "application/json": {
-                            versions: (components["schemas"]["AnamnesisEntry"] | components["schemas"]["DiagnosisEntry"] | components["schemas"]["TreatmentEntry"] | components["schemas"]["PlanEntry"])[];
+                            versions: (components["schemas"]["AnamnesisEntry"] | components["schemas"]["DiagnosisEntry"] | components["schemas"]["TreatmentEntry"] | components["schemas"]["PlanEntry"] | components["schemas"]["NoteEntry"])[];
                         };
                     };
                 };
@@ -2666,6 +2724,197 @@ export type paths = {
                                 basisOn: string;
                             }[];
                             anonymized: string[];
+                        };
+                    };
+                };
+                400: components["responses"]["Error"];
+                401: components["responses"]["Error"];
+                403: components["responses"]["Error"];
+                default: components["responses"]["Error"];
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/patients/{id}/timeline": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The Karteikarte: every module's lines about a patient, newest first, only the types the role may read (audited like the record) */
+        get: {
+            parameters: {
+                query?: {
+                    types?: string;
+                    before?: string;
+                    limit?: number;
+                };
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Timeline"];
+                    };
+                };
+                400: components["responses"]["Error"];
+                401: components["responses"]["Error"];
+                403: components["responses"]["Error"];
+                default: components["responses"]["Error"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/icd/codes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Search the ICD-10-GM catalogue by code prefix or German text (version null: no catalogue imported, enter codes freely) */
+        get: {
+            parameters: {
+                query: {
+                    q: string;
+                    limit?: number;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            version: number | null;
+                            items: components["schemas"]["IcdCode"][];
+                        };
+                    };
+                };
+                400: components["responses"]["Error"];
+                401: components["responses"]["Error"];
+                403: components["responses"]["Error"];
+                default: components["responses"]["Error"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/icd/versions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The imported ICD-10-GM versions (years) with their number of codes */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            versions: {
+                                version: number;
+                                /** @enum {string} */
+                                format: "claml" | "kodes";
+                                codes: number;
+                                /** Format: date-time */
+                                importedAt: string;
+                                importedBy: string | null;
+                            }[];
+                        };
+                    };
+                };
+                400: components["responses"]["Error"];
+                401: components["responses"]["Error"];
+                403: components["responses"]["Error"];
+                default: components["responses"]["Error"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/icd/import": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Import a BfArM ICD-10-GM file (ClaML XML or the kodes text file; multipart: file, optional version); replaces that year, all or nothing */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "multipart/form-data": Record<string, never>;
+                };
+            };
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            version: number;
+                            /** @enum {string} */
+                            format: "claml" | "kodes";
+                            codes: number;
                         };
                     };
                 };
@@ -5425,7 +5674,15 @@ export type components = {
             diagnoses: components["schemas"]["DiagnosisEntry"][];
             treatments: components["schemas"]["TreatmentEntry"][];
             plans: components["schemas"]["PlanEntry"][];
+            notes: components["schemas"]["NoteEntry"][];
             corrections: number;
+        };
+        IcdCode: {
+            code: string;
+            mark: ("†" | "*" | "!") | null;
+            display: string;
+            terminal: boolean;
+            label: string;
         };
         InboxAssignee: {
             /** Format: uuid */
@@ -5521,6 +5778,25 @@ export type components = {
                 recipient: string;
             };
             updatedAt: string | null;
+        };
+        NoteData: {
+            /** @enum {string} */
+            category: "note" | "finding";
+            text: string;
+            correctionReason?: string;
+        };
+        NoteEntry: {
+            /** Format: uuid */
+            id: string;
+            /** @constant */
+            kind: "note";
+            version: number;
+            supersedesId: string | null;
+            supersededById: string | null;
+            /** Format: date-time */
+            createdAt: string;
+            createdBy: string | null;
+            data: components["schemas"]["NoteData"];
         };
         OidcConfig: {
             enabled: boolean;
@@ -5752,6 +6028,34 @@ export type components = {
             initialized: false;
             totpSecret: string;
             otpauthUrl: string;
+        };
+        Timeline: {
+            /** Format: uuid */
+            patientId: string;
+            types: ("anamnesis" | "diagnosis" | "treatment" | "plan" | "note" | "document" | "consent" | "appointment" | "message" | "aftercare")[];
+            items: components["schemas"]["TimelineItem"][];
+            nextBefore: string | null;
+        };
+        TimelineItem: {
+            id: string;
+            /** @enum {string} */
+            type: "anamnesis" | "diagnosis" | "treatment" | "plan" | "note" | "document" | "consent" | "appointment" | "message" | "aftercare";
+            /** Format: date-time */
+            at: string;
+            day: string | null;
+            /** Format: uuid */
+            sourceId: string;
+            code: string | null;
+            status: string | null;
+            text: string | null;
+            detail: string | null;
+            label: {
+                de: string;
+                en: string;
+            } | null;
+            by: string | null;
+            superseded: boolean;
+            correction: boolean;
         };
         TreatmentData: {
             /** Format: date */

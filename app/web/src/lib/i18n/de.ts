@@ -1,6 +1,8 @@
 // German message catalogue: the source of the keys. en.ts must have exactly the same keys
 // (type-checked), and placeholders in braces ({name}) become typed parameters of t().
+import { chartDe } from './chart.de.ts';
 export const de = {
+  ...chartDe,
   'app.name': 'Praxiskern',
   'app.loading': 'Wird geladen …',
   'app.offline.title': 'Server nicht erreichbar',

@@ -1,7 +1,9 @@
 // English message catalogue: same keys as de.ts (a missing or extra key is a type error).
 import type { Messages } from './de.ts';
 
+import { chartEn } from './chart.en.ts';
 export const en: Messages = {
+  ...chartEn,
   'app.name': 'Praxiskern',
   'app.loading': 'Loading …',
   'app.offline.title': 'Server unreachable',
