@@ -2,7 +2,7 @@
 export const chartDe = {
   'chart.header': 'Patientenkopf',
   'chart.age': '{years} Jahre',
-  'chart.born': 'geb. {date}',
+  'chart.born': 'geboren am {date}',
   'chart.cave': 'CAVE',
   'chart.allergies': 'Allergien: {list}',
   'chart.noAllergies': 'keine Allergien angegeben',
