@@ -68,7 +68,7 @@ test('the record as a Karteikarte: a line added by keyboard shows at the top, an
     // The record opens on the Karteikarte with the sticky header's CAVE flags and consent state.
     await page.goto(`/patients/${patient.id}`);
     await page.getByRole('heading', { level: 1, name: 'Karla Kartenreiter' }).waitFor();
-    const header = page.getByRole('banner', { name: 'Patientenkopf' });
+    const header = page.getByRole('region', { name: 'Patientenkopf' });
     await header.getByText('Allergien: Penicillin').waitFor();
     await header.getByText('Blutverdünner: Marcumar').waitFor();
     await header.getByText('Einwilligung Gesundheitsdaten: erteilt').waitFor();
@@ -116,7 +116,7 @@ test('the record as a Karteikarte: a line added by keyboard shows at the top, an
     t.is(await option.getAttribute('aria-selected'), 'true');
     a11y.icdCombobox = seriousViolations(await axeViolations(page));
     await page.keyboard.press('Enter');
-    const code = dx.getByRole('combobox');
+    const code = dx.getByRole('combobox', { name: 'ICD-10-GM-Code' });
     t.is(await code.inputValue(), 'L64.9');
     await page.keyboard.press('Tab');
     t.is(await page.evaluate(() => (globalThis as unknown as { document: { activeElement: { value: string } } }).document.activeElement.value), 'Alopecia androgenetica, nicht näher bezeichnet', 'the text came with the code');
@@ -143,7 +143,7 @@ test('the record as a Karteikarte: a line added by keyboard shows at the top, an
     t.false(await page.locator('.app-header').isVisible(), 'no navigation chrome in print');
     await page.emulateMedia({ media: 'screen' });
     await page.goto(`/patients/${patient.id}`);
-    await page.getByRole('banner', { name: 'Patientenkopf' }).getByRole('link', { name: 'Einwilligungsformular' }).click();
+    await page.getByRole('region', { name: 'Patientenkopf' }).getByRole('link', { name: 'Einwilligungsformular' }).click();
     await page.getByRole('heading', { level: 1, name: 'Einwilligungserklärung: Verarbeitung von Gesundheitsdaten' }).waitFor();
     await page.getByText('30.06.1975').waitFor();
     await page.getByText('Unterschrift Patient/in').waitFor();
