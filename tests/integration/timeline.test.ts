@@ -118,3 +118,12 @@ test('another organization\'s patient is 404 (RLS), bad query input is a 400 nam
   }
   t.is((await admin.get(tl('not-a-uuid'))).status, 400);
 });
+
+test('a quick-entry note is part of the Art. 15/20 export (JSON and FHIR Observation)', async (t) => {
+  const json = await ok(await admin.get(`/api/v1/patients/${patientId}/export?format=json`), 200);
+  const note = json.recordEntries.find((e: { kind: string }) => e.kind === 'note');
+  t.like(note?.data, { category: 'finding', text: 'Kopfhaut reizlos' });
+  const fhir = await ok(await admin.get(`/api/v1/patients/${patientId}/export?format=fhir`), 200);
+  const obs = fhir.entry.map((e: { resource: Record<string, unknown> }) => e.resource).find((r: Record<string, unknown>) => r.resourceType === 'Observation');
+  t.like(obs, { valueString: 'Kopfhaut reizlos', code: { coding: [{ code: 'finding' }] } });
+});
