@@ -285,15 +285,21 @@ test('a patient is created, documented, exported and erased for good through the
     await restrictDialog.getByRole('button', { name: 'Bestätigen' }).click();
     const banner = page.getByRole('region', { name: 'Verarbeitung eingeschränkt (Art. 18 DSGVO)' });
     await banner.getByText('Grund: Richtigkeit bestritten').waitFor();
+    await page.getByRole('tab', { name: 'Stammdaten' }).click();
     t.true(await page.getByRole('button', { name: 'Stammdaten bearbeiten' }).isDisabled(), 'master data cannot be edited');
+    await page.getByRole('tab', { name: 'Behandlungsverlauf' }).click();
     t.true(await treatments.getByRole('button', { name: 'Eintrag hinzufügen' }).isDisabled(), 'no new treatment entries');
+    await page.getByRole('tab', { name: 'Dokumente und Fotos' }).click();
     t.true(await docs.getByRole('button', { name: 'Hochladen' }).isDisabled(), 'no uploads');
     a11y.restrictedRecord = seriousViolations(await axeViolations(page));
     await shot(page, '5-restricted');
+    await page.getByRole('tab', { name: 'Datenschutzrechte (DSGVO)' }).click();
     await gdpr.getByRole('button', { name: 'Einschränkung aufheben …' }).click();
     await page.getByRole('dialog', { name: 'Einschränkung aufheben?' }).getByRole('button', { name: 'Bestätigen' }).click();
     await banner.waitFor({ state: 'detached' });
+    await page.getByRole('tab', { name: 'Stammdaten' }).click();
     t.true(await page.getByRole('button', { name: 'Stammdaten bearbeiten' }).isEnabled());
+    await page.getByRole('tab', { name: 'Datenschutzrechte (DSGVO)' }).click();
 
     // Art. 21: the objection switch, behind a confirmation.
     const objection = gdpr.getByRole('switch', { name: 'Widerspruch eingetragen' });
@@ -320,6 +326,7 @@ test('a patient is created, documented, exported and erased for good through the
     await shot(page, '6-record');
 
     // Art. 15/20: the JSON export after a confirmation; it holds the patient's name and data.
+    await page.getByRole('tab', { name: 'Datenschutzrechte (DSGVO)' }).click();
     await gdpr.getByRole('button', { name: 'Export als JSON' }).click();
     const exportDialog = page.getByRole('dialog', { name: 'Export herunterladen?' });
     const [download] = await Promise.all([page.waitForEvent('download'), exportDialog.getByRole('link', { name: /Herunterladen/ }).click()]);
