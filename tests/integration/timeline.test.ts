@@ -28,7 +28,9 @@ test.before(async () => {
   const dx = (await ok(await admin.post(`${p}/diagnoses`, { code: 'l64.9', text: 'Androgenetische Alopezie', certainty: 'V' }))).entry;
   await ok(await admin.post(`${p}/diagnoses`, { code: 'L64.9', text: 'Androgenetische Alopezie, gesichert', certainty: 'G', supersedesId: dx.id, correctionReason: 'Befund bestätigt' }));
   await ok(await admin.post(`${p}/treatments`, { performedOn: '2026-11-02', type: 'PRP', description: 'Erste Sitzung' }));
-  await ok(await admin.post(`${p}/plans`, { title: 'FUE-Eingriff', status: 'proposed' }));
+  const plan = (await ok(await admin.post(`${p}/plans`, { title: 'FUE-Eingriff', status: 'proposed' }))).entry;
+  const template = (await ok(await admin.post('/api/v1/aftercare/templates', { nameDe: 'OP-Nachsorge', nameEn: 'Surgery aftercare', steps: [{ dayOffset: 7, titleDe: 'Fäden ziehen', titleEn: 'Stitches out', sendMessage: false, bookAppointment: true }] }))).template;
+  await ok(await admin.post(`${p}/aftercare`, { templateId: template.id, planEntryId: plan.id, anchorDate: '2026-11-10' }));
   await ok(await admin.post(`${p}/notes`, { category: 'finding', text: 'Kopfhaut reizlos' }));
   await ok(await admin.post(`${p}/consents`, { purpose: 'email_contact', action: 'granted', textVersion: 'v1', channel: 'paper' }));
   const photo = multipart({ category: 'front', note: 'Frontal' }, { filename: 'front.jpg', data: jpegWithMetadata('x') });
@@ -46,7 +48,7 @@ test.after.always(async () => {
 test('the timeline merges every module newest first, marks corrections, and decrypts the lines', async (t) => {
   const body = await ok(await admin.get(tl(patientId)), 200);
   const types = body.items.map((i: { type: string }) => i.type);
-  for (const k of ['anamnesis', 'diagnosis', 'treatment', 'plan', 'note', 'consent', 'document', 'appointment', 'message']) t.true(types.includes(k), k);
+  for (const k of ['anamnesis', 'diagnosis', 'treatment', 'plan', 'note', 'consent', 'document', 'appointment', 'message', 'aftercare']) t.true(types.includes(k), k);
   const times = body.items.map((i: { at: string }) => Date.parse(i.at));
   t.deepEqual(times, [...times].sort((a, b) => b - a), 'newest first');
   const dx = body.items.filter((i: { type: string }) => i.type === 'diagnosis');
@@ -57,6 +59,7 @@ test('the timeline merges every module newest first, marks corrections, and decr
   t.like(body.items.find((i: { type: string }) => i.type === 'appointment'), { detail: 'Bitte nüchtern', status: 'planned' });
   t.like(body.items.find((i: { type: string }) => i.type === 'document'), { code: 'front', text: 'front.jpg', detail: 'Frontal' });
   t.like(body.items.find((i: { type: string }) => i.type === 'anamnesis'), { status: 'needs_review' });
+  t.like(body.items.find((i: { type: string }) => i.type === 'aftercare'), { day: '2026-11-17', status: 'open', label: { de: 'Fäden ziehen', en: 'Stitches out' } });
   t.is(body.nextBefore, null);
   t.true(body.types.includes('aftercare'), 'the admin may filter by every type');
 });
