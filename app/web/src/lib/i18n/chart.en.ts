@@ -73,6 +73,8 @@ export const chartEn: Record<keyof typeof chartDe, string> = {
   'icd.admin.import': 'Import',
   'icd.admin.imported': 'ICD-10-GM {version} imported: {codes} codes.',
   'icd.admin.nav': 'ICD-10-GM',
+  'icd.admin.badFile': 'The file is no valid BfArM ICD-10-GM file; nothing was imported.',
+  'icd.admin.badFileLine': 'The file is broken or cut off at line {line}; nothing was imported.',
   'print.summary': 'Record summary',
   'print.printNow': 'Print',
   'print.back': 'Back to the record',
