@@ -57,7 +57,8 @@ test('the record as a Karteikarte: a line added by keyboard shows at the top, an
     await api.post(`${p}/consents`, { purpose: 'health_data', action: 'granted', textVersion: 'v1', channel: 'paper' });
 
     // An operator imports the catalogue in the admin page (file upload), checked with axe.
-    await page.goto('/admin/icd');
+    await page.goto('/admin/installation');
+    await page.getByRole('link', { name: 'ICD-10-GM-Katalog' }).click();
     await page.getByRole('heading', { level: 1, name: 'ICD-10-GM-Katalog' }).waitFor();
     await page.getByText('Noch kein Katalog importiert.').waitFor();
     const full = claml();

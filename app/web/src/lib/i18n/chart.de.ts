@@ -70,7 +70,6 @@ export const chartDe = {
   'icd.admin.yearHint': 'Leer lassen: das Jahr steht im Dateinamen oder in der Datei.',
   'icd.admin.import': 'Importieren',
   'icd.admin.imported': 'ICD-10-GM {version} importiert: {codes} Kodes.',
-  'icd.admin.nav': 'ICD-10-GM',
   'icd.admin.badFile': 'Die Datei ist keine gültige ICD-10-GM-Datei des BfArM; es wurde nichts importiert.',
   'icd.admin.badFileLine': 'Die Datei ist in Zeile {line} fehlerhaft oder abgeschnitten; es wurde nichts importiert.',
   'print.summary': 'Aktenübersicht',

@@ -72,7 +72,6 @@ export const chartEn: Record<keyof typeof chartDe, string> = {
   'icd.admin.yearHint': 'Leave empty: the year is in the file name or in the file.',
   'icd.admin.import': 'Import',
   'icd.admin.imported': 'ICD-10-GM {version} imported: {codes} codes.',
-  'icd.admin.nav': 'ICD-10-GM',
   'icd.admin.badFile': 'The file is no valid BfArM ICD-10-GM file; nothing was imported.',
   'icd.admin.badFileLine': 'The file is broken or cut off at line {line}; nothing was imported.',
   'print.summary': 'Record summary',
