@@ -24,6 +24,7 @@ Commands:
   backup run|list|verify|drill   encrypted off-site backups and restore drills (run --trigger pre-update)
   restore                  restore a snapshot onto a fresh install (--identity-file F)
   recovery-kit [combine]   create the offline recovery kit, or combine Shamir shares
+  icd import FILE          import the ICD-10-GM catalogue (BfArM ClaML or kodes file; --version YEAR)
   erasure replay           re-apply the erasure ledger after a manual restore (age + pg_restore)
   (update and rollback run on the server host: /usr/local/bin/praxiskern update BUNDLE, rollback)
 Options common to all: --json`;

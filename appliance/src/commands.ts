@@ -16,6 +16,7 @@ import { patientCommands } from './patient-commands.ts';
 import { backupCommands } from './backup-commands.ts';
 import { auditCommands } from './audit-commands.ts';
 import { updateCommands } from './update-commands.ts';
+import { icdCommands } from './icd-commands.ts';
 import { cliDatabase } from './database.ts';
 import { start } from './start-command.ts';
 
@@ -153,5 +154,5 @@ PRAXISKERN_DB_NAME (praxiskern), and DATABASE_OWNER_URL for --migrate.`,
 };
 
 export const commands: Record<string, Command> = {
-  start, init, unseal, status, migrate: migrateCmd, 'db provision': provision, ...auditCommands, ...userCommands, ...operatorCommands, ...patientCommands, ...backupCommands, ...updateCommands,
+  start, init, unseal, status, migrate: migrateCmd, 'db provision': provision, ...auditCommands, ...userCommands, ...operatorCommands, ...patientCommands, ...backupCommands, ...updateCommands, ...icdCommands,
 };

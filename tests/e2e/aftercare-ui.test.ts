@@ -69,7 +69,7 @@ test('an aftercare template is created and applied to a patient\'s treatment pla
     await page.getByRole('table', { name: 'Vorlagen' }).getByRole('cell', { name: 'Tag 1, Tag 7', exact: true }).waitFor();
     a11y.templates = seriousViolations(await axeViolations(page));
 
-    await page.goto(`/patients/${patient.id}`);
+    await page.goto(`/patients/${patient.id}#aftercare`);
     const section = page.getByRole('region', { name: 'Nachsorge' });
     await section.getByText('Noch kein Nachsorgeplan.').waitFor();
     t.is(await section.getByLabel('Behandlungsplan').locator('option:checked').textContent(), 'Eingriff am Knie');

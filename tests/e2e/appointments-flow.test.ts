@@ -130,6 +130,7 @@ test('an appointment is booked, moved, resized and cancelled by keyboard, and th
 
     // The record lists both; English formats the same times in the practice's zone.
     await page.goto(`/patients/${patient.id}`);
+    await page.getByRole('tab', { name: 'Termine' }).click();
     const section = page.locator('#appointments');
     await section.getByText('Erledigt').waitFor();
     await section.getByText(/Abgesagt – Patientin krank/).waitFor();

@@ -73,6 +73,7 @@ test('in an English-language browser the German UI stores 17.05.1980 as 17 May 1
     // The English UI in the same browser: day first with the format shown, the date in English words.
     await page.getByRole('group', { name: 'Sprache' }).getByRole('button', { name: 'English' }).click();
     await page.getByText('born 17/05/1980', { exact: false }).first().waitFor();
+    await page.getByRole('tab', { name: 'Master data' }).click();
     await page.getByRole('button', { name: 'Edit master data' }).click();
     const editBirth = page.getByLabel('Date of birth');
     t.is(await editBirth.inputValue(), '17/05/1980');

@@ -82,6 +82,7 @@ test('the admin sets up WhatsApp, edits a template and sees a blocked message wi
 
     // The same reason in the patient's record.
     await row.getByRole('link', { name: 'Akte öffnen' }).click();
+    await page.getByRole('tab', { name: 'Nachrichten' }).click();
     await page.getByRole('button', { name: 'Nachrichten laden' }).click();
     const messages = page.getByRole('table', { name: 'Nachrichten' });
     await messages.getByRole('row').filter({ hasText: 'keine Einwilligung für den Kanal' }).waitFor();

@@ -149,6 +149,7 @@ test('a patient is created, documented, exported and erased for good through the
     await page.getByRole('heading', { level: 1, name: NAME }).waitFor();
 
     // Anamnesis, rendered from the server's questionnaire; allergies make it "needs review".
+    await page.getByRole('tab', { name: 'Anamnese' }).click();
     const anamnesis = page.locator('#anamnesis');
     await anamnesis.getByText('Noch keine Anamnese erfasst.').waitFor();
     await anamnesis.getByRole('button', { name: 'Anamnese erfassen' }).click();
@@ -164,6 +165,7 @@ test('a patient is created, documented, exported and erased for good through the
     t.regex((await anamnesis.locator('.facts').textContent()) ?? '', /Penicillin/);
 
     // A photo with EXIF/GPS: the upload reports what was removed, the gallery shows it.
+    await page.getByRole('tab', { name: 'Dokumente und Fotos' }).click();
     const docs = page.locator('#documents');
     await docs.getByLabel('Datei').setInputFiles({ name: 'kopf-gps.jpg', mimeType: 'image/jpeg', buffer: photo });
     await docs.getByLabel('Kategorie').selectOption('front');
@@ -224,6 +226,7 @@ test('a patient is created, documented, exported and erased for good through the
     await removedList.getByText('Keine entfernten Dokumente.').waitFor();
 
     // Consent for health data, with text version and channel, in the state and the log.
+    await page.getByRole('tab', { name: 'Einwilligungen' }).click();
     const consents = page.locator('#consents');
     const healthRow = consents.locator('tr[data-purpose="health_data"]');
     await healthRow.getByRole('button', { name: /Erteilen/ }).click();
@@ -239,6 +242,7 @@ test('a patient is created, documented, exported and erased for good through the
     await healthRow.getByRole('button', { name: /Widerrufen/ }).waitFor();
 
     // A treatment entry starts the retention period (asserted at the hard delete below).
+    await page.getByRole('tab', { name: 'Behandlungsverlauf' }).click();
     const treatments = page.locator('#treatments');
     await treatments.getByRole('button', { name: 'Eintrag hinzufügen' }).click();
     await treatments.getByLabel('Art der Behandlung').fill('Beratung');
@@ -260,6 +264,7 @@ test('a patient is created, documented, exported and erased for good through the
     t.is(await trail.getByText('Erstgespräch, Fotodokumentation', { exact: true }).count(), 1, 'the original text stays visible');
 
     // Master data rectification keeps the earlier version with its reason.
+    await page.getByRole('tab', { name: 'Stammdaten' }).click();
     const master = page.locator('#master');
     await master.getByRole('button', { name: 'Stammdaten bearbeiten' }).click();
     await master.getByLabel(/^E-Mail-Adresse/).fill('wiebke.quellenhagen@example.org');
@@ -272,6 +277,7 @@ test('a patient is created, documented, exported and erased for good through the
     await master.locator('#master-history').getByText(PATIENT.email, { exact: true }).waitFor();
 
     // Art. 18: restricted → banner, edits disabled; lifted again.
+    await page.getByRole('tab', { name: 'Datenschutzrechte (DSGVO)' }).click();
     const gdpr = page.locator('#gdpr');
     await gdpr.getByRole('button', { name: 'Verarbeitung einschränken …' }).click();
     const restrictDialog = page.getByRole('dialog', { name: 'Verarbeitung einschränken?' });
@@ -279,15 +285,21 @@ test('a patient is created, documented, exported and erased for good through the
     await restrictDialog.getByRole('button', { name: 'Bestätigen' }).click();
     const banner = page.getByRole('region', { name: 'Verarbeitung eingeschränkt (Art. 18 DSGVO)' });
     await banner.getByText('Grund: Richtigkeit bestritten').waitFor();
+    await page.getByRole('tab', { name: 'Stammdaten' }).click();
     t.true(await page.getByRole('button', { name: 'Stammdaten bearbeiten' }).isDisabled(), 'master data cannot be edited');
+    await page.getByRole('tab', { name: 'Behandlungsverlauf' }).click();
     t.true(await treatments.getByRole('button', { name: 'Eintrag hinzufügen' }).isDisabled(), 'no new treatment entries');
+    await page.getByRole('tab', { name: 'Dokumente und Fotos' }).click();
     t.true(await docs.getByRole('button', { name: 'Hochladen' }).isDisabled(), 'no uploads');
     a11y.restrictedRecord = seriousViolations(await axeViolations(page));
     await shot(page, '5-restricted');
+    await page.getByRole('tab', { name: 'Datenschutzrechte (DSGVO)' }).click();
     await gdpr.getByRole('button', { name: 'Einschränkung aufheben …' }).click();
     await page.getByRole('dialog', { name: 'Einschränkung aufheben?' }).getByRole('button', { name: 'Bestätigen' }).click();
     await banner.waitFor({ state: 'detached' });
+    await page.getByRole('tab', { name: 'Stammdaten' }).click();
     t.true(await page.getByRole('button', { name: 'Stammdaten bearbeiten' }).isEnabled());
+    await page.getByRole('tab', { name: 'Datenschutzrechte (DSGVO)' }).click();
 
     // Art. 21: the objection switch, behind a confirmation.
     const objection = gdpr.getByRole('switch', { name: 'Widerspruch eingetragen' });
@@ -299,12 +311,14 @@ test('a patient is created, documented, exported and erased for good through the
 
     // English and back: the record's sections follow the language.
     await page.getByRole('button', { name: 'English' }).click();
-    await page.getByRole('heading', { level: 2, name: 'Master data' }).waitFor();
     await page.getByRole('heading', { level: 2, name: 'Data-subject rights (GDPR)' }).waitFor();
+    await page.getByRole('tab', { name: 'Master data' }).click();
+    await page.getByRole('heading', { level: 2, name: 'Master data' }).waitFor();
     await page.getByRole('button', { name: 'Deutsch' }).click();
     await page.getByRole('heading', { level: 2, name: 'Stammdaten' }).waitFor();
 
     // The access log lists the reads and writes of this record.
+    await page.getByRole('tab', { name: 'Zugriffsprotokoll' }).click();
     const access = page.locator('#access');
     await access.getByRole('button', { name: 'Zugriffsprotokoll laden' }).click();
     await access.getByRole('cell', { name: 'Dokument hochgeladen', exact: true }).first().waitFor();
@@ -312,6 +326,7 @@ test('a patient is created, documented, exported and erased for good through the
     await shot(page, '6-record');
 
     // Art. 15/20: the JSON export after a confirmation; it holds the patient's name and data.
+    await page.getByRole('tab', { name: 'Datenschutzrechte (DSGVO)' }).click();
     await gdpr.getByRole('button', { name: 'Export als JSON' }).click();
     const exportDialog = page.getByRole('dialog', { name: 'Export herunterladen?' });
     const [download] = await Promise.all([page.waitForEvent('download'), exportDialog.getByRole('link', { name: /Herunterladen/ }).click()]);

@@ -59,6 +59,7 @@ export const PERMISSIONS = {
   'installation.updates': 'See the running version and the history of updates and rollbacks',
   'register.read': 'See, print and export the register of external services (sub-processors) with purpose, data, location, safeguards and since when',
   'backup.targets': 'Add, change, test and remove backup targets (secrets are stored sealed and never shown again)',
+  'icd.import': 'Import the ICD-10-GM catalogue (BfArM files) for the whole installation',
 } as const;
 export type Permission = keyof typeof PERMISSIONS;
 
@@ -69,6 +70,7 @@ export type PermissionScope = 'installation' | 'organization';
 export const INSTALLATION_PERMISSIONS: readonly Permission[] = [
   'organizations.manage', 'audit.verify', 'seal.unseal', 'seal.passphrase', 'backup.read', 'backup.run', 'backup.recovery_kit',
   'installation.operators', 'installation.audit', 'installation.updates', 'backup.targets',
+  'icd.import',
 ];
 export const scopeOf = (p: Permission): PermissionScope => (INSTALLATION_PERMISSIONS.includes(p) ? 'installation' : 'organization');
 

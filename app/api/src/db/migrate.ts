@@ -27,6 +27,8 @@ import * as m0380 from './migrations/20261201_0380_travel.ts';
 import * as m0340 from './migrations/20261201_0340_ai.ts';
 import * as m0360 from './migrations/20261201_0360_reports.ts';
 import * as m0300 from './migrations/20261201_0300_patient_master_data.ts';
+import * as m0310 from './migrations/20261201_0310_record_notes.ts';
+import * as m0311 from './migrations/20261201_0311_icd_catalogue.ts';
 
 export interface MigrationModule {
   up(knex: Knex): Promise<void>;
@@ -61,6 +63,8 @@ export const MIGRATIONS: Record<string, MigrationModule> = {
   '20261201_0340_ai': m0340,
   '20261201_0360_reports': m0360,
   '20261201_0300_patient_master_data': m0300,
+  '20261201_0310_record_notes': m0310,
+  '20261201_0311_icd_catalogue': m0311,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

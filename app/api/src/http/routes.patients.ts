@@ -6,5 +6,7 @@ import { consentRoutes } from '../modules/consent/consent.routes.ts';
 import { documentRoutes } from '../modules/documents/document.routes.ts';
 import { gdprRoutes } from '../modules/gdpr/gdpr.routes.ts';
 import { retentionRoutes } from '../modules/retention/retention.routes.ts';
+import { timelineRoutes } from '../modules/timeline/timeline.routes.ts';
+import { icdRoutes } from '../modules/icd/icd.routes.ts';
 
-export const patientRoutes: AnyRoute[] = [...patients, ...recordRoutes, ...consentRoutes, ...documentRoutes, ...gdprRoutes, ...retentionRoutes];
+export const patientRoutes: AnyRoute[] = [...patients, ...recordRoutes, ...consentRoutes, ...documentRoutes, ...gdprRoutes, ...retentionRoutes, ...timelineRoutes, ...icdRoutes];

@@ -1797,6 +1797,64 @@ export type paths = {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/patients/{id}/notes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Add (or correct) a short note or finding line (the Karteikarte's quick entry) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /**
+                         * @default note
+                         * @enum {string}
+                         */
+                        category?: "note" | "finding";
+                        text: string;
+                        /** Format: uuid */
+                        supersedesId?: string;
+                        correctionReason?: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Created */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            entry: components["schemas"]["NoteEntry"];
+                        };
+                    };
+                };
+                400: components["responses"]["Error"];
+                401: components["responses"]["Error"];
+                403: components["responses"]["Error"];
+                default: components["responses"]["Error"];
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/patients/{id}/record/entries/{entryId}/history": {
         parameters: {
             query?: never;
@@ -3402,6 +3460,197 @@ export type paths = {
                                 basisOn: string;
                             }[];
                             anonymized: string[];
+                        };
+                    };
+                };
+                400: components["responses"]["Error"];
+                401: components["responses"]["Error"];
+                403: components["responses"]["Error"];
+                default: components["responses"]["Error"];
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/patients/{id}/timeline": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The Karteikarte: every module's lines about a patient, newest first, only the types the role may read (audited like the record) */
+        get: {
+            parameters: {
+                query?: {
+                    types?: string;
+                    before?: string;
+                    limit?: number;
+                };
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Timeline"];
+                    };
+                };
+                400: components["responses"]["Error"];
+                401: components["responses"]["Error"];
+                403: components["responses"]["Error"];
+                default: components["responses"]["Error"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/icd/codes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Search the ICD-10-GM catalogue by code prefix or German text (version null: no catalogue imported, enter codes freely) */
+        get: {
+            parameters: {
+                query: {
+                    q: string;
+                    limit?: number;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            version: number | null;
+                            items: components["schemas"]["IcdCode"][];
+                        };
+                    };
+                };
+                400: components["responses"]["Error"];
+                401: components["responses"]["Error"];
+                403: components["responses"]["Error"];
+                default: components["responses"]["Error"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/icd/versions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The imported ICD-10-GM versions (years) with their number of codes */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            versions: {
+                                version: number;
+                                /** @enum {string} */
+                                format: "claml" | "kodes";
+                                codes: number;
+                                /** Format: date-time */
+                                importedAt: string;
+                                importedBy: string | null;
+                            }[];
+                        };
+                    };
+                };
+                400: components["responses"]["Error"];
+                401: components["responses"]["Error"];
+                403: components["responses"]["Error"];
+                default: components["responses"]["Error"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/icd/import": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Import a BfArM ICD-10-GM file (ClaML XML or the kodes text file; multipart: file, optional version); replaces that year, all or nothing */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "multipart/form-data": Record<string, never>;
+                };
+            };
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            version: number;
+                            /** @enum {string} */
+                            format: "claml" | "kodes";
+                            codes: number;
                         };
                     };
                 };
@@ -8705,7 +8954,7 @@ export type components = {
         AiDraftItem: {
             id: string;
             /** @enum {string} */
-            category: "summary" | "finding" | "contraindication" | "question" | "next_step";
+            category: "note" | "finding" | "summary" | "contraindication" | "question" | "next_step";
             flag: string | null;
             text: string;
             sources: string[];
@@ -9178,6 +9427,13 @@ export type components = {
                 lastAt: string | null;
             } | null;
         };
+        IcdCode: {
+            code: string;
+            mark: ("†" | "*" | "!") | null;
+            display: string;
+            terminal: boolean;
+            label: string;
+        };
         InboxAssignee: {
             /** Format: uuid */
             id: string;
@@ -9285,7 +9541,7 @@ export type components = {
         };
         NoteData: {
             /** @enum {string} */
-            category: "summary" | "finding" | "contraindication" | "question" | "next_step";
+            category: "note" | "finding" | "summary" | "contraindication" | "question" | "next_step";
             text: string;
             aiAssisted?: {
                 model: string;
@@ -9852,6 +10108,34 @@ export type components = {
             initialized: false;
             totpSecret: string;
             otpauthUrl: string;
+        };
+        Timeline: {
+            /** Format: uuid */
+            patientId: string;
+            types: ("anamnesis" | "diagnosis" | "treatment" | "plan" | "note" | "document" | "consent" | "appointment" | "message" | "aftercare")[];
+            items: components["schemas"]["TimelineItem"][];
+            nextBefore: string | null;
+        };
+        TimelineItem: {
+            id: string;
+            /** @enum {string} */
+            type: "anamnesis" | "diagnosis" | "treatment" | "plan" | "note" | "document" | "consent" | "appointment" | "message" | "aftercare";
+            /** Format: date-time */
+            at: string;
+            day: string | null;
+            /** Format: uuid */
+            sourceId: string;
+            code: string | null;
+            status: string | null;
+            text: string | null;
+            detail: string | null;
+            label: {
+                de: string;
+                en: string;
+            } | null;
+            by: string | null;
+            superseded: boolean;
+            correction: boolean;
         };
         TravelArrival: {
             /** Format: uuid */

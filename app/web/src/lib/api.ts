@@ -41,6 +41,10 @@ export type TreatmentData = Schemas['TreatmentData'];
 export type PlanData = Schemas['PlanData'];
 export type PrequalStatus = AnamnesisData['prequalification']['status'];
 export type HealthRecord = Schemas['HealthRecord'];
+export type TimelineItem = Schemas['TimelineItem'];
+export type TimelineType = TimelineItem['type'];
+export type NoteData = Schemas['NoteData'];
+export type IcdCode = Schemas['IcdCode'];
 export type QuestionField = Schemas['QuestionField'];
 export type Questionnaire = Schemas['Questionnaire'];
 export type QuestionnaireDraft = Schemas['QuestionnaireDraft'];
@@ -349,6 +353,17 @@ export const api = {
     call(client.POST('/api/v1/patients/{id}/diagnoses', { params: id(patientId), body })),
   addTreatment: (patientId: string, body: BodyOf<'/api/v1/patients/{id}/treatments', 'post'>) =>
     call(client.POST('/api/v1/patients/{id}/treatments', { params: id(patientId), body })),
+  timeline: (patientId: string, query: { types?: string; before?: string; limit?: number } = {}) =>
+    call(client.GET('/api/v1/patients/{id}/timeline', { params: { ...id(patientId), query } })),
+  addNote: (patientId: string, body: BodyOf<'/api/v1/patients/{id}/notes', 'post'>) => call(client.POST('/api/v1/patients/{id}/notes', { params: id(patientId), body })),
+  icdSearch: (q: string, signal?: AbortSignal) => call(client.GET('/api/v1/icd/codes', { params: { query: { q, limit: 12 } }, signal })),
+  icdVersions: () => call(client.GET('/api/v1/icd/versions')),
+  icdImport: (file: File, version?: number) => {
+    const form = new FormData();
+    if (version) form.set('version', String(version));
+    form.set('file', file, file.name);
+    return call(client.POST('/api/v1/icd/import', { body: form as unknown as Record<string, never> }));
+  },
   addPlan: (patientId: string, body: BodyOf<'/api/v1/patients/{id}/plans', 'post'>) => call(client.POST('/api/v1/patients/{id}/plans', { params: id(patientId), body })),
   entryHistory: (patientId: string, entryId: string) =>
     call(client.GET('/api/v1/patients/{id}/record/entries/{entryId}/history', { params: { path: { id: patientId, entryId } } })),

@@ -45,6 +45,10 @@ export const routes = {
     withQuery(resolve('patients'), { sort: query.sort, order: query.order, page: query.page && query.page > 1 ? String(query.page) : undefined }),
   newPatient: () => resolve('patients/new'),
   patient: (id: string) => resolve('/(app)/patients/[id]', { id }),
+  /** Print views (issue 12, item 8): the record summary and a consent form for the patient to sign. */
+  patientPrint: (id: string) => resolve('/(app)/patients/[id]/print', { id }),
+  consentForm: (id: string, purpose?: string) => withQuery(resolve('/(app)/patients/[id]/consent-form', { id }), { purpose }),
+  adminIcd: () => resolve('admin/icd'),
   /** The calendar; view, day and resource live in the URL (no patient data in them). */
   calendar: (query: { view?: 'day' | 'week'; day?: string; resource?: string } = {}) =>
     withQuery(resolve('appointments'), { view: query.view, day: query.day, resource: query.resource }),

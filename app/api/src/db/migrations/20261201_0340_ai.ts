@@ -78,9 +78,7 @@ export async function up(knex: Knex): Promise<void> {
       for each row when (new.anonymized_at is not null and old.anonymized_at is null)
       execute function patients_anonymized_drop_ai();
 
-    alter table record_entries drop constraint record_entries_kind_check;
-    alter table record_entries add constraint record_entries_kind_check check (kind in ('anamnesis','diagnosis','treatment','plan','note'));
-
+    -- Accepted items are record entries of kind "note" (the kind comes with migration 0310).
     grant select, insert, update on ai_settings to ${APP_ROLE};
     grant select, insert on ai_requests to ${APP_ROLE};
     grant select, insert, update, delete on ai_drafts to ${APP_ROLE};
@@ -94,8 +92,5 @@ export async function down(knex: Knex): Promise<void> {
     drop table if exists ai_drafts;
     drop table if exists ai_requests;
     drop table if exists ai_settings;
-    delete from record_entries where kind = 'note';
-    alter table record_entries drop constraint record_entries_kind_check;
-    alter table record_entries add constraint record_entries_kind_check check (kind in ('anamnesis','diagnosis','treatment','plan'));
   `);
 }

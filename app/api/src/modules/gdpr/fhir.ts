@@ -84,6 +84,11 @@ function entryResource(e: Entry, subject: R): R {
         resourceType: 'Procedure', id: e.id, subject, status: 'completed', code: { text: d.type }, performedDateTime: d.performedOn,
         note: [{ text: d.description }], ...(d.performedBy ? { performer: [{ actor: { display: d.performedBy } }] } : {}),
       };
+    case 'note':
+      return {
+        resourceType: 'Observation', id: e.id, subject, status: 'final', issued: e.createdAt,
+        code: { coding: [{ system: 'urn:praxiskern:note-category', code: d.category }] }, valueString: d.text,
+      };
     default:
       return {
         resourceType: 'CarePlan', id: e.id, subject, status: PLAN_STATUS[String(d.status)] ?? 'unknown', intent: 'plan', title: d.title, created: e.createdAt,

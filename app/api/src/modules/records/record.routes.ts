@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { defineRoute } from '../../http/route.ts';
 import { idParams } from '../patients/patient.schema.ts';
-import { anamnesisBody, diagnosisBody, entryParams, planBody, treatmentBody, type Kind } from './record.schema.ts';
+import { anamnesisBody, diagnosisBody, entryParams, noteBody, planBody, treatmentBody, type Kind } from './record.schema.ts';
 import { appendEntry, entryHistory, getRecord } from './record.service.ts';
 import {
   createDraft, deleteDraft, getDraft, getQuestionnaire, getSettings, listDrafts, listQuestionnaires, listTemplates, listVersions, publishDraft, publishQuestionnaire, saveDraft, setDefault,
@@ -36,6 +36,7 @@ export const recordRoutes = [
   appendRoute('diagnosis', 'diagnoses', diagnosisBody, 'Add (or correct, with supersedesId) a diagnosis with an ICD-10-GM code'),
   appendRoute('treatment', 'treatments', treatmentBody, 'Append (or correct) a treatment history entry'),
   appendRoute('plan', 'plans', planBody, 'Add (or revise) a treatment plan'),
+  appendRoute('note', 'notes', noteBody, 'Add (or correct) a short note or finding line (the Karteikarte\'s quick entry)'),
   defineRoute({
     method: 'get', path: '/patients/:id/record/entries/:entryId/history', access: 'health.read', tags: ['health-record'], params: entryParams,
     summary: 'Every version of a record entry (corrections keep the original)',

@@ -50,6 +50,16 @@ export const planBody = z.strictObject({
   ...correction,
 });
 
+/** A short line of the Karteikarte's quick entry: a note or a finding (issue 12). */
+export const QUICK_NOTE_CATEGORIES = ['note', 'finding'] as const;
+/** Categories of note entries: the quick entry's, and those of accepted AI draft items (modules/ai). */
+export const NOTE_CATEGORIES = ['note', 'finding', 'summary', 'contraindication', 'question', 'next_step'] as const;
+export const noteBody = z.strictObject({
+  category: z.enum(QUICK_NOTE_CATEGORIES).default('note'),
+  text: z.string().trim().min(1).max(2000),
+  ...correction,
+});
+
 export const KINDS = ['anamnesis', 'diagnosis', 'treatment', 'plan', 'note'] as const;
 export type Kind = (typeof KINDS)[number];
 
@@ -88,8 +98,7 @@ export const planData = named('PlanData', z.strictObject({
   steps: z.array(z.strictObject({ description: z.string(), due: isoDay.optional() })), notes: z.string().optional(), correctionReason,
 }));
 
-/** A note entry: written only when a doctor accepts an item of an AI draft (modules/ai), marked AI-assisted. */
-export const NOTE_CATEGORIES = ['summary', 'finding', 'contraindication', 'question', 'next_step'] as const;
+/** A note entry: a quick-entry line, or an accepted item of an AI draft (marked AI-assisted with model and reviewer). */
 export const noteData = named('NoteData', z.strictObject({
   category: z.enum(NOTE_CATEGORIES),
   text: z.string(),

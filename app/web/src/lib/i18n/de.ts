@@ -9,6 +9,7 @@ import { travelDe } from './travel.de.ts';
 import { aiDe } from './ai.de.ts';
 import { reportsDe } from './reports.de.ts';
 import { searchDe } from './search.de.ts';
+import { chartDe } from './chart.de.ts';
 
 export const de = {
   ...financeDe,
@@ -20,6 +21,7 @@ export const de = {
   ...aiDe,
   ...reportsDe,
   ...searchDe,
+  ...chartDe,
   'app.name': 'Praxiskern',
   'app.loading': 'Wird geladen …',
   'app.offline.title': 'Server nicht erreichbar',

@@ -9,6 +9,7 @@ import { questEn } from './quest.en.ts';
 import { travelEn } from './travel.en.ts';
 import { aiEn } from './ai.en.ts';
 import { reportsEn } from './reports.en.ts';
+import { chartEn } from './chart.en.ts';
 
 export const en: Messages = {
   ...financeEn,
@@ -20,6 +21,7 @@ export const en: Messages = {
   ...aiEn,
   ...reportsEn,
   ...searchEn,
+  ...chartEn,
   'app.name': 'Praxiskern',
   'app.loading': 'Loading …',
   'app.offline.title': 'Server unreachable',
