@@ -491,4 +491,3 @@ export const api = {
 export type AiDraft = Schemas['AiDraft'];
 export type AiDraftItem = Schemas['AiDraftItem'];
 export type AiTriage = Schemas['AiTriage'];
-export type NoteData = Schemas['NoteData'];
