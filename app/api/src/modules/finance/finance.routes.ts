@@ -1,5 +1,5 @@
 import { defineRoute } from '../../http/route.ts';
-import { created, file, ok } from '../../http/response.ts';
+import { created, ok } from '../../http/response.ts';
 import { idParams } from '../patients/patient.schema.ts';
 import {
   checkoutBody, checkoutIdParams, checkoutResult, depositBody, overviewQuery, overviewResult, paymentBody, paymentIdParams,
