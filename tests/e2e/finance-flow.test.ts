@@ -3,9 +3,11 @@
 // treatment plan (VAT per item), the finance user sends it, records the acceptance and creates a
 // payment link; the patient pays (Stripe's signed webhook); the quote shows paid, the finance view
 // and its report show the revenue, the receipt prints — and finance never sees the item
-// descriptions. axe-core on every finance page and the receipt print view; no CSP violation.
+// descriptions. The reports page shows the finance user the finance report alone, amounts as money
+// in German and English (table, CSV in cents, print view). axe-core on every finance page and the receipt print view; no CSP violation.
 import test from 'ava';
-import type { Browser } from 'playwright-core';
+import { readFile } from 'node:fs/promises';
+import type { Browser, Page } from 'playwright-core';
 import { axeViolations, launchBrowser, observedPage, screenshotOnFailure, seriousViolations } from '../helpers/browser.ts';
 import { HEALTH, installStripeSecrets, patientWithPlan, startFinanceEnv, type FinanceEnv } from '../integration/finance-fixtures.ts';
 import type { Client } from '../helpers/http-client.ts';
@@ -24,6 +26,14 @@ test.after.always(async () => {
   await browser?.close();
   await e?.stop();
 });
+
+/** The finance report's table on the reports page, row by row (header first), white space as plain spaces. */
+async function reportTable(page: Page, part: 'current' | 'previous'): Promise<string[][]> {
+  const table = page.locator(`table[data-report="finance"][data-part="${part}"]`);
+  await table.waitFor();
+  type Cell = { textContent: string | null };
+  return table.locator('tr').evaluateAll((rows) => (rows as { querySelectorAll(s: string): ArrayLike<Cell> }[]).map((r) => Array.from(r.querySelectorAll('th, td')).map((c) => (c.textContent ?? '').replace(/\s/g, ' ').trim())));
+}
 
 async function pageAs(client: Client) {
   const o = await observedPage(browser, e.app.url);
@@ -129,6 +139,39 @@ test('quote → payment link → paid by webhook → the finance view and report
     const row = report.getByRole('row').filter({ has: page.getByRole('rowheader', { name: month }) });
     t.regex((await row.getByTestId('report-payments').textContent())?.replace(/\s/g, ' ') ?? '', /3\.529,75 €/);
     a11y.finance = seriousViolations(await axeViolations(page));
+
+    // the reports page: a finance user sees it with the finance report alone, amounts as money
+    await page.getByRole('navigation', { name: 'Hauptnavigation' }).getByRole('link', { name: 'Auswertungen' }).click();
+    await page.getByRole('heading', { level: 1, name: 'Auswertungen' }).waitFor();
+    const de = await reportTable(page, 'current');
+    t.deepEqual(await page.locator('section.report h2').allTextContents(), ['Finanzen: Kostenvoranschläge, Anzahlungen, Zahlungen, offene Beträge'], 'no other report');
+    t.deepEqual(de[0], ['Periode', 'Kostenvoranschläge versendet', 'Anzahlungen angefordert', 'Zahlungseingänge', 'Erstattungen', 'Offen am Periodenende', 'Zahlende Patienten']);
+    // this week: the quote sent and paid in full, nothing open, one paying patient (fewer than 5: hidden)
+    t.regex(de.at(-1)![0], /^Woche ab \d{2}\.\d{2}\.\d{4}$/);
+    t.deepEqual(de.at(-1)!.slice(1), ['3.529,75 €', '0,00 €', '3.529,75 €', '0,00 €', '0,00 €', '< 5']);
+    t.true(de.slice(1, -1).every((row) => row.slice(1, 6).every((c) => c === '0,00 €')), 'the weeks before are empty');
+    t.is(await page.locator('table[data-report="finance"][data-part="previous"]').count(), 1, 'the previous period as well');
+    t.is(await page.locator('#report-finance').locator('xpath=..').locator('.report-chart canvas').count(), 1, 'a chart is drawn');
+    t.is(await page.getByRole('heading', { name: 'Einstellungen der Auswertungen' }).count(), 0, 'the report settings are for admins');
+    a11y.reports = seriousViolations(await axeViolations(page));
+    await page.getByRole('button', { name: 'English' }).click();
+    await page.getByRole('heading', { level: 1, name: 'Reports' }).waitFor();
+    const en = await reportTable(page, 'current');
+    t.deepEqual(en[0].slice(1, 4), ['Quotes sent', 'Deposits requested', 'Payments received']);
+    t.deepEqual(en.at(-1)!.slice(1), ['€3,529.75', '€0.00', '€3,529.75', '€0.00', '€0.00', '< 5']);
+    a11y.reportsEnglish = seriousViolations(await axeViolations(page));
+    const [download] = await Promise.all([
+      page.waitForEvent('download'),
+      page.getByRole('link', { name: 'Download CSV: Finance: quotes, deposits, payments, open amounts' }).click(),
+    ]);
+    const csv = (await readFile((await download.path())!, 'utf8')).replace(/^\uFEFF/, '').trimEnd().split('\r\n');
+    t.is(csv[0], 'Range,Period,Quotes sent (EUR cents),Deposits requested (EUR cents),Payments received (EUR cents),Refunds (EUR cents),Open at the end of the period (EUR cents),Paying patients');
+    t.regex(csv.filter((l) => l.startsWith('current,')).at(-1)!, /^current,\d{4}-\d{2}-\d{2},352975,0,352975,0,0,$/);
+    await page.getByRole('link', { name: 'Print view' }).click();
+    await page.waitForURL(/\/reports\/print\?/);
+    t.deepEqual((await reportTable(page, 'current')).at(-1)!.slice(1), ['€3,529.75', '€0.00', '€3,529.75', '€0.00', '€0.00', '< 5']);
+    a11y.reportsPrint = seriousViolations(await axeViolations(page));
+    await page.getByRole('button', { name: 'Deutsch' }).click();
   }, t.log);
   t.deepEqual(fin.console.filter((l) => l.startsWith('pageerror')), [], 'no uncaught errors');
   t.deepEqual(fin.cspViolations(), [], 'no Content-Security-Policy violation');
@@ -141,5 +184,5 @@ test('quote → payment link → paid by webhook → the finance view and report
   a11y.paymentComplete = seriousViolations(await axeViolations(anon.page));
   await anon.context.close();
 
-  t.deepEqual(a11y, { patientSection: [], quoteDoctor: [], financeEmpty: [], quoteFinance: [], receiptPrint: [], receiptEnglish: [], finance: [], paymentComplete: [] }, 'no serious or critical axe-core violations');
+  t.deepEqual(a11y, { patientSection: [], quoteDoctor: [], financeEmpty: [], quoteFinance: [], receiptPrint: [], receiptEnglish: [], finance: [], reports: [], reportsEnglish: [], reportsPrint: [], paymentComplete: [] }, 'no serious or critical axe-core violations');
 });

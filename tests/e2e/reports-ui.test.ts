@@ -81,6 +81,9 @@ test('the reports page shows every report\'s figures as tables behind the charts
       t.deepEqual(await tableText(page, name, 'previous'), expectedTable(api[name], api[name].previous.rows, 'de'), `${name}: previous period`);
       t.is(await page.locator(`#report-${name}`).locator('xpath=..').locator('.report-chart canvas').count(), 1, `${name}: a chart is drawn`);
     }
+    // admins see the finance report with the others (amounts as money, nothing paid in this organization)
+    const finance = await tableText(page, 'finance', 'current');
+    t.deepEqual(finance[1].slice(1), ['0,00 €', '0,00 €', '0,00 €', '0,00 €', '0,00 €', '0'].map((c) => c.replace(' ', '\u00a0')));
     // spot values, spelled out
     const patients = await tableText(page, 'patients', 'current');
     t.deepEqual(patients[1].slice(0, 5), ['Woche ab 02.02.2026', '< 5', '6', '< 5', '0']);

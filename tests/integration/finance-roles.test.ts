@@ -23,6 +23,8 @@ const ALLOWED = new Set([
   'GET /api/v1/patients/{id}/consents',
   'GET /api/v1/patients/{id}/history',
   'GET /api/v1/patients/{id}/quotes',
+  // master data of the reports module (website form, WhatsApp, phone …: how the patient first came), no health data
+  'GET /api/v1/patients/{id}/source-channel',
   'GET /api/v1/quotes/{quoteId}',
   'GET /api/v1/reports/finance',
   'GET /api/v1/reports/finance.csv',

@@ -3,7 +3,8 @@
 // item and totals per line (half-up), who sees item descriptions, deposits, payments and refunds by
 // hand, the finance view (open/overdue), receipts, Stripe opt-in (audited), payment links with no
 // health data, signed webhooks (forged/old → 400 and nothing recorded, replay counted once, out of
-// order), refunds through Stripe counted once, the circuit breaker, the finance report and CSV,
+// order), refunds through Stripe counted once, the circuit breaker, the finance report (a report
+// of the reports module: fixed figures, the organization's minimum count, roles) and CSV,
 // and bad input → 400 naming the field.
 import test from 'ava';
 import { HEALTH, installStripeSecrets, item, patientWithPlan, startFinanceEnv, type FinanceEnv } from './finance-fixtures.ts';
@@ -358,12 +359,104 @@ test.serial('the finance report: payments, refunds and open amounts by month in 
   } else t.is(row.values.payingPatients, payers);
   t.truthy(r.body.previous.rows.length);
   t.is(r.body.previous.to, addDays(from, -1));
-  const csv = await e.finance.get(`/api/v1/reports/finance.csv?from=${from}&to=${to}`);
+  const csv = await e.finance.get(`/api/v1/reports/finance.csv?from=${from}&to=${to}&granularity=month`);
   t.is(csv.status, 200);
   t.regex(csv.headers.get('content-type') ?? '', /text\/csv/);
-  t.true(csv.text.startsWith('period,quotesCents,depositsCents,paymentsCents,refundsCents,openCents,payingPatients'));
+  t.true(csv.text.replace(/^\uFEFF/, '').startsWith('Range,Period,Quotes sent (EUR cents),Deposits requested (EUR cents),Payments received (EUR cents),Refunds (EUR cents),Open at the end of the period (EUR cents),Paying patients\r\n'), csv.text.slice(0, 200));
   t.true(csv.text.includes(String(row.values.paymentsCents)));
   t.is((await e.staff.get(`/api/v1/reports/finance?from=${from}&to=${to}`)).status, 403);
+});
+
+test.serial('the finance report is a report of the reports module: fixed figures by month, the organization\'s minimum count, the same shape as the other reports, CSV in cents', async (t) => {
+  // six patients, each a quote of 1.000,00 € sent on 3 March 2025 and accepted on 4 March; a deposit of
+  // 200,00 €; four pay in full on 20 March, two pay half on 10 April; 100,00 € refunded on 15 April
+  const quotes: { id: string; patientId: string }[] = [];
+  for (let i = 0; i < 6; i++) {
+    const { patient, quote } = await sentQuote([item({ unitCents: 100_000 })]);
+    t.is((await e.finance.post(`/api/v1/quotes/${quote.id}/status`, { status: 'accepted' })).status, 200);
+    quotes.push({ id: quote.id, patientId: patient.id });
+  }
+  const ids = quotes.map((q) => q.id);
+  await e.owner('quotes').whereIn('id', ids).update({ sent_at: '2025-03-03T10:00:00+01:00', decided_at: '2025-03-04T10:00:00+01:00' });
+  const deposit = await e.finance.post(`/api/v1/quotes/${ids[0]}/deposits`, { amountCents: 20_000, dueDate: '2025-03-15' });
+  t.is(deposit.status, 201, deposit.text);
+  await e.owner('finance_deposits').where({ quote_id: ids[0] }).update({ created_at: '2025-03-05T09:00:00+01:00' });
+  for (const [i, id] of ids.entries()) {
+    const body = i < 4 ? { amountCents: 100_000, method: 'bank_transfer', paidOn: '2025-03-20' } : { amountCents: 50_000, method: 'cash', paidOn: '2025-04-10' };
+    const res = await e.finance.post(`/api/v1/quotes/${id}/payments`, body);
+    t.is(res.status, 201, res.text);
+  }
+  const payment = await e.owner('finance_payments').where({ quote_id: ids[0] }).first('id');
+  t.is((await e.finance.post(`/api/v1/finance/payments/${payment.id}/refunds`, { amountCents: 10_000 })).status, 201);
+  await e.owner('finance_refunds').where({ payment_id: payment.id }).update({ refunded_on: '2025-04-15' });
+
+  const q = 'from=2025-03-01&to=2025-04-30&granularity=month';
+  const r = (await e.finance.get(`/api/v1/reports/finance?${q}`)).body;
+  t.is(r.minCount, 5);
+  t.deepEqual(r.series.map((s: { key: string; kind: string }) => [s.key, s.kind]), [
+    ['quotesCents', 'cents'], ['depositsCents', 'cents'], ['paymentsCents', 'cents'], ['refundsCents', 'cents'], ['openCents', 'cents'], ['payingPatients', 'count'],
+  ]);
+  t.deepEqual(r.rows, [
+    // open at 31 March: 6 × 1.000 € accepted − 4 × 1.000 € paid; the 4 paying patients are fewer than 5
+    { period: '2025-03-01', values: { quotesCents: 600_000, depositsCents: 20_000, paymentsCents: 400_000, refundsCents: 0, openCents: 200_000, payingPatients: null }, suppressed: ['payingPatients'] },
+    // open at 30 April: 100 € refunded on the first quote + 2 × 500 € still open
+    { period: '2025-04-01', values: { quotesCents: 0, depositsCents: 0, paymentsCents: 100_000, refundsCents: 10_000, openCents: 110_000, payingPatients: null }, suppressed: ['payingPatients'] },
+  ]);
+  t.deepEqual([r.previous.from, r.previous.to, r.previous.minCount], ['2024-12-30', '2025-02-28', 5]);
+  t.deepEqual(r.previous.rows.map((x: { period: string }) => x.period), ['2024-12-01', '2025-01-01', '2025-02-01']);
+  t.true(r.previous.rows.every((x: { values: Record<string, number> }) => Object.values(x.values).every((v) => v === 0)), 'nothing before March 2025');
+  const weeks = (await e.finance.get('/api/v1/reports/finance?from=2025-03-17&to=2025-03-23&granularity=week')).body;
+  t.deepEqual(weeks.rows.map((x: { period: string; values: { paymentsCents: number } }) => [x.period, x.values.paymentsCents]), [['2025-03-17', 400_000]]);
+
+  // the minimum count is the organization's report setting (the reports module's): money is never suppressed
+  const setMin = (minCount: number) => e.admin.put('/api/v1/report-settings', { minCount, workDayStart: '08:00', workDayEnd: '18:00', workDays: [1, 2, 3, 4, 5] });
+  t.is((await setMin(3)).status, 200);
+  const three = (await e.finance.get(`/api/v1/reports/finance?${q}`)).body;
+  t.is(three.minCount, 3);
+  t.deepEqual(three.rows.map((x: { values: { payingPatients: number | null; paymentsCents: number }; suppressed: string[] }) => [x.values.payingPatients, x.values.paymentsCents, x.suppressed]), [[4, 400_000, []], [null, 100_000, ['payingPatients']]]);
+  t.is((await setMin(1)).status, 200);
+  t.deepEqual((await e.finance.get(`/api/v1/reports/finance?${q}`)).body.rows.map((x: { values: { payingPatients: number } }) => x.values.payingPatients), [4, 2]);
+  t.is((await setMin(5)).status, 200);
+
+  // the same shape as the other reports: the same keys at every level and the same schema in the OpenAPI document
+  const shape = (v: unknown): unknown => (Array.isArray(v) ? (v.length && typeof v[0] === 'object' ? [shape(v[0])] : 'array') : v && typeof v === 'object' ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, k === 'values' ? 'record' : shape((v as Record<string, unknown>)[k])])) : typeof v);
+  const funnel = await e.admin.get(`/api/v1/reports/funnel?${q}`);
+  t.is(funnel.status, 200);
+  t.deepEqual(shape(r), shape(funnel.body));
+  const doc = (await e.admin.get('/api/v1/openapi.json')).body;
+  const schemaOf = (path: string) => JSON.stringify(doc.paths[path].get.responses['200'].content['application/json'].schema);
+  t.is(schemaOf('/api/v1/reports/finance'), schemaOf('/api/v1/reports/funnel'));
+  const [read] = await e.owner('audit_log').where({ organization_id: e.organizationId, action: 'report.read', object_id: 'finance' }).count<{ n: string }[]>('* as n');
+  t.true(Number(read.n) >= 5, 'every read audited like the other reports');
+
+  // CSV: integer cents with the unit in the header, the suppressed count empty, the previous period below; only numbers, days and fixed labels
+  const csv = await e.finance.get(`/api/v1/reports/finance.csv?${q}&lang=de`);
+  t.is(csv.status, 200);
+  t.regex(String(csv.headers.get('content-disposition')), /attachment; filename="report-finance-2025-03-01-2025-04-30.csv"/);
+  const lines = csv.text.replace(/^\uFEFF/, '').trimEnd().split('\r\n');
+  t.deepEqual(lines, [
+    'Zeitraum,Periode,Kostenvoranschläge versendet (EUR-Cent),Anzahlungen angefordert (EUR-Cent),Zahlungseingänge (EUR-Cent),Erstattungen (EUR-Cent),Offen am Periodenende (EUR-Cent),Zahlende Patienten',
+    'aktuell,2025-03-01,600000,20000,400000,0,200000,',
+    'aktuell,2025-04-01,0,0,100000,10000,110000,',
+    'Vorperiode,2024-12-01,0,0,0,0,0,0',
+    'Vorperiode,2025-01-01,0,0,0,0,0,0',
+    'Vorperiode,2025-02-01,0,0,0,0,0,0',
+  ]);
+  t.true(lines.slice(1).flatMap((l) => l.split(',')).every((c) => /^(|\d+|\d{4}-\d{2}-\d{2}|aktuell|Vorperiode)$/.test(c)), 'no cell a spreadsheet could run');
+  t.is((await e.finance.get(`/api/v1/reports/finance.csv?${q}&lang=fr`)).body.details[0].field, 'query.lang');
+  t.is((await e.finance.get('/api/v1/reports/finance?from=2020-01-01&to=2025-04-30')).body.details[0].field, 'query.to');
+});
+
+test.serial('roles: finance reads the finance report and no other (403 on each JSON and CSV route); staff read no report; coordinators and doctors read it', async (t) => {
+  const q = 'from=2025-03-01&to=2025-04-30&granularity=month';
+  for (const name of ['patients', 'funnel', 'appointments', 'utilisation', 'messages', 'response_time']) {
+    t.is((await e.finance.get(`/api/v1/reports/${name}?${q}`)).status, 403, name);
+    t.is((await e.finance.get(`/api/v1/reports/${name}.csv?${q}`)).status, 403, `${name}.csv`);
+    t.is((await e.staff.get(`/api/v1/reports/${name}?${q}`)).status, 403, `staff: ${name}`);
+  }
+  t.is((await e.finance.get('/api/v1/report-settings')).status, 403, 'the settings are the reports module\'s');
+  for (const path of ['finance', 'finance.csv']) t.is((await e.staff.get(`/api/v1/reports/${path}?${q}`)).status, 403, `staff: ${path}`);
+  for (const c of [e.coordinator, e.doctor, e.admin]) t.is((await c.get(`/api/v1/reports/finance?${q}`)).body.rows[0].values.paymentsCents, 400_000);
 });
 
 test.serial('erasure (Art. 17) removes the patient\'s quotes, payments and refunds; anonymization keeps amounts without descriptions', async (t) => {

@@ -1,10 +1,10 @@
 // Amounts never drift: 10,000 random quotes (seeded, reproducible) — totals from finance.money.ts
 // equal an independent computation in BigInt (per line: net = q × unit, VAT = ⌊(net × bp + 5000) /
 // 10000⌋, i.e. half-up to whole cents; sums of lines), including the extremes of every range.
-// Plus the CSV neutralisation of the finance report and its periods.
+// (The finance report's periods and CSV are the reports module's: tests/unit/reports-logic.test.ts,
+// and the finance report's CSV end to end in tests/integration/finance.test.ts.)
 import test from 'ava';
 import { MAX_ITEMS, MAX_QUANTITY, MAX_UNIT_CENTS, VAT_CATEGORIES, basisPointsHalfUp, quoteTotals, type LineInput } from '../../app/api/src/modules/finance/finance.money.ts';
-import { csvCell, periods } from '../../app/api/src/modules/finance/finance.report.ts';
 
 const BP: Record<string, bigint> = { medical_exempt: 0n, standard: 1900n, reduced: 700n };
 
@@ -69,22 +69,4 @@ test('half-up at the boundary: x.5 cents rounds up, x.4999 down; the largest quo
   const max = quoteTotals(Array.from({ length: MAX_ITEMS }, () => ({ quantity: MAX_QUANTITY, unitCents: MAX_UNIT_CENTS, vatCategory: 'standard' as const })));
   t.is(BigInt(max.totalCents), reference(Array.from({ length: MAX_ITEMS }, () => ({ quantity: MAX_QUANTITY, unitCents: MAX_UNIT_CENTS, vatCategory: 'standard' as const }))).total);
   t.throws(() => basisPointsHalfUp(2 ** 53, 1900), { instanceOf: RangeError });
-});
-
-test('CSV cells that a spreadsheet would run are neutralised (=, +, -, @, tab, CR); numbers stay numbers', (t) => {
-  t.is(csvCell('=HYPERLINK("x")'), `"'=HYPERLINK(""x"")"`);
-  t.is(csvCell('+1+1'), "'+1+1");
-  t.is(csvCell('-2+3'), "'-2+3");
-  t.is(csvCell('@SUM(A1)'), "'@SUM(A1)");
-  t.is(csvCell('\tcmd'), "'\tcmd");
-  t.is(csvCell('\rcmd'), `"'\rcmd"`);
-  t.is(csvCell(-5), '-5');
-  t.is(csvCell(12345), '12345');
-  t.is(csvCell(null), '');
-  t.is(csvCell('2026-05'), '2026-05');
-});
-
-test('report periods: months clipped to the range, ISO weeks named by their Monday', (t) => {
-  t.deepEqual(periods('2026-01-15', '2026-03-02', 'month').map((p) => [p.key, p.start, p.end]), [['2026-01', '2026-01-01', '2026-01-31'], ['2026-02', '2026-02-01', '2026-02-28'], ['2026-03', '2026-03-01', '2026-03-31']]);
-  t.deepEqual(periods('2026-12-30', '2027-01-05', 'week').map((p) => p.key), ['2026-12-28', '2027-01-04']);
 });

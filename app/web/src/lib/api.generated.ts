@@ -7646,6 +7646,51 @@ export type paths = {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/reports/finance.csv": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The finance report as CSV (suppressed cells empty, formula-like text neutralised) */
+        get: {
+            parameters: {
+                query: {
+                    from: string;
+                    to: string;
+                    granularity?: "week" | "month";
+                    lang?: "de" | "en";
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description CSV, UTF-8 with BOM */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "text/csv": unknown;
+                    };
+                };
+                400: components["responses"]["Error"];
+                401: components["responses"]["Error"];
+                403: components["responses"]["Error"];
+                default: components["responses"]["Error"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/reports/finance": {
         parameters: {
             query?: never;
@@ -7653,7 +7698,7 @@ export type paths = {
             path?: never;
             cookie?: never;
         };
-        /** Finance report: quotes, deposits, payments, refunds, open amounts per period in cents, and the previous period */
+        /** The finance report per week or month with the previous period of the same length (small counts suppressed) */
         get: {
             parameters: {
                 query: {
@@ -7673,85 +7718,7 @@ export type paths = {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": {
-                            /** @constant */
-                            report: "finance";
-                            /** Format: date */
-                            from: string;
-                            /** Format: date */
-                            to: string;
-                            /** @enum {string} */
-                            granularity: "week" | "month";
-                            minCount: number;
-                            series: {
-                                key: string;
-                                label: string;
-                            }[];
-                            rows: {
-                                period: string;
-                                values: {
-                                    [key: string]: number | null;
-                                };
-                                suppressed: string[];
-                            }[];
-                            previous: {
-                                /** Format: date */
-                                from: string;
-                                /** Format: date */
-                                to: string;
-                                rows: {
-                                    period: string;
-                                    values: {
-                                        [key: string]: number | null;
-                                    };
-                                    suppressed: string[];
-                                }[];
-                            };
-                        };
-                    };
-                };
-                400: components["responses"]["Error"];
-                401: components["responses"]["Error"];
-                403: components["responses"]["Error"];
-                default: components["responses"]["Error"];
-            };
-        };
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/v1/reports/finance.csv": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** The finance report as CSV (cells that a spreadsheet would run as formulas are neutralised) */
-        get: {
-            parameters: {
-                query: {
-                    from: string;
-                    to: string;
-                    granularity?: "week" | "month";
-                };
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description the report as CSV */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "text/csv": unknown;
+                        "application/json": components["schemas"]["Report"];
                     };
                 };
                 400: components["responses"]["Error"];
@@ -10048,7 +10015,7 @@ export type components = {
                 en: string;
             } | null;
             /** @enum {string} */
-            kind: "count" | "percent" | "minutes";
+            kind: "count" | "percent" | "minutes" | "cents";
         };
         ReportSettings: {
             minCount: number;

@@ -53,4 +53,5 @@ export function parseCents(text: string): number {
   return Number(m[1]) * 100 + Number((m[2] ?? '0').padEnd(2, '0'));
 }
 
-export const financeCsvUrl = (from: string, to: string) => `/api/v1/reports/finance.csv?from=${from}&to=${to}&granularity=month`;
+/** The finance report as CSV in the UI language (money columns in integer EUR cents, docs/reports.md). */
+export const financeCsvUrl = (from: string, to: string) => `/api/v1/reports/finance.csv?from=${from}&to=${to}&granularity=month&lang=${i18n.locale}`;

@@ -1,7 +1,7 @@
 // The reports the reports page offers, data-driven: one line per report. A report is listed for
 // whoever holds its permission; its path must be a JSON report route of the OpenAPI document
-// (ReportPath, a type error otherwise). The finance report joins with one line:
-//   { name: 'finance', permission: '<its permission>', path: '/api/v1/reports/finance', chart: 'bar' },
+// (ReportPath, a type error otherwise). The finance report (finance module, same Report shape,
+// amounts in cents) is listed for finance.read: a finance user sees the reports page with it alone.
 import type { Permission } from './permissions.ts';
 import type { ReportPath } from './api.ts';
 
@@ -22,6 +22,7 @@ export const REPORTS: ReportEntry[] = [
   { name: 'utilisation', permission: 'reports.read', path: '/api/v1/reports/utilisation', chart: 'bar', charted: () => true },
   { name: 'messages', permission: 'reports.read', path: '/api/v1/reports/messages', chart: 'stacked', charted: (k) => k.startsWith('message:') },
   { name: 'response_time', permission: 'reports.read', path: '/api/v1/reports/response_time', chart: 'line', charted: (k) => k === 'median' || k === 'p90' },
+  { name: 'finance', permission: 'finance.read', path: '/api/v1/reports/finance', chart: 'bar', charted: (k) => k !== 'payingPatients' },
 ];
 
 /** Okabe–Ito: eight colours told apart with the common colour-vision deficiencies. */

@@ -1,13 +1,14 @@
 import { defineRoute } from '../../http/route.ts';
-import { created, file, ok } from '../../http/response.ts';
+import { created, ok } from '../../http/response.ts';
 import { idParams } from '../patients/patient.schema.ts';
 import {
-  checkoutBody, checkoutIdParams, checkoutResult, depositBody, financeReportResult, overviewQuery, overviewResult, paymentBody, paymentIdParams,
-  quoteBody, quoteIdParams, quoteResult, quotesResult, receiptResult, refundBody, reportQuery, settingsBody, settingsResult, statusBody,
+  checkoutBody, checkoutIdParams, checkoutResult, depositBody, overviewQuery, overviewResult, paymentBody, paymentIdParams,
+  quoteBody, quoteIdParams, quoteResult, quotesResult, receiptResult, refundBody, settingsBody, settingsResult, statusBody,
 } from './finance.schema.ts';
 import { createQuote, getQuote, overview, patientQuotes, receipt, recordPayment, requestDeposit, setStatus, updateQuote } from './finance.service.ts';
 import { createCheckout, getSettings, putSettings, refreshCheckout, refundPayment } from './stripe.service.ts';
-import { financeCsv, financeReport } from './finance.report.ts';
+import { reportRoutesFor } from '../reports/report.routes.ts';
+import { financeDefinition } from './finance.report.ts';
 
 const tags = ['finance'];
 
@@ -111,21 +112,6 @@ export const financeRoutes = [
     response: ok(settingsResult),
     handler: ({ services, body }) => putSettings(services, body),
   }),
-  defineRoute({
-    method: 'get', path: '/reports/finance', access: 'finance.read', tags: ['reports', ...tags], query: reportQuery,
-    summary: 'Finance report: quotes, deposits, payments, refunds, open amounts per period in cents, and the previous period',
-    response: ok(financeReportResult),
-    handler: ({ services, query }) => financeReport(services, query),
-  }),
-  defineRoute({
-    method: 'get', path: '/reports/finance.csv', access: 'finance.read', tags: ['reports', ...tags], query: reportQuery,
-    summary: 'The finance report as CSV (cells that a spreadsheet would run as formulas are neutralised)',
-    response: file('the report as CSV', ['text/csv']),
-    handler: async ({ ctx, services, query }) => {
-      const r = await financeReport(services, query);
-      ctx.type = 'text/csv; charset=utf-8';
-      ctx.set('content-disposition', `attachment; filename="finance-${r.from}-${r.to}.csv"`);
-      ctx.body = financeCsv(r);
-    },
-  }),
+  // the finance report is a report of the reports page: GET /reports/finance and /reports/finance.csv
+  ...reportRoutesFor('finance', 'finance.read', financeDefinition, ['reports', ...tags]),
 ];

@@ -60,12 +60,6 @@ export const overviewQuery = z.strictObject({
   /** Part of the patient's name (case-insensitive). */
   q: z.string().trim().max(100).optional(),
 });
-export const reportQuery = z.strictObject({
-  from: isoDate,
-  to: isoDate,
-  granularity: z.enum(['week', 'month']).optional(),
-});
-
 // ---- answers ----
 const itemView = z.strictObject({
   position: z.number().int(), quantity: z.number().int(), unitCents: z.number().int(), vatCategory: z.enum(VAT_CATEGORIES),
@@ -130,12 +124,4 @@ export const settingsResult = z.strictObject({
   secretKeyInstalled: z.boolean(), webhookSecretInstalled: z.boolean(),
   /** The path Stripe posts its events to (below the server's public address). */
   webhookPath: z.string(),
-});
-
-const reportRows = z.array(z.strictObject({ period: z.string(), values: z.record(z.string(), z.number().int().nullable()), suppressed: z.array(z.string()) }));
-export const financeReportResult = z.strictObject({
-  report: z.literal('finance'), from: isoDay, to: isoDay, granularity: z.enum(['week', 'month']), minCount: z.number().int(),
-  series: z.array(z.strictObject({ key: z.string(), label: z.string() })),
-  rows: reportRows,
-  previous: z.strictObject({ from: isoDay, to: isoDay, rows: reportRows }),
 });

@@ -38,6 +38,12 @@ export const SERIES_LABELS: Record<string, Text> = {
   'reports.series.response.answered': { de: 'Beantwortet', en: 'Answered' },
   'reports.series.response.median': { de: 'Erste Antwort, Median (Minuten)', en: 'First response, median (minutes)' },
   'reports.series.response.p90': { de: 'Erste Antwort, 90. Perzentil (Minuten)', en: 'First response, 90th percentile (minutes)' },
+  'reports.series.finance.quotes': { de: 'Kostenvoranschläge versendet', en: 'Quotes sent' },
+  'reports.series.finance.deposits': { de: 'Anzahlungen angefordert', en: 'Deposits requested' },
+  'reports.series.finance.payments': { de: 'Zahlungseingänge', en: 'Payments received' },
+  'reports.series.finance.refunds': { de: 'Erstattungen', en: 'Refunds' },
+  'reports.series.finance.open': { de: 'Offen am Periodenende', en: 'Open at the end of the period' },
+  'reports.series.finance.paying_patients': { de: 'Zahlende Patienten', en: 'Paying patients' },
 };
 
 export const CHANNEL_LABELS: Record<string, Text> = { email: { de: 'E-Mail', en: 'E-mail' }, whatsapp: { de: 'WhatsApp', en: 'WhatsApp' } };
@@ -47,7 +53,10 @@ export const OUTCOME_LABELS: Record<string, Text> = {
   cancelled: { de: 'storniert', en: 'cancelled' },
 };
 
-export interface SeriesLike { key: string; label: string; names?: Text | null }
+export interface SeriesLike { key: string; label: string; names?: Text | null; kind?: string }
+
+/** The unit a CSV column header names: money columns hold integer euro cents. */
+export const CSV_UNIT: Record<string, Text> = { cents: { de: 'EUR-Cent', en: 'EUR cents' } };
 
 /** The text of a series in a language: an organization's own name (types, resources) or the label code's text. */
 export function seriesText(s: SeriesLike, lang: 'de' | 'en'): string {

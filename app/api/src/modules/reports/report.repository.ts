@@ -7,12 +7,12 @@ import type { Tx } from '../../db/connection.ts';
 export interface Range { from: string; to: string; granularity: 'week' | 'month'; timeZone: string }
 export interface Cell { period: string; key: string; n: number }
 
-const bounds = (r: Range) => [r.granularity, r.timeZone, r.from, r.timeZone, r.to, r.timeZone];
+export const bounds = (r: Range) => [r.granularity, r.timeZone, r.from, r.timeZone, r.to, r.timeZone];
 // date_trunc(granularity, local time) as the period; the range check on the indexed column
-const PERIOD = (col: string) => `date_trunc(?, ${col} at time zone ?)::date::text`;
-const IN_RANGE = (col: string) => `${col} >= (?::date)::timestamp at time zone ? and ${col} < ((?::date) + 1)::timestamp at time zone ?`;
+export const PERIOD = (col: string) => `date_trunc(?, ${col} at time zone ?)::date::text`;
+export const IN_RANGE = (col: string) => `${col} >= (?::date)::timestamp at time zone ? and ${col} < ((?::date) + 1)::timestamp at time zone ?`;
 
-async function cells(trx: Tx, sql: string, bindings: unknown[]): Promise<Cell[]> {
+export async function cells(trx: Tx, sql: string, bindings: unknown[]): Promise<Cell[]> {
   const { rows } = await trx.raw(sql, bindings as never[]);
   return rows.map((r: { period: string; key: string; n: string | number }) => ({ period: r.period, key: r.key, n: Number(r.n) }));
 }

@@ -5,33 +5,39 @@ import { file, ok } from '../../http/response.ts';
 import { idParams } from '../patients/patient.schema.ts';
 import { REPORT_NAMES } from './report-labels.ts';
 import { csvQuery, reportQuery, reportView, settingsBody, settingsView, sourceChannelBody, sourceChannelView } from './report.schema.ts';
-import { getSettings, getSourceChannel, report, reportCsv, setSourceChannel, updateSettings } from './report.service.ts';
+import type { Permission } from '../../core/permissions.ts';
+import { builtInDefinition, getSettings, getSourceChannel, runReport, runReportCsv, setSourceChannel, updateSettings, type Define } from './report.service.ts';
 
 const tags = ['reports'];
 
-const perReport = REPORT_NAMES.flatMap((name): AnyRoute[] => [
-  defineRoute({
-    method: 'get', path: `/reports/${name}.csv`, access: 'reports.read', tags, query: csvQuery,
-    summary: `The ${name} report as CSV (suppressed cells empty, formula-like text neutralised)`,
-    response: file('CSV, UTF-8 with BOM', ['text/csv']),
-    handler: async ({ ctx, services, query }) => {
-      const body = await reportCsv(services, name, query);
-      ctx.set('cache-control', 'no-store');
-      ctx.set('content-disposition', `attachment; filename="report-${name}-${query.from}-${query.to}.csv"`);
-      ctx.type = 'text/csv; charset=utf-8';
-      ctx.body = body;
-    },
-  }),
-  defineRoute({
-    method: 'get', path: `/reports/${name}`, access: 'reports.read', tags, query: reportQuery,
-    summary: `The ${name} report per week or month with the previous period of the same length (small counts suppressed)`,
-    response: ok(reportView),
-    handler: async ({ ctx, services, query }) => {
-      ctx.set('cache-control', 'no-store');
-      return report(services, name, query);
-    },
-  }),
-]);
+/** The JSON and CSV routes of one report; a module's own report (finance) uses this with its permission and definition. */
+export function reportRoutesFor(name: string, access: Permission, define: Define, tags: string[] = ['reports']): AnyRoute[] {
+  return [
+    defineRoute({
+      method: 'get', path: `/reports/${name}.csv`, access, tags, query: csvQuery,
+      summary: `The ${name} report as CSV (suppressed cells empty, formula-like text neutralised)`,
+      response: file('CSV, UTF-8 with BOM', ['text/csv']),
+      handler: async ({ ctx, services, query }) => {
+        const body = await runReportCsv(services, name, access, define, query);
+        ctx.set('cache-control', 'no-store');
+        ctx.set('content-disposition', `attachment; filename="report-${name}-${query.from}-${query.to}.csv"`);
+        ctx.type = 'text/csv; charset=utf-8';
+        ctx.body = body;
+      },
+    }),
+    defineRoute({
+      method: 'get', path: `/reports/${name}`, access, tags, query: reportQuery,
+      summary: `The ${name} report per week or month with the previous period of the same length (small counts suppressed)`,
+      response: ok(reportView),
+      handler: async ({ ctx, services, query }) => {
+        ctx.set('cache-control', 'no-store');
+        return runReport(services, name, access, define, query);
+      },
+    }),
+  ];
+}
+
+const perReport = REPORT_NAMES.flatMap((name): AnyRoute[] => reportRoutesFor(name, 'reports.read', builtInDefinition(name)));
 
 export const reportRoutes: AnyRoute[] = [
   ...perReport,

@@ -22,7 +22,8 @@ export const seriesView = named('ReportSeries', z.strictObject({
   /** Label code (reports.series.…), translated by the UI; types and resources add their own names. */
   label: z.string(),
   names: text.nullable(),
-  kind: z.enum(['count', 'percent', 'minutes']),
+  /** cents: integer cents (EUR), shown as an amount in the UI language's currency format. */
+  kind: z.enum(['count', 'percent', 'minutes', 'cents']),
 }));
 export const rowView = named('ReportRow', z.strictObject({
   period: isoDay,

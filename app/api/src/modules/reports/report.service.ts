@@ -9,8 +9,9 @@ import type { Services } from '../../http/services.ts';
 import { audit } from '../audit/audit.service.ts';
 import { organizationTimeZone } from '../appointments/appointment.repository.ts';
 import { readScope, scope } from '../patients/patient.service.ts';
+import type { Permission } from '../../core/permissions.ts';
 import * as repo from './report.repository.ts';
-import { seriesText, type ReportName } from './report-labels.ts';
+import { CSV_UNIT, seriesText, type ReportName } from './report-labels.ts';
 import { MAX_RANGE_DAYS, type ReportQuery, type SettingsInput } from './report.schema.ts';
 import { daysBetween, periods, previousRange, workDaysIn } from './periods.ts';
 import { suppressRow, type SeriesKind, type SeriesRule, type ShownRow } from './suppression.ts';
@@ -18,7 +19,10 @@ import { toCsv } from './csv.ts';
 
 type Text = { de: string; en: string };
 export interface Series { key: string; label: string; names: Text | null; kind: SeriesKind }
-interface Definition { series: Series[]; rules: SeriesRule[]; values: (period: { start: string; first: string; last: string }, cells: Map<string, number>) => Record<string, number> }
+/** A report: its series, their suppression rules, and each period's values from the SQL cells (by key). */
+export interface Definition { series: Series[]; rules: SeriesRule[]; values: (period: { start: string; first: string; last: string }, cells: Map<string, number>) => Record<string, number> }
+/** Builds a report's definition and its SQL cells for a range (a module's own report plugs in here, e.g. finance). */
+export type Define = (trx: Tx, range: repo.Range, settings: repo.SettingsRow) => Promise<{ def: Definition; cells: repo.Cell[] }>;
 export interface ReportBody { report: string; from: string; to: string; granularity: 'week' | 'month'; minCount: number; series: Series[]; rows: ShownRow[] }
 
 const SOURCES = ['website_form', 'whatsapp', 'email', 'phone', 'referral', 'walk_in', 'other', 'unknown'];
@@ -150,8 +154,8 @@ async function definition(trx: Tx, name: ReportName, r: repo.Range, settings: re
   }
 }
 
-async function compute(trx: Tx, name: ReportName, q: ReportQuery, timeZone: string, settings: repo.SettingsRow): Promise<ReportBody> {
-  const { def, cells } = await definition(trx, name, { ...q, timeZone }, settings);
+async function compute(trx: Tx, name: string, define: Define, q: ReportQuery, timeZone: string, settings: repo.SettingsRow): Promise<ReportBody> {
+  const { def, cells } = await define(trx, { ...q, timeZone }, settings);
   const byPeriod = new Map<string, Map<string, number>>();
   for (const c of cells) {
     if (!byPeriod.has(c.period)) byPeriod.set(c.period, new Map());
@@ -168,29 +172,36 @@ async function compute(trx: Tx, name: ReportName, q: ReportQuery, timeZone: stri
   return { report: name, from: q.from, to: q.to, granularity: q.granularity, minCount: settings.min_count, series: def.series, rows };
 }
 
-export async function report(services: Services, name: ReportName, q: ReportQuery) {
-  const actor = authorize('reports.read');
+/**
+ * Any report, the built-in ones and a module's own (finance): the caller's permission, the range
+ * check, the organization's minimum count and time zone, the previous period, the audit entry.
+ */
+export async function runReport(services: Services, name: string, permission: Permission, define: Define, q: ReportQuery) {
+  const actor = authorize(permission);
   checkRange(q);
   return withScope(services.db, readScope(actor), async (trx) => {
     const [timeZone, settings] = await Promise.all([organizationTimeZone(trx, actor.organizationId), repo.settings(trx)]);
-    const current = await compute(trx, name, q, timeZone, settings);
-    const previous = await compute(trx, name, { ...q, ...previousRange(q.from, q.to) }, timeZone, settings);
+    const current = await compute(trx, name, define, q, timeZone, settings);
+    const previous = await compute(trx, name, define, { ...q, ...previousRange(q.from, q.to) }, timeZone, settings);
     await audit(trx, { action: 'report.read', objectType: 'report', objectId: name, details: { from: q.from, to: q.to, granularity: q.granularity } });
     return { ...current, previous };
   });
 }
 
-/** The report as CSV: a column per series in the chosen language, the previous period below the current one. */
-export async function reportCsv(services: Services, name: ReportName, q: ReportQuery & { lang: 'de' | 'en' }): Promise<string> {
-  const r = await report(services, name, q);
+/** The report as CSV: a column per series in the chosen language (money columns name their unit, EUR cents), the previous period below the current one. */
+export async function runReportCsv(services: Services, name: string, permission: Permission, define: Define, q: ReportQuery & { lang: 'de' | 'en' }): Promise<string> {
+  const r = await runReport(services, name, permission, define, q);
   const range = q.lang === 'de' ? { head: ['Zeitraum', 'Periode'], current: 'aktuell', previous: 'Vorperiode' } : { head: ['Range', 'Period'], current: 'current', previous: 'previous' };
   const line = (label: string, row: ShownRow) => [label, row.period, ...r.series.map((x) => row.values[x.key] ?? null)];
+  const head = (x: Series) => (CSV_UNIT[x.kind] ? `${seriesText(x, q.lang)} (${CSV_UNIT[x.kind][q.lang]})` : seriesText(x, q.lang));
   return toCsv([
-    [...range.head, ...r.series.map((x) => seriesText(x, q.lang))],
+    [...range.head, ...r.series.map(head)],
     ...r.rows.map((row) => line(range.current, row)),
     ...r.previous.rows.map((row) => line(range.previous, row)),
   ]);
 }
+
+export const builtInDefinition = (name: ReportName): Define => (trx, r, settings) => definition(trx, name, r, settings);
 
 const view = (row: repo.SettingsRow): SettingsInput => ({ minCount: row.min_count, workDayStart: row.work_day_start, workDayEnd: row.work_day_end, workDays: row.work_days });
 

@@ -5,7 +5,8 @@
 //   member of the group is suppressed, the smallest other member (preferring a non-zero one) is
 //   suppressed as well: whoever knows the total from elsewhere learns the sum of two unknowns;
 // - a value computed from suppressed cells (a rate, a median) is suppressed with them.
-export type SeriesKind = 'count' | 'percent' | 'minutes';
+/** 'cents': a money sum in integer cents (EUR), never suppressed. */
+export type SeriesKind = 'count' | 'percent' | 'minutes' | 'cents';
 
 export interface SeriesRule {
   key: string;

@@ -28,7 +28,7 @@ export const reportsDe = {
   'reports.name.utilisation': 'Auslastung je Behandler und Raum (%)',
   'reports.name.messages': 'Nachrichten nach Kanal und Ergebnis',
   'reports.name.response_time': 'Antwortzeit des Posteingangs',
-  'reports.name.finance': 'Finanzen: Angebote, Anzahlungen, Zahlungen, offene Beträge',
+  'reports.name.finance': 'Finanzen: Kostenvoranschläge, Anzahlungen, Zahlungen, offene Beträge',
   'reports.settings': 'Einstellungen der Auswertungen',
   'reports.settings.minCount': 'Mindestanzahl je Zelle',
   'reports.settings.workDayStart': 'Arbeitsbeginn (HH:MM)',
