@@ -146,7 +146,6 @@ export const auditActionsDe = {
   'audit.action.quote.create': 'Kostenvoranschlag angelegt',
   'audit.action.quote.status': 'Status des Kostenvoranschlags geändert',
   'audit.action.quote.update': 'Kostenvoranschlag geändert',
-  'audit.action.report.finance.read': 'Finanzbericht angezeigt',
   'audit.action.report.read': 'Bericht angezeigt',
   'audit.action.report.settings.updated': 'Berichtseinstellungen geändert',
   'audit.action.stripe.external_service.disabled': 'Register: Stripe aus',
@@ -156,4 +155,5 @@ export const auditActionsDe = {
   'audit.action.travel.external_service.disabled': 'Flugstatus-Abfrage ausgeschaltet',
   'audit.action.travel.external_service.enabled': 'Flugstatus-Abfrage eingeschaltet',
   'audit.action.patient.numbering.update': 'Patientennummerierung geändert',
+  'audit.action.installation.icd.import': 'ICD-10-GM-Katalog importiert',
 } as const;

@@ -146,7 +146,6 @@ export const auditActionsEn = {
   'audit.action.quote.create': 'Quote created',
   'audit.action.quote.status': 'Quote status changed',
   'audit.action.quote.update': 'Quote changed',
-  'audit.action.report.finance.read': 'Finance report viewed',
   'audit.action.report.read': 'Report viewed',
   'audit.action.report.settings.updated': 'Report settings changed',
   'audit.action.stripe.external_service.disabled': 'Register: Stripe off',
@@ -156,4 +155,5 @@ export const auditActionsEn = {
   'audit.action.travel.external_service.disabled': 'Flight-status look-up switched off',
   'audit.action.travel.external_service.enabled': 'Flight-status look-up switched on',
   'audit.action.patient.numbering.update': 'Patient numbering changed',
+  'audit.action.installation.icd.import': 'ICD-10-GM catalogue imported',
 } as const;
