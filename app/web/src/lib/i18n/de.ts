@@ -9,8 +9,10 @@ import { travelDe } from './travel.de.ts';
 import { aiDe } from './ai.de.ts';
 import { reportsDe } from './reports.de.ts';
 import { searchDe } from './search.de.ts';
+import { polishDe } from './polish.de.ts';
 
 export const de = {
+  ...polishDe,
   ...financeDe,
   ...usersDe,
   ...auditActionsDe,

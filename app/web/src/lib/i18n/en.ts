@@ -9,8 +9,10 @@ import { questEn } from './quest.en.ts';
 import { travelEn } from './travel.en.ts';
 import { aiEn } from './ai.en.ts';
 import { reportsEn } from './reports.en.ts';
+import { polishEn } from './polish.en.ts';
 
 export const en: Messages = {
+  ...polishEn,
   ...financeEn,
   ...usersEn,
   ...auditActionsEn,
