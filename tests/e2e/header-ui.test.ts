@@ -37,11 +37,14 @@ async function pageWith(cookies: Map<string, string>) {
   return o;
 }
 
+type El = { textContent: string | null; offsetParent: unknown; getBoundingClientRect(): { top: number; bottom: number; height: number }; contains(o: unknown): boolean; querySelectorAll(s: string): ArrayLike<El>; querySelector(s: string): El | null; id: string; getAttribute(n: string): string | null };
+declare const document: { activeElement: El | null; querySelector(s: string): El | null };
+
 /** Header height and how many distinct rows the header's items sit on (by their vertical centre). */
 async function headerLayout(page: Page) {
   return page.evaluate(() => {
-    const header = document.querySelector('.app-header') as HTMLElement;
-    const items = [...header.querySelectorAll('.brand, .main-nav > ul > li, .header-tools > *, .header-search')].filter((e) => (e as HTMLElement).offsetParent !== null);
+    const header = document.querySelector('.app-header')!;
+    const items = Array.from(header.querySelectorAll('.brand, .main-nav > ul > li, .header-tools > *, .header-search')).filter((e) => e.offsetParent !== null);
     const rows = new Set(items.map((e) => Math.round((e.getBoundingClientRect().top + e.getBoundingClientRect().bottom) / 2 / 20)));
     const search = header.querySelector('.qs');
     const withoutSearch = new Set(items.filter((e) => !e.contains(search)).map((e) => Math.round((e.getBoundingClientRect().top + e.getBoundingClientRect().bottom) / 2 / 20)));
