@@ -76,7 +76,7 @@ test('admin: one row; the Verwaltung menu works with the keyboard and marks the 
     t.is(await button.getAttribute('aria-expanded'), 'true');
     t.deepEqual(
       (await nav(page).getByRole('link').allTextContents()).slice(8),
-      ['Benutzer', 'Protokoll', 'Fragebögen', 'Nachrichtenkanäle', 'Postausgang', 'KI-Vorbereitung', 'Nachsorgepläne', 'Datensicherung', 'Externe Dienste', 'Installation'],
+      ['Benutzer', 'Protokoll', 'Fragebögen', 'Nachrichtenkanäle', 'Postausgang', 'KI-Vorbereitung', 'Nachsorgepläne', 'Patientennummern', 'Datensicherung', 'Externe Dienste', 'Installation'],
     );
     a11y.open = seriousViolations(await axeViolations(page));
     await page.keyboard.press('Tab');

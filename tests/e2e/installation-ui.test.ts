@@ -124,7 +124,7 @@ test('the operator manages operators and reads the installation audit log; an or
     await otherNav.getByRole('link', { name: 'Übersicht' }).waitFor();
     t.deepEqual(await otherNav.getByRole('link').allTextContents(), ['Übersicht', 'Patienten', 'Kalender', 'Wartezimmer', 'Anreisen', 'Posteingang', 'Finanzen', 'Auswertungen'], 'the daily work as top-level links');
     await openAdminMenu(other.page);
-    t.deepEqual((await otherNav.getByRole('link').allTextContents()).slice(8), ['Benutzer', 'Protokoll', 'Fragebögen', 'Nachrichtenkanäle', 'Postausgang', 'KI-Vorbereitung', 'Nachsorgepläne', 'Externe Dienste'], 'no backup or installation navigation (the register of external services belongs to the organization admin)');
+    t.deepEqual((await otherNav.getByRole('link').allTextContents()).slice(8), ['Benutzer', 'Protokoll', 'Fragebögen', 'Nachrichtenkanäle', 'Postausgang', 'KI-Vorbereitung', 'Nachsorgepläne', 'Patientennummern', 'Externe Dienste'], 'no backup or installation navigation (the register of external services belongs to the organization admin)');
     await other.page.goto('/admin/backup');
     await other.page.waitForURL((url) => url.pathname === '/');
     await other.context.close();

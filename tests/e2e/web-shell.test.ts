@@ -56,7 +56,7 @@ test('first-run setup, language switch, logout and local sign-in with password +
     const adminNav = await openAdminMenu(page);
     t.deepEqual(
       (await adminNav.getByRole('link').allTextContents()).slice(8),
-      ['Benutzer', 'Protokoll', 'Fragebögen', 'Nachrichtenkanäle', 'Postausgang', 'KI-Vorbereitung', 'Nachsorgepläne', 'Datensicherung', 'Externe Dienste', 'Installation'],
+      ['Benutzer', 'Protokoll', 'Fragebögen', 'Nachrichtenkanäle', 'Postausgang', 'KI-Vorbereitung', 'Nachsorgepläne', 'Patientennummern', 'Datensicherung', 'Externe Dienste', 'Installation'],
       'the first admin (also the installation operator) finds users, audit log, questionnaires, messaging, outbox, AI, aftercare, backup, external services and installation in the Verwaltung menu',
     );
     await page.keyboard.press('Escape');
