@@ -13,7 +13,7 @@ import { manifestPath } from '../../app/api/src/modules/backup/manifest.ts';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
 import { axeViolations, launchBrowser, observedPage, screenshotOnFailure, seriousViolations } from '../helpers/browser.ts';
 import { PG_BIN_DIR } from '../integration/backup-fixtures.ts';
-import { completeSetup } from './ui-steps.ts';
+import { completeSetup, openAdminMenu } from './ui-steps.ts';
 
 const test = anyTest as TestFn<{ app: TestApp; browser: Browser; work: string }>;
 
@@ -85,7 +85,7 @@ test('setup hands out the recovery kit once; the backup page runs a backup and a
     await page.getByRole('navigation', { name: 'Hauptnavigation' }).waitFor();
 
     // ---- the backup page ----
-    await page.getByRole('navigation', { name: 'Hauptnavigation' }).getByRole('link', { name: 'Datensicherung' }).click();
+    await (await openAdminMenu(page)).getByRole('link', { name: 'Datensicherung' }).click();
     await page.waitForURL('**/admin/backup');
     await page.getByRole('heading', { level: 1, name: 'Datensicherung' }).waitFor();
     const targets = page.getByRole('table', { name: 'Sicherungsziele' });

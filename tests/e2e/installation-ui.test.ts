@@ -15,7 +15,7 @@ import { VERSION } from '../../app/api/src/version.ts';
 import { ADMIN, startTestApp, type TestApp } from '../helpers/app.ts';
 import { axeViolations, launchBrowser, observedPage, screenshotOnFailure, seriousViolations } from '../helpers/browser.ts';
 import { ownerDb, stopApp } from '../integration/auth-fixtures.ts';
-import { completeSetup, confirmRecoveryCodes } from './ui-steps.ts';
+import { completeSetup, confirmRecoveryCodes, openAdminMenu } from './ui-steps.ts';
 
 const test = anyTest as TestFn<{ app: TestApp; browser: Browser }>;
 
@@ -52,6 +52,7 @@ test('the operator manages operators and reads the installation audit log; an or
     // Two runs as the host updater records them (praxiskern update-record in the worker).
     for (const run of [UPDATE, ROLLBACK]) await recordUpdate(ownerDb(app), parseUpdateRecord(Buffer.from(JSON.stringify(run))));
     const nav = page.getByRole('navigation', { name: 'Hauptnavigation' });
+    await openAdminMenu(page);
     await nav.getByRole('link', { name: 'Installation' }).click();
     await page.getByRole('heading', { level: 1, name: 'Installation' }).waitFor();
 
@@ -120,8 +121,10 @@ test('the operator manages operators and reads the installation audit log; an or
     await other.page.goto('/admin/installation');
     await other.page.waitForURL((url) => url.pathname === '/');
     const otherNav = other.page.getByRole('navigation', { name: 'Hauptnavigation' });
-    await otherNav.getByRole('link', { name: 'Benutzer' }).waitFor();
-    t.deepEqual(await otherNav.getByRole('link').allTextContents(), ['Übersicht', 'Patienten', 'Kalender', 'Wartezimmer', 'Anreisen', 'Posteingang', 'Finanzen', 'Fragebögen', 'Benutzer', 'Protokoll', 'Externe Dienste'], 'no backup or installation navigation (the register of external services belongs to the organization admin)');
+    await otherNav.getByRole('link', { name: 'Übersicht' }).waitFor();
+    t.deepEqual(await otherNav.getByRole('link').allTextContents(), ['Übersicht', 'Patienten', 'Kalender', 'Wartezimmer', 'Anreisen', 'Posteingang', 'Finanzen', 'Auswertungen'], 'the daily work as top-level links');
+    await openAdminMenu(other.page);
+    t.deepEqual((await otherNav.getByRole('link').allTextContents()).slice(8), ['Benutzer', 'Protokoll', 'Fragebögen', 'Nachrichtenkanäle', 'Postausgang', 'KI-Vorbereitung', 'Nachsorgepläne', 'Patientennummern', 'Externe Dienste'], 'no backup or installation navigation (the register of external services belongs to the organization admin)');
     await other.page.goto('/admin/backup');
     await other.page.waitForURL((url) => url.pathname === '/');
     await other.context.close();

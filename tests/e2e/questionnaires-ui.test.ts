@@ -7,6 +7,7 @@ import test from 'ava';
 import type { Browser, Locator, Page } from 'playwright-core';
 import { setupInstance, startTestApp, type TestApp } from '../helpers/app.ts';
 import { axeViolations, launchBrowser, observedPage, screenshotOnFailure, seriousViolations } from '../helpers/browser.ts';
+import { openAdminMenu } from './ui-steps.ts';
 import { clientAs, samplePatient } from '../integration/patients-fixtures.ts';
 
 let app: TestApp;
@@ -51,7 +52,7 @@ test('a doctor designs a questionnaire with a condition and a score, previews, p
   try {
   await screenshotOnFailure(page, 'questionnaires-ui', async () => {
     await page.goto('/');
-    await press(page.getByRole('navigation', { name: 'Hauptnavigation' }).getByRole('link', { name: 'Fragebögen' }));
+    await press((await openAdminMenu(page)).getByRole('link', { name: 'Fragebögen' }));
     await page.getByRole('heading', { level: 1, name: 'Fragebögen' }).waitFor();
     await page.getByRole('heading', { level: 3, name: 'Barthel-Index' }).waitFor();
     await typeInto(page.getByLabel('Titel eines neuen Fragebogens'), 'Sturzrisiko-Check');

@@ -12,7 +12,7 @@ import { startTestApp, type TestApp } from '../helpers/app.ts';
 import { axeViolations, launchBrowser, observedPage, screenshotOnFailure, seriousViolations } from '../helpers/browser.ts';
 import { startSshd, type Sshd } from '../helpers/sshd.ts';
 import { PG_BIN_DIR } from '../integration/backup-fixtures.ts';
-import { completeSetup, confirmRecoveryCodes } from './ui-steps.ts';
+import { completeSetup, confirmRecoveryCodes, openAdminMenu } from './ui-steps.ts';
 
 const test = anyTest as TestFn<{ app: TestApp; browser: Browser; sshd: Sshd; work: string }>;
 
@@ -43,6 +43,7 @@ test('no target: "Backup now" disabled with its reason; add an SFTP target, test
     await completeSetup(page);
     await confirmRecoveryCodes(page);
     const nav = page.getByRole('navigation', { name: 'Hauptnavigation' });
+    await openAdminMenu(page);
     await nav.getByRole('link', { name: 'Datensicherung' }).click();
     await page.waitForURL('**/admin/backup');
 
@@ -90,6 +91,7 @@ test('no target: "Backup now" disabled with its reason; add an SFTP target, test
     await page.getByRole('table', { name: 'Ziel „storagebox“' }).waitFor();
 
     // ---- the register of external services ----
+    await openAdminMenu(page);
     await nav.getByRole('link', { name: 'Externe Dienste' }).click();
     await page.waitForURL('**/admin/services');
     await page.getByRole('heading', { level: 1, name: 'Externe Dienste (Sub-Auftragsverarbeiter)' }).waitFor();

@@ -41,3 +41,17 @@ export async function confirmRecoveryKit(page: Page): Promise<void> {
   await page.getByRole('button', { name: 'Weiter zu Praxiskern' }).click();
   await page.getByRole('navigation', { name: 'Hauptnavigation' }).waitFor();
 }
+
+/** Opens the header's "Verwaltung" disclosure menu (if closed) and returns the navigation. */
+export async function openAdminMenu(page: Page) {
+  const nav = page.getByRole('navigation', { name: 'Hauptnavigation' });
+  const button = nav.getByRole('button', { name: 'Verwaltung' });
+  if ((await button.getAttribute('aria-expanded')) !== 'true') await button.press('Enter');
+  return nav;
+}
+
+/** Opens the header's account menu (account page, logout) if closed. */
+export async function openAccountMenu(page: Page): Promise<void> {
+  const button = page.getByRole('banner').getByRole('button', { name: /^(Angemeldet als|Signed in as)/ });
+  if ((await button.getAttribute('aria-expanded')) !== 'true') await button.press('Enter');
+}

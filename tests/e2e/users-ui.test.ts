@@ -13,6 +13,7 @@ import type { Browser, Page } from 'playwright-core';
 import { ADMIN, currentTotp, setupInstance, startTestApp, type TestApp } from '../helpers/app.ts';
 import type { Client } from '../helpers/http-client.ts';
 import { axeViolations, launchBrowser, observedPage, screenshotOnFailure, seriousViolations, type ObservedPage } from '../helpers/browser.ts';
+import { openAccountMenu } from './ui-steps.ts';
 import { createAccount, type LocalAccount } from '../integration/auth-fixtures.ts';
 
 const test = anyTest as TestFn<{ app: TestApp; browser: Browser; admin: Client; mara: LocalAccount }>;
@@ -214,6 +215,7 @@ test('an admin resets a user\'s TOTP; the user enrolls again by scanning the QR 
     t.is(session.user.username, mara.username);
 
     // Own account: a wrong current password is named at its field; axe on the page.
+    await openAccountMenu(page);
     await press(page, page.getByRole('link', { name: 'Mein Konto' }));
     await page.getByRole('heading', { level: 1, name: 'Mein Konto' }).waitFor();
     await page.getByLabel('Aktuelles Passwort').fill('not my password');

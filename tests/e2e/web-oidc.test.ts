@@ -7,7 +7,7 @@ import type { Browser } from 'playwright-core';
 import { ADMIN, startTestApp, type TestApp } from '../helpers/app.ts';
 import { axeViolations, launchBrowser, observedPage, screenshotOnFailure, seriousViolations } from '../helpers/browser.ts';
 import { startTestIdp, type TestIdp } from '../helpers/oidc-provider.ts';
-import { completeSetup, confirmRecoveryCodes } from './ui-steps.ts';
+import { completeSetup, confirmRecoveryCodes, openAccountMenu, openAdminMenu } from './ui-steps.ts';
 import { ownerDb } from '../integration/auth-fixtures.ts';
 
 const STAFF_NAME = 'Maria Schulz';
@@ -69,6 +69,7 @@ test('after setup and logout, an IdP sign-in provisions the user, who changes an
     // A member of the practice team whose roles the IdP administrator will change.
     const [org] = await ownerDb(app)('organizations').select('id');
     await ownerDb(app)('users').insert({ organization_id: org.id, username: 'maria.schulz', display_name: STAFF_NAME, roles: ['staff'] });
+    await openAccountMenu(page);
     await page.getByRole('button', { name: 'Abmelden', exact: true }).click();
     await page.waitForURL('**/login?notice=logged_out');
 
@@ -80,7 +81,7 @@ test('after setup and logout, an IdP sign-in provisions the user, who changes an
     await page.getByRole('banner').getByText(IDP_NAME).waitFor();
 
     // Just-in-time provisioned with the mapped role, listed next to the local administrator.
-    await page.getByRole('navigation', { name: 'Hauptnavigation' }).getByRole('link', { name: 'Benutzer', exact: true }).click();
+    await (await openAdminMenu(page)).getByRole('link', { name: 'Benutzer', exact: true }).click();
     await page.getByRole('heading', { level: 1, name: 'Benutzer' }).waitFor();
     const rowOf = (name: string) => page.getByRole('row').filter({ has: page.getByRole('rowheader', { name: new RegExp(name) }) });
     t.regex((await rowOf(IDP_NAME).textContent()) ?? '', /Identitätsanbieter.*Administration.*Aktiv/s);
@@ -89,10 +90,11 @@ test('after setup and logout, an IdP sign-in provisions the user, who changes an
     // Password and second factor of an IdP account live at the IdP: the row says so and offers no reset.
     t.regex((await rowOf(IDP_NAME).textContent()) ?? '', /Passwort und zweiter Faktor werden dort verwaltet\. Hier gibt es kein Zurücksetzen/);
     t.is(await rowOf(IDP_NAME).getByRole('button', { name: /Neuer Einrichtungslink|Name und E-Mail/ }).count(), 0, 'no reset and no name edit for an IdP account');
+    await openAccountMenu(page);
     await page.getByRole('link', { name: 'Mein Konto' }).click();
     await page.getByText(/Sie melden sich über den Identitätsanbieter Ihrer Praxis an/).waitFor();
     t.is(await page.getByLabel('Aktuelles Passwort').count(), 0, 'no password form for an IdP account');
-    await page.getByRole('navigation', { name: 'Hauptnavigation' }).getByRole('link', { name: 'Benutzer', exact: true }).click();
+    await (await openAdminMenu(page)).getByRole('link', { name: 'Benutzer', exact: true }).click();
     await page.getByRole('heading', { level: 1, name: 'Benutzer' }).waitFor();
 
     // The local administrator from the setup is the installation's operator: an organization
@@ -121,7 +123,7 @@ test('after setup and logout, an IdP sign-in provisions the user, who changes an
     t.deepEqual(badges.map((b) => b.trim()).sort(), ['Praxisteam', 'Ärztin / Arzt']);
     const operatorBadges = await rowOf(ADMIN.adminDisplayName).getByRole('listitem').allTextContents();
     t.deepEqual(operatorBadges.map((b) => b.trim()), ['Administration']);
-    await page.getByRole('link', { name: 'Protokoll', exact: true }).click();
+    await (await openAdminMenu(page)).getByRole('link', { name: 'Protokoll', exact: true }).click();
     await page.getByRole('cell', { name: 'Benutzer geändert', exact: true }).first().waitFor();
   }, t.log);
 

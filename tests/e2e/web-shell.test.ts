@@ -6,7 +6,7 @@ import anyTest, { type TestFn } from 'ava';
 import type { Browser } from 'playwright-core';
 import { ADMIN, currentTotp, startTestApp, type TestApp } from '../helpers/app.ts';
 import { axeViolations, launchBrowser, observedPage, screenshotOnFailure, seriousViolations } from '../helpers/browser.ts';
-import { completeSetup, confirmRecoveryCodes } from './ui-steps.ts';
+import { completeSetup, confirmRecoveryCodes, openAdminMenu } from './ui-steps.ts';
 
 const test = anyTest as TestFn<{ app: TestApp; browser: Browser }>;
 
@@ -50,19 +50,28 @@ test('first-run setup, language switch, logout and local sign-in with password +
     await page.getByRole('heading', { level: 1, name: `Willkommen, ${ADMIN.adminDisplayName}` }).waitFor();
     t.deepEqual(
       await page.getByRole('navigation', { name: 'Hauptnavigation' }).getByRole('link').allTextContents(),
-      ['Übersicht', 'Patienten', 'Kalender', 'Wartezimmer', 'Anreisen', 'Posteingang', 'Finanzen', 'Fragebögen', 'Benutzer', 'Protokoll', 'Datensicherung', 'Externe Dienste', 'Installation'],
-      'the first admin (also the installation operator) sees overview, patients, calendar, waiting room, arrivals, inbox, finance, questionnaires, users, audit log, backup, external services and installation',
+      ['Übersicht', 'Patienten', 'Kalender', 'Wartezimmer', 'Anreisen', 'Posteingang', 'Finanzen', 'Auswertungen'],
+      'the daily work as top-level links: overview, patients, calendar, waiting room, arrivals, inbox, finance, reports',
     );
+    const adminNav = await openAdminMenu(page);
+    t.deepEqual(
+      (await adminNav.getByRole('link').allTextContents()).slice(8),
+      ['Benutzer', 'Protokoll', 'Fragebögen', 'Nachrichtenkanäle', 'Postausgang', 'KI-Vorbereitung', 'Nachsorgepläne', 'Patientennummern', 'Datensicherung', 'Externe Dienste', 'Installation'],
+      'the first admin (also the installation operator) finds users, audit log, questionnaires, messaging, outbox, AI, aftercare, backup, external services and installation in the Verwaltung menu',
+    );
+    await page.keyboard.press('Escape');
 
     // Switching to English changes the visible strings and <html lang>, and is kept in the profile.
     await page.getByRole('button', { name: 'English' }).click();
     await page.getByRole('heading', { level: 1, name: `Welcome, ${ADMIN.adminDisplayName}` }).waitFor();
+    await page.getByRole('navigation', { name: 'Main navigation' }).getByRole('button', { name: 'Administration' }).click();
     await page.getByRole('navigation', { name: 'Main navigation' }).getByRole('link', { name: 'Users' }).waitFor();
     t.is(await page.getByRole('button', { name: 'English' }).getAttribute('aria-pressed'), 'true');
     t.is(await page.locator('html').getAttribute('lang'), 'en');
     t.is(await page.getByText('Willkommen').count(), 0, 'no German text is left on the page');
 
     // Logout ends the session: the login page says so, and the app pages are closed.
+    await page.getByRole('banner').getByRole('button', { name: /^Signed in as/ }).click();
     await page.getByRole('button', { name: 'Log out', exact: true }).click();
     await page.waitForURL('**/login?notice=logged_out');
     await page.getByRole('status').getByText('You have logged out.').waitFor();
@@ -94,6 +103,7 @@ test('first-run setup, language switch, logout and local sign-in with password +
     t.regex((await row.textContent()) ?? '', new RegExp(`${ADMIN.adminUsername}.*Local account.*Administration.*Active`, 's'));
     a11y.users = seriousViolations(await axeViolations(page));
 
+    await page.getByRole('navigation', { name: 'Main navigation' }).getByRole('button', { name: 'Administration' }).click();
     await page.getByRole('link', { name: 'Audit log' }).click();
     await page.getByRole('heading', { level: 1, name: 'Audit log' }).waitFor();
     await page.getByRole('cell', { name: 'Sign-out', exact: true }).first().waitFor();

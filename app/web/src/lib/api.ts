@@ -63,6 +63,9 @@ export type BackupTargetInput = BodyOf<'/api/v1/backup/targets', 'post'>;
 export type BackupTargetEdit = BodyOf<'/api/v1/backup/targets/{name}', 'put'>;
 export type ExternalService = Schemas['ExternalService'];
 export type ExternalServicesRegister = Schemas['ExternalServicesRegister'];
+/** How a patient first reached the practice (reports module). */
+export const SOURCE_CHANNELS = ['website_form', 'whatsapp', 'email', 'phone', 'referral', 'walk_in', 'other'] as const;
+export type SourceChannel = (typeof SOURCE_CHANNELS)[number];
 export type Report = Schemas['Report'];
 export type ReportSettings = Schemas['ReportSettings'];
 /** Every JSON report route (GET /reports/<name>): the reports page lists them (lib/reports.ts). */
@@ -327,6 +330,9 @@ export const api = {
   quickSearch: (body: PatientSearch, signal: AbortSignal) => call(client.POST('/api/v1/patients/search', { body, signal })),
   home: () => call(client.GET('/api/v1/home')),
   patientNumbering: () => call(client.GET('/api/v1/patient-numbering')),
+  setPatientNumbering: (body: { enabled: boolean; prefix: string; nextNumber: number; digits: number }) => call(client.PUT('/api/v1/patient-numbering', { body })),
+  sourceChannel: (patientId: string) => call(client.GET('/api/v1/patients/{id}/source-channel', { params: id(patientId) })),
+  setSourceChannel: (patientId: string, sourceChannel: SourceChannel | null) => call(client.PUT('/api/v1/patients/{id}/source-channel', { params: id(patientId), body: { sourceChannel } })),
   createPatient: (body: NewPatient) => call(client.POST('/api/v1/patients', { body })),
   patient: (patientId: string) => call(client.GET('/api/v1/patients/{id}', { params: id(patientId) })),
   updatePatient: (patientId: string, body: PatientChange) => call(client.PATCH('/api/v1/patients/{id}', { params: id(patientId), body })),

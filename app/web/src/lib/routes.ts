@@ -35,6 +35,7 @@ export const routes = {
   adminInstallation: () => resolve('admin/installation'),
   adminMessaging: () => resolve('admin/messaging'),
   adminAi: () => resolve('admin/ai'),
+  adminNumbering: () => resolve('admin/numbering'),
   adminOutbox: () => resolve('admin/messaging/outbox'),
   adminAftercare: () => resolve('admin/aftercare'),
   adminRegister: () => resolve('admin/services'),

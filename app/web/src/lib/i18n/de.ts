@@ -10,8 +10,10 @@ import { aiDe } from './ai.de.ts';
 import { reportsDe } from './reports.de.ts';
 import { searchDe } from './search.de.ts';
 import { chartDe } from './chart.de.ts';
+import { polishDe } from './polish.de.ts';
 
 export const de = {
+  ...polishDe,
   ...financeDe,
   ...usersDe,
   ...auditActionsDe,

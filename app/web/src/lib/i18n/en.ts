@@ -10,8 +10,10 @@ import { travelEn } from './travel.en.ts';
 import { aiEn } from './ai.en.ts';
 import { reportsEn } from './reports.en.ts';
 import { chartEn } from './chart.en.ts';
+import { polishEn } from './polish.en.ts';
 
 export const en: Messages = {
+  ...polishEn,
   ...financeEn,
   ...usersEn,
   ...auditActionsEn,
