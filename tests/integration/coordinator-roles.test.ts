@@ -89,6 +89,8 @@ test.serial('the record tells the coordinator the diagnoses are not visible; the
   const tl = await c.get(`/api/v1/patients/${ids.id}/timeline`);
   t.is(tl.status, 200);
   t.false(tl.body.items.some((i: { type: string }) => i.type === 'diagnosis'));
+  t.false(tl.body.types.includes('diagnosis'), 'the type filter offers no diagnoses');
+  t.true(tl.body.types.includes('plan'));
   t.true(tl.body.items.some((i: { type: string; text: string }) => i.type === 'plan' && i.text === PLAN));
   const only = await c.get(`/api/v1/patients/${ids.id}/timeline?types=diagnosis`);
   t.is(only.status, 200);

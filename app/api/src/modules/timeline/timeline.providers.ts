@@ -31,6 +31,7 @@ function entryLine(kind: string, d: R): Pick<TimelineItem, 'code' | 'status' | '
 
 const records: TimelineProvider = {
   module: 'records', types: ['anamnesis', 'diagnosis', 'treatment', 'plan', 'note'], permission: 'health.read',
+  typePermissions: { diagnosis: 'diagnoses.read' },
   // diagnoses need diagnoses.read besides (coordinators see the record without them)
   async list({ services, trx, organizationId, patientId, types: asked, before, limit, permits }) {
     const types = permits('diagnoses.read') ? asked : asked.filter((t) => t !== 'diagnosis');
