@@ -71,6 +71,14 @@ test.serial('settings: off by default, bad input is a 400 naming the field, enab
   const audits = await ownerQuery<{ action: string; details: Record<string, unknown> }>(env.app.db.ownerUrl, "select action, details from audit_log where action like 'ai.%' order by id");
   t.true(audits.some((a) => a.action === 'ai.external_service.enabled'));
   t.false(JSON.stringify(audits).includes(env.apiKey), 'the key is never in the audit');
+  // The live register of external services lists Anthropic as on, with what it receives and since when.
+  const register = await env.admin.get('/api/v1/services-register');
+  t.is(register.status, 200, register.text);
+  const anthropic = register.body.entries.find((x: { key: string }) => x.key === 'anthropic');
+  t.like(anthropic, { enabled: true, thirdCountry: 'yes', purposeCode: 'ai_assistance' });
+  t.truthy(anthropic.since);
+  t.true(anthropic.safeguardCodes.includes('pseudonymisation'));
+  t.false(JSON.stringify(register.body).includes(env.apiKey), 'the key is never in the register');
 });
 
 test.serial('gating: switch off, consent missing, objection, restriction → a clear 409 and nothing sent', async (t) => {

@@ -29,6 +29,10 @@ const ALLOWED = new Set([
   'GET /api/v1/patient-numbering',
   // master data of the reports module (website form, WhatsApp, phone …: how the patient first came), no health data
   'GET /api/v1/patients/{id}/source-channel',
+  // the organization's patient-number format (prefix, next number), no patient data
+  'GET /api/v1/patient-numbering',
+  // the Karteikarte's timeline: for finance only the consent lines (the health, document and appointment providers need their own permissions)
+  'GET /api/v1/patients/{id}/timeline',
   'GET /api/v1/quotes/{quoteId}',
   'GET /api/v1/reports/finance',
   'GET /api/v1/reports/finance.csv',
