@@ -23,10 +23,6 @@ const ALLOWED = new Set([
   'GET /api/v1/patients/{id}/consents',
   'GET /api/v1/patients/{id}/history',
   'GET /api/v1/patients/{id}/quotes',
-  // the timeline shows finance only what its permissions allow (consents: purpose and status), never a health item
-  'GET /api/v1/patients/{id}/timeline',
-  // the practice's patient-number format, no patient data
-  'GET /api/v1/patient-numbering',
   // master data of the reports module (website form, WhatsApp, phone …: how the patient first came), no health data
   'GET /api/v1/patients/{id}/source-channel',
   // the organization's patient-number format (prefix, next number), no patient data
