@@ -88,11 +88,15 @@ function upload(server: Server, ca: string, session: { cookie: string; csrf: str
 // Tables an update legitimately writes to (sessions, checks, backups, migrations, the update
 // history); audit_log is compared up to the newest entry of the baseline.
 const VOLATILE = new Set(['sessions', 'rate_limits', 'installation_checks', 'backup_jobs', 'backup_snapshots', 'backup_blobs', 'backup_requests',
-  'knex_migrations', 'knex_migrations_lock', 'update_history', 'audit_log']);
+  'knex_migrations', 'knex_migrations_lock', 'update_history', 'audit_log', 'external_service_events']);
+// Append-only logs: their rows up to the baseline's newest id must stay exactly as they were; rows a
+// start of the new version appends (audit entries; the register recording the services it sees at
+// start-up, e.g. one a new version brings) are not a change of existing data.
+const APPEND_ONLY = ['audit_log', 'external_service_events'];
 
 interface Baseline {
   columns: Map<string, string>;
-  auditMaxId: number;
+  maxIds: Record<string, number>;
   hashes: Record<string, string>;
   blobs: string;
 }
@@ -194,17 +198,20 @@ test.serial('signed updates: v1 → v2 through the playbook, the broken v3 rolls
     }
     return host.version as string;
   };
-  const capture = async (columns?: Map<string, string>, auditMaxId?: number): Promise<Baseline> => {
+  const capture = async (columns?: Map<string, string>, baselineMaxIds?: Record<string, number>): Promise<Baseline> => {
     const cols = columns ?? new Map((await psql(`select table_name, string_agg(quote_ident(column_name), ',' order by ordinal_position)
       from information_schema.columns where table_schema = 'public' and table_name in
       (select table_name from information_schema.tables where table_schema = 'public' and table_type = 'BASE TABLE')
       group by table_name order by table_name`)).split('\n').map((l) => l.split('|') as [string, string]));
-    const maxId = auditMaxId ?? Number(await psql('select coalesce(max(id), 0) from audit_log'));
-    const parts = [...cols].filter(([name]) => !VOLATILE.has(name) || name === 'audit_log').map(([name, c]) =>
-      `select '${name}', md5(coalesce(string_agg(x, E'\\n' order by x), '')) || ':' || count(*) from (select row(${c})::text x from "${name}"${name === 'audit_log' ? ` where id <= ${maxId}` : ''}) s`);
+    const maxIds: Record<string, number> = {};
+    for (const name of APPEND_ONLY) {
+      if (cols.has(name)) maxIds[name] = baselineMaxIds?.[name] ?? Number(await psql(`select coalesce(max(id), 0) from "${name}"`));
+    }
+    const parts = [...cols].filter(([name]) => !VOLATILE.has(name) || name in maxIds).map(([name, c]) =>
+      `select '${name}', md5(coalesce(string_agg(x, E'\\n' order by x), '')) || ':' || count(*) from (select row(${c})::text x from "${name}"${name in maxIds ? ` where id <= ${maxIds[name]}` : ''}) s`);
     const hashes = Object.fromEntries((await psql(parts.join('\nunion all\n') + ';')).split('\n').map((l) => l.split('|')));
     const blobs = (await server.exec('cd /var/lib/docker/volumes/praxiskern_appdata/_data/blobs && find . -type f | sort | xargs -r sha256sum')).stdout;
-    return { columns: cols, auditMaxId: maxId, hashes, blobs };
+    return { columns: cols, maxIds, hashes, blobs };
   };
   const sameData = (now: Baseline, before: Baseline, what: string) => {
     const differing = Object.keys(before.hashes).filter((k) => now.hashes[k] !== before.hashes[k]);
@@ -245,7 +252,7 @@ test.serial('signed updates: v1 → v2 through the playbook, the broken v3 rolls
   t.regex(check.stdout, new RegExp(`Migrations that would run: ${V2_MIGRATION}\\n`));
   t.regex(check.stdout, /Nothing was changed/);
   t.is(await consistentVersion(), V1);
-  sameData(await capture(onV1.columns, onV1.auditMaxId), onV1, '--check');
+  sameData(await capture(onV1.columns, onV1.maxIds), onV1, '--check');
 
   // v1 → v2 through the playbook (the same `praxiskern update`).
   const upd = await playbook(server, creds.privateKey, { ...vars, praxiskern_appliance_bundle: v2.bundle }, creds.dir);
@@ -254,7 +261,7 @@ test.serial('signed updates: v1 → v2 through the playbook, the broken v3 rolls
   t.truthy(updated, upd.stdout.slice(-4000));
   t.log(`update ${V1} -> ${V2}: ${updated?.[1]}s inside praxiskern update (${updated?.[2]}); playbook run ${upd.seconds}s`);
   t.is(await consistentVersion(), V2);
-  sameData(await capture(onV1.columns, onV1.auditMaxId), onV1, `after the update to ${V2}`);
+  sameData(await capture(onV1.columns, onV1.maxIds), onV1, `after the update to ${V2}`);
   t.is(await psql("select count(*) from organizations where e2e_label is distinct from 'org:' || slug"), '0', 'the v2 migration converted every organization');
   t.is(await psql(`select count(*) from knex_migrations where name = '${V2_MIGRATION}'`), '1');
   const audit2 = await auditVerify();
@@ -272,7 +279,7 @@ test.serial('signed updates: v1 → v2 through the playbook, the broken v3 rolls
   t.truthy(rolled, broken.stderr);
   t.log(`automatic rollback ${V3} -> ${V2}: ${rolled?.[1]}s (after a 60 s gate timeout)`);
   t.is(await consistentVersion(), V2);
-  sameData(await capture(onV2.columns, onV2.auditMaxId), onV2, `after the automatic rollback from ${V3}`);
+  sameData(await capture(onV2.columns, onV2.maxIds), onV2, `after the automatic rollback from ${V3}`);
   t.is(await psql(`select count(*) from knex_migrations where name = '${V3_MIGRATION}'`), '0');
   const audit3 = await auditVerify();
   t.true(audit3.ok, audit3.out);
@@ -321,7 +328,7 @@ test.serial('signed updates: v1 → v2 through the playbook, the broken v3 rolls
     t.regex(recovered.stdout, new RegExp(`recovered: release ${V2.replace(/\./g, '\\.')} runs again`));
     t.log(`kill -9 at "${pause}": recovered by praxiskern rollback in ${Math.round((Date.now() - rbStarted) / 1000)}s`);
     t.is(await consistentVersion(), V2);
-    sameData(await capture(onV2.columns, onV2.auditMaxId), onV2, `after kill -9 at ${pause}`);
+    sameData(await capture(onV2.columns, onV2.maxIds), onV2, `after kill -9 at ${pause}`);
     const audit = await auditVerify();
     t.true(audit.ok, `${pause}: ${audit.out}`);
   }
@@ -337,7 +344,7 @@ test.serial('signed updates: v1 → v2 through the playbook, the broken v3 rolls
   t.regex(back.stdout, /rolled back 1\.1\.0 -> 1\.0\.0 \(database and app data as before the update\)/);
   t.log(`praxiskern rollback --yes ${V2} -> ${V1}: ${Math.round((Date.now() - rbStarted) / 1000)}s`);
   t.is(await consistentVersion(), V1);
-  sameData(await capture(onV1.columns, onV1.auditMaxId), onV1, 'after praxiskern rollback --yes');
+  sameData(await capture(onV1.columns, onV1.maxIds), onV1, 'after praxiskern rollback --yes');
   t.is(await psql("select count(*) from information_schema.columns where table_name = 'organizations' and column_name = 'e2e_label'"), '0');
   const audit4 = await auditVerify();
   t.true(audit4.ok, audit4.out);
