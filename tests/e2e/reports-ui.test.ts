@@ -18,8 +18,8 @@ let app: TestApp;
 let browser: Browser;
 let organizationId: string;
 
-useSetUpInstance(test, (env) => ({ app, browser, organizationId } = env));
-test.before(async () => {
+useSetUpInstance(test, async (env) => {
+  ({ app, browser, organizationId } = env);
   await seedReportDemo(app.db.superuserUrl, organizationId);
 });
 

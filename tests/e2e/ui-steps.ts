@@ -25,16 +25,17 @@ export type SetUpInstance = { app: TestApp; browser: Browser; organizationId: st
 
 /**
  * An app whose instance is set up through the API (`setupInstance`) and Chromium, started before
- * the file's tests and handed to `use`; stopped (and the database dropped) after them.
+ * the file's tests and handed to `use` (awaited: further set-up that needs the app goes there, as
+ * ava runs a file's before hooks concurrently); stopped (and the database dropped) after them.
  */
-export function useSetUpInstance(test: TestFn<any>, use: (env: SetUpInstance) => void): void {
+export function useSetUpInstance(test: TestFn<any>, use: (env: SetUpInstance) => unknown): void {
   let env: Partial<SetUpInstance> = {};
   test.before(async () => {
     const app = await startTestApp();
     env.app = app;
     const { organizationId } = await setupInstance(app);
     env = { app, organizationId, browser: await launchBrowser() };
-    use(env as SetUpInstance);
+    await use(env as SetUpInstance);
   });
   test.after.always(async () => {
     await env.browser?.close();
