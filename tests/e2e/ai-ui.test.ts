@@ -62,7 +62,7 @@ test('prepare a file → review: two accepted, one rejected → AI-assisted note
     t.true((await must(env.admin.get('/api/v1/ai/settings'), 200)).enabled);
 
     await as(doctor);
-    await page.goto(`/patients/${patient.id}`);
+    await page.goto(`/patients/${patient.id}#ai-preparation`);
     const panel = page.getByRole('region', { name: 'KI-Vorbereitung' });
     await panel.getByText('Noch kein Entwurf.').waitFor();
     a11y.empty = seriousViolations(await axeViolations(page));
@@ -86,6 +86,7 @@ test('prepare a file → review: two accepted, one rejected → AI-assisted note
     await panel.getByText('Abgelehnt: Seit wann genau besteht der Haarausfall?').waitFor();
     a11y.reviewed = seriousViolations(await axeViolations(page));
 
+    await page.getByRole('tab', { name: 'Notizen' }).click();
     const notes = page.getByRole('region', { name: 'Notizen' });
     const items = notes.getByRole('listitem');
     await items.nth(1).waitFor();
@@ -97,14 +98,16 @@ test('prepare a file → review: two accepted, one rejected → AI-assisted note
     t.regex((await items.filter({ hasText: 'Hausarzt' }).textContent()) ?? '', /bearbeitet/);
     t.false(((await notes.textContent()) ?? '').includes('Seit wann genau'), 'the rejected item is not in the record');
 
+    await page.getByRole('tab', { name: 'Zugriffsprotokoll' }).click();
     const access = page.getByRole('region', { name: 'Zugriffsprotokoll' });
     await access.getByRole('button', { name: 'Zugriffsprotokoll laden' }).click();
-    await access.getByRole('cell', { name: 'ai.disclosure', exact: true }).first().waitFor();
+    await access.getByRole('cell', { name: 'An KI-Dienst übermittelt', exact: true }).first().waitFor();
     a11y.access = seriousViolations(await axeViolations(page));
 
     // Anthropic fails: the panel says so; the record keeps working.
     await enableAi(env.admin, env.fake.url, { maxRetries: 0 });
     env.fake.defaultMode = '529';
+    await page.getByRole('tab', { name: 'KI-Vorbereitung' }).click();
     await panel.getByRole('button', { name: 'Akte vorbereiten' }).click();
     await panel.getByRole('alert').getByText('Anthropic ist gerade nicht erreichbar', { exact: false }).waitFor();
     a11y.unavailable = seriousViolations(await axeViolations(page));

@@ -51,7 +51,7 @@ test('quote → payment link → paid by webhook → the finance view and report
   let reference = '';
   await screenshotOnFailure(doc.page, 'finance-doctor', async () => {
     const { page } = doc;
-    await page.goto(`/patients/${patient.id}`);
+    await page.goto(`/patients/${patient.id}#quotes`);
     const section = page.getByRole('region', { name: 'Kostenvoranschläge' });
     await section.getByText('Keine Einträge für diesen Filter.').waitFor();
     const item1 = section.getByRole('group', { name: 'Position 1' });
@@ -89,7 +89,7 @@ test('quote → payment link → paid by webhook → the finance view and report
     await page.getByRole('link', { name: 'Finanzen' }).click();
     await page.getByRole('heading', { level: 1, name: 'Finanzen' }).waitFor();
     a11y.financeEmpty = seriousViolations(await axeViolations(page));
-    await page.goto(`/patients/${patient.id}`);
+    await page.goto(`/patients/${patient.id}#quotes`);
     await page.getByRole('region', { name: 'Kostenvoranschläge' }).getByRole('link', { name: reference }).click();
     await page.getByRole('heading', { level: 1, name: `Kostenvoranschlag ${reference}` }).waitFor();
     await page.getByText('Leistungsbeschreibungen sind nur für das Behandlungsteam sichtbar.').waitFor();

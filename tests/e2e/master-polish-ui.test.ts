@@ -76,6 +76,7 @@ test('patient numbering admin page, source channel in the patient form, consent 
     await page.getByRole('button', { name: 'Patient anlegen' }).click();
     await page.waitForURL(/\/patients\/[0-9a-f-]{36}/);
     const patientId = new URL(page.url()).pathname.split('/').pop()!;
+    await page.getByRole('tab', { name: 'Stammdaten' }).click();
     const master = page.locator('#master');
     await master.getByText('P00042').waitFor();
     t.is(await master.getByTestId('source-channel').textContent(), 'Empfehlung/Überweisung');

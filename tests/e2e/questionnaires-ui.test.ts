@@ -120,7 +120,7 @@ test('a doctor designs a questionnaire with a condition and a score, previews, p
     a11y.list = seriousViolations(await axeViolations(page));
 
     // Fill it for the patient: the default questionnaire, the condition and score live, the result stored
-    await page.goto(`/patients/${patient.id}`);
+    await page.goto(`/patients/${patient.id}#anamnesis`);
     const section = page.locator('#anamnesis');
     await section.getByText('Noch keine Anamnese erfasst.').waitFor();
     t.is(await section.getByLabel('Fragebogen').locator('option:checked').textContent(), 'Sturzrisiko-Check (Standard)');

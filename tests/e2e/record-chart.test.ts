@@ -64,6 +64,11 @@ test('the record as a Karteikarte: a line added by keyboard shows at the top, an
     a11y.icdAdmin = seriousViolations(await axeViolations(page));
 
     // The record opens on the Karteikarte with the sticky header's CAVE flags and consent state.
+    const timelineCalls: string[] = [];
+    const onTimeline = (r: { url(): string }) => {
+      if (new URL(r.url()).pathname.endsWith('/timeline')) timelineCalls.push(r.url());
+    };
+    page.on('request', onTimeline);
     await page.goto(`/patients/${patient.id}`);
     await page.getByRole('heading', { level: 1, name: 'Karla Kartenreiter' }).waitFor();
     const header = page.getByRole('region', { name: 'Patientenkopf' });
@@ -73,6 +78,9 @@ test('the record as a Karteikarte: a line added by keyboard shows at the top, an
     await page.locator('.timeline-list li').first().waitFor();
     const timelineHeight = await scrollHeight(page);
     a11y.timeline = seriousViolations(await axeViolations(page));
+    page.off('request', onTimeline);
+    // One request per opening: the answer must not trigger the next one (a reactive loop did).
+    t.is(timelineCalls.length, 1, `timeline requests while the record was open: ${timelineCalls.length}`);
 
     // Keyboard only: Tab to the quick entry, choose "Befund", type, Enter.
     await tabTo(page, 'quick-kind');

@@ -36,7 +36,7 @@ test('a coordinator adds a flight and a hotel; the arrivals board shows the arri
   const day = berlinDay(1);
 
   await screenshotOnFailure(page, 'travel-ui', async () => {
-    await page.goto(`/patients/${patient.id}`);
+    await page.goto(`/patients/${patient.id}#travel`);
     const section = page.getByRole('region', { name: 'Reisedaten' });
     await section.getByText('Kein Flug eingetragen.').waitFor();
     await section.getByRole('button', { name: 'Flug hinzufügen' }).click();
@@ -122,7 +122,7 @@ test('an admin switches the flight-status look-up on; a look-up on the patient p
     t.is(await settings.getByLabel('Zugangsschlüssel').inputValue(), '', 'the key is not shown again');
     a11y.settings = seriousViolations(await axeViolations(page));
 
-    await page.goto(`/patients/${patient.id}`);
+    await page.goto(`/patients/${patient.id}#travel`);
     const section = page.getByRole('region', { name: 'Reisedaten' });
     await section.getByRole('button', { name: /^Flugstatus abfragen\s*: LH631$/ }).click();
     await section.getByText('Flugstatus von LH631 aktualisiert.').waitFor();

@@ -20,6 +20,22 @@ test('the table defines all six roles and keeps health data away from finance an
   t.deepEqual(ROLE_PERMISSIONS.platform_owner, ['session.self'], 'the platform owner holds no organization permission, so no patient data');
 });
 
+test('diagnoses: admin, doctor and staff read and write them; coordinator and finance neither, and coordinators export no patient (an export must be complete)', (t) => {
+  for (const r of ['admin', 'doctor', 'staff'] as const) {
+    t.true(can([r], 'diagnoses.read'), `${r} reads diagnoses`);
+    t.true(can([r], 'diagnoses.write'), `${r} writes diagnoses`);
+  }
+  for (const r of ['coordinator', 'finance', 'platform_owner'] as const) {
+    t.false(can([r], 'diagnoses.read'), `${r} must not read diagnoses`);
+    t.false(can([r], 'diagnoses.write'), `${r} must not write diagnoses`);
+    t.false(can([r], 'gdpr.export'), `${r} must not export a patient`);
+    t.false(can([r], 'ai.prepare'), `${r} must not have a record prepared by the AI (it carries diagnoses)`);
+  }
+  t.true(can(['coordinator'], 'health.read'), 'coordinators still see anamnesis and pre-qualification');
+  for (const r of ROLES) if (can([r], 'diagnoses.write')) t.true(can([r], 'health.write'), `${r}: diagnoses.write comes with health.write`);
+  for (const r of ROLES) if (can([r], 'gdpr.export') || can([r], 'ai.prepare')) t.true(can([r], 'diagnoses.read'), `${r}: exports and AI preparation carry diagnoses`);
+});
+
 test('every permission has one scope, and no role holds a permission of the other scope', (t) => {
   for (const p of Object.keys(PERMISSIONS) as Permission[]) t.true(['installation', 'organization'].includes(scopeOf(p)), p);
   for (const r of ROLES) for (const p of ROLE_PERMISSIONS[r]) t.is(scopeOf(p), 'organization', `${r} holds ${p}`);

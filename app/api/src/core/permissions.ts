@@ -17,6 +17,8 @@ export const PERMISSIONS = {
   'patients.numbering': 'Set up the automatic patient numbering of the practice',
   'health.read': 'Read the encrypted health record',
   'health.write': 'Write the encrypted health record',
+  'diagnoses.read': 'See diagnoses (ICD-10-GM codes and texts) in the record, the timeline, prints and exports; without it the record shows them as not visible for the role',
+  'diagnoses.write': 'Add or correct a diagnosis (also needs health.write)',
   'gdpr.export': 'Export everything about a patient (Art. 15/20)',
   'gdpr.erase': 'Hard-delete a patient (Art. 17)',
   'patients.access_log': 'See who read or changed a patient record',
@@ -93,8 +95,10 @@ const CLINICAL: readonly Permission[] = [
 
 export const ROLE_PERMISSIONS: Record<Role, readonly Permission[]> = {
   admin: ALL,
-  coordinator: [...CLINICAL, 'gdpr.export', 'gdpr.restrict', 'patients.access_log', 'documents.removed', 'messaging.outbox', 'quotes.write', 'finance.read', 'finance.write', 'reports.read'],
-  doctor: [...CLINICAL, 'gdpr.export', 'gdpr.restrict', 'patients.access_log', 'questionnaires.manage', 'documents.removed', 'quotes.write', 'finance.read', 'ai.prepare', 'reports.read'],
+  // Coordinators see arrivals, enquiries, anamnesis/pre-qualification, appointments and messages,
+  // never diagnoses: no diagnoses.read/write, and no gdpr.export (an export must be complete).
+  coordinator: [...CLINICAL, 'gdpr.restrict', 'patients.access_log', 'documents.removed', 'messaging.outbox', 'quotes.write', 'finance.read', 'finance.write', 'reports.read'],
+  doctor: [...CLINICAL, 'diagnoses.read', 'diagnoses.write', 'gdpr.export', 'gdpr.restrict', 'patients.access_log', 'questionnaires.manage', 'documents.removed', 'quotes.write', 'finance.read', 'ai.prepare', 'reports.read'],
   // Finance sees master data and whether contact is allowed, never health data or photos (nor
   // appointments: their types, times and notes tell about treatment).
   // Money: quotes' amounts and references, deposits, payments, refunds, receipts (docs/finance.md).
@@ -103,7 +107,8 @@ export const ROLE_PERMISSIONS: Record<Role, readonly Permission[]> = {
   // never patient data; its installation powers come from the installation role operator alone.
   platform_owner: ['session.self'],
   // Staff work the record but cannot hard-delete, export or restrict.
-  staff: CLINICAL,
+  // MFA/VERAH document diagnoses too.
+  staff: [...CLINICAL, 'diagnoses.read', 'diagnoses.write'],
 };
 
 export function isRole(value: unknown): value is Role {

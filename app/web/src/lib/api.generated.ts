@@ -1522,7 +1522,7 @@ export type paths = {
             path?: never;
             cookie?: never;
         };
-        /** Open a record: master data, latest anamnesis with pre-qualification, diagnoses, treatments, plans (one audited read) */
+        /** Open a record: master data, latest anamnesis with pre-qualification, diagnoses (only with diagnoses.read; diagnosesVisible says so), treatments, plans (one audited read) */
         get: {
             parameters: {
                 query?: never;
@@ -9338,6 +9338,7 @@ export type components = {
             anamnesis: components["schemas"]["AnamnesisEntry"] | null;
             assessments: components["schemas"]["AnamnesisEntry"][];
             diagnoses: components["schemas"]["DiagnosisEntry"][];
+            diagnosesVisible: boolean;
             treatments: components["schemas"]["TreatmentEntry"][];
             plans: components["schemas"]["PlanEntry"][];
             notes: components["schemas"]["NoteEntry"][];

@@ -15,7 +15,8 @@ import {
 
 const appendRoute = (kind: Kind, segment: string, body: z.ZodType, summary: string) =>
   defineRoute({
-    method: 'post', path: `/patients/:id/${segment}`, access: 'health.write', tags: ['health-record'], params: idParams, body,
+    // a diagnosis needs diagnoses.write (held only by roles that also hold health.write)
+    method: 'post', path: `/patients/:id/${segment}`, access: kind === 'diagnosis' ? 'diagnoses.write' : 'health.write', tags: ['health-record'], params: idParams, body,
     summary,
     response: created(appendedView[kind]),
     handler: async ({ ctx, services, params, body: b }) => {
@@ -28,7 +29,7 @@ const appendRoute = (kind: Kind, segment: string, body: z.ZodType, summary: stri
 export const recordRoutes = [
   defineRoute({
     method: 'get', path: '/patients/:id/record', access: 'health.read', tags: ['health-record'], params: idParams,
-    summary: 'Open a record: master data, latest anamnesis with pre-qualification, diagnoses, treatments, plans (one audited read)',
+    summary: 'Open a record: master data, latest anamnesis with pre-qualification, diagnoses (only with diagnoses.read; diagnosesVisible says so), treatments, plans (one audited read)',
     response: ok(healthRecordView),
     handler: ({ services, params }) => getRecord(services, params.id),
   }),

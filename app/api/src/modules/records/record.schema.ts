@@ -124,6 +124,8 @@ export const healthRecordView = named('HealthRecord', z.strictObject({
   anamnesis: anamnesisEntry.nullable(),
   assessments: z.array(anamnesisEntry),
   diagnoses: z.array(diagnosisEntry),
+  /** false when the reader's role may not see diagnoses (then diagnoses is empty): the UI says "not visible for your role" */
+  diagnosesVisible: z.boolean(),
   treatments: z.array(treatmentEntry),
   plans: z.array(planEntry),
   notes: z.array(noteEntry),

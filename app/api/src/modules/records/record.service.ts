@@ -3,6 +3,7 @@
 import { randomUUID } from 'node:crypto';
 import { withScope, type Tx } from '../../db/connection.ts';
 import { authorize } from '../../core/authorize.ts';
+import { permits } from '../../core/permissions.ts';
 import { conflict, notFound, validation, validationMany } from '../../core/errors.ts';
 import type { Services } from '../../http/services.ts';
 import { audit, auditRead } from '../audit/audit.service.ts';
@@ -29,8 +30,8 @@ export interface EntryView {
 export const entryField = (e: { kind: string; id: string }) => `record_entry:${e.kind}:${e.id}`;
 
 /** Decrypts all entries of a patient and numbers each correction chain 1, 2, 3 … */
-export async function loadEntries(services: Services, trx: Tx, organizationId: string, patientId: string): Promise<EntryView[]> {
-  const rows = await repo.listEntries(trx, patientId);
+export async function loadEntries(services: Services, trx: Tx, organizationId: string, patientId: string, withoutKinds: readonly Kind[] = []): Promise<EntryView[]> {
+  const rows = (await repo.listEntries(trx, patientId)).filter((r) => !withoutKinds.includes(r.kind));
   const ref = patientKey(organizationId, patientId);
   const byId = new Map(rows.map((r) => [r.id, r]));
   const successor = new Map(rows.filter((r) => r.supersedes_id).map((r) => [r.supersedes_id!, r.id]));
@@ -51,9 +52,11 @@ export async function getRecord(services: Services, patientId: string) {
   return withScope(services.db, readScope(actor), async (trx) => {
     const row = await requirePatient(trx, patientId);
     const patient = await toView(services, trx, row); // first: its joined key row serves the entries too
-    const all = await loadEntries(services, trx, actor.organizationId, patientId);
+    const diagnosesVisible = permits(actor, 'diagnoses.read');
+    // without diagnoses.read the diagnoses are never decrypted nor sent
+    const all = (await loadEntries(services, trx, actor.organizationId, patientId, diagnosesVisible ? undefined : ['diagnosis']));
     const current = (k: Kind) => all.filter((e) => e.kind === k && !e.supersededById);
-    await auditRead(trx, 'health_record', patientId, { includes: 'master_data' });
+    await auditRead(trx, 'health_record', patientId, { includes: 'master_data', ...(diagnosesVisible ? {} : { diagnoses: 'not_visible' }) });
     return {
       patientId,
       patient,
@@ -61,6 +64,7 @@ export async function getRecord(services: Services, patientId: string) {
       /** Every current questionnaire answer set (anamnesis, Barthel, TUG …), newest first. */
       assessments: current('anamnesis').reverse(),
       diagnoses: current('diagnosis'),
+      diagnosesVisible,
       treatments: current('treatment'),
       plans: current('plan'),
       notes: current('note'),
@@ -96,6 +100,7 @@ async function anamnesisData(services: Services, trx: Tx, organizationId: string
 
 export async function appendEntry(services: Services, patientId: string, kind: Kind, body: Record<string, unknown> & { supersedesId?: string; correctionReason?: string }): Promise<EntryView> {
   const actor = authorize('health.write');
+  if (kind === 'diagnosis') authorize('diagnoses.write');
   return withScope(services.db, scope(actor), async (trx) => {
     const patient = await requireWritable(trx, patientId);
     await checkSupersedes(trx, patientId, kind, body);
@@ -130,6 +135,7 @@ export async function entryHistory(services: Services, patientId: string, entryI
     const byId = new Map(all.map((e) => [e.id, e]));
     let first = byId.get(entryId);
     if (!first) throw notFound('Record entry');
+    if (first.kind === 'diagnosis') authorize('diagnoses.read');
     while (first.supersedesId) first = byId.get(first.supersedesId)!;
     const chain: EntryView[] = [];
     for (let e: EntryView | undefined = first; e; e = e.supersededById ? byId.get(e.supersededById) : undefined) chain.push(e);

@@ -31,7 +31,11 @@ function entryLine(kind: string, d: R): Pick<TimelineItem, 'code' | 'status' | '
 
 const records: TimelineProvider = {
   module: 'records', types: ['anamnesis', 'diagnosis', 'treatment', 'plan', 'note'], permission: 'health.read',
-  async list({ services, trx, organizationId, patientId, types, before, limit }) {
+  typePermissions: { diagnosis: 'diagnoses.read' },
+  // diagnoses need diagnoses.read besides (coordinators see the record without them)
+  async list({ services, trx, organizationId, patientId, types: asked, before, limit, permits }) {
+    const types = permits('diagnoses.read') ? asked : asked.filter((t) => t !== 'diagnosis');
+    if (!types.length) return [];
     const rows = await repo.recordEntries(trx, patientId, types, before, limit);
     const superseded = await repo.supersededAmong(trx, rows.map((r) => r.id));
     const ref = patientKey(organizationId, patientId);

@@ -63,6 +63,8 @@ export interface TimelineProvider {
   module: string;
   types: readonly TimelineType[];
   permission: Permission;
+  /** a type that needs a further permission besides `permission` (records: diagnosis → diagnoses.read) */
+  typePermissions?: Partial<Record<TimelineType, Permission>>;
   list(q: TimelineQuery): Promise<TimelineItem[]>;
 }
 

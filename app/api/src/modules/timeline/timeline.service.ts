@@ -8,7 +8,7 @@ import { auditRead } from '../audit/audit.service.ts';
 import { patientKey, rememberKey } from '../patients/patient.crypto.ts';
 import { requirePatient } from '../patients/patient.guard.ts';
 import { readScope } from '../patients/patient.service.ts';
-import { TIMELINE_TYPES, timelineProviders, type TimelineCursor, type TimelineItem, type TimelineType } from './timeline.registry.ts';
+import { TIMELINE_TYPES, timelineProviders, type TimelineCursor, type TimelineItem, type TimelineProvider, type TimelineType } from './timeline.registry.ts';
 import './timeline.providers.ts';
 
 export interface TimelineRequest {
@@ -28,7 +28,8 @@ function parseCursor(s: string | undefined): TimelineCursor | null {
 export async function patientTimeline(services: Services, patientId: string, req: TimelineRequest) {
   const actor = authorize('patients.read');
   const allowed = timelineProviders().filter((p) => permits(actor, p.permission));
-  const visible = TIMELINE_TYPES.filter((t) => allowed.some((p) => p.types.includes(t)));
+  const typeAllowed = (p: TimelineProvider, t: TimelineType) => { const extra = p.typePermissions?.[t]; return !extra || permits(actor, extra); };
+  const visible = TIMELINE_TYPES.filter((t) => allowed.some((p) => p.types.includes(t) && typeAllowed(p, t)));
   const wanted = new Set(req.types ?? visible);
   const before = parseCursor(req.before);
   return withScope(services.db, readScope(actor), async (trx) => {
@@ -37,7 +38,7 @@ export async function patientTimeline(services: Services, patientId: string, req
     if ((row as { key_id?: string }).key_id) rememberKey(services.keys, trx, ref, row as never);
     const merged: TimelineItem[] = [];
     for (const p of allowed) {
-      const types = p.types.filter((t) => wanted.has(t));
+      const types = p.types.filter((t) => wanted.has(t) && typeAllowed(p, t));
       if (!types.length) continue;
       // One more than a page from each: the merge knows then whether anything older is left.
       merged.push(...(await p.list({ services, trx, organizationId: actor.organizationId, patientId, types, before, limit: req.limit + 1, permits: (x) => permits(actor, x) })));

@@ -6,6 +6,7 @@ import { auditActionsDe } from './audit-actions.de.ts';
 import { registerDe } from './register.de.ts';
 import { questDe } from './quest.de.ts';
 import { travelDe } from './travel.de.ts';
+import { rolesDe } from './roles.de.ts';
 import { aiDe } from './ai.de.ts';
 import { reportsDe } from './reports.de.ts';
 import { searchDe } from './search.de.ts';
@@ -20,6 +21,7 @@ export const de = {
   ...registerDe,
   ...questDe,
   ...travelDe,
+  ...rolesDe,
   ...aiDe,
   ...reportsDe,
   ...searchDe,

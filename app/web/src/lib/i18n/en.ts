@@ -7,6 +7,7 @@ import { financeEn } from './finance.en.ts';
 import { registerEn } from './register.en.ts';
 import { questEn } from './quest.en.ts';
 import { travelEn } from './travel.en.ts';
+import { rolesEn } from './roles.en.ts';
 import { aiEn } from './ai.en.ts';
 import { reportsEn } from './reports.en.ts';
 import { chartEn } from './chart.en.ts';
@@ -20,6 +21,7 @@ export const en: Messages = {
   ...registerEn,
   ...questEn,
   ...travelEn,
+  ...rolesEn,
   ...aiEn,
   ...reportsEn,
   ...searchEn,
