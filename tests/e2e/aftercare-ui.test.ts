@@ -5,24 +5,16 @@
 // axe-core on every state, no CSP violation, no uncaught error.
 import test from 'ava';
 import type { Browser } from 'playwright-core';
-import { setupInstance, startTestApp, type TestApp } from '../helpers/app.ts';
-import { axeViolations, launchBrowser, observedPage, screenshotOnFailure, seriousViolations } from '../helpers/browser.ts';
+import type { TestApp } from '../helpers/app.ts';
+import { signedInPage, useSetUpInstance } from './ui-steps.ts';
+import { axeViolations, screenshotOnFailure, seriousViolations } from '../helpers/browser.ts';
 import { clientAs, samplePatient } from '../integration/patients-fixtures.ts';
 
 let app: TestApp;
 let browser: Browser;
 let organizationId: string;
 
-test.before(async () => {
-  app = await startTestApp();
-  ({ organizationId } = await setupInstance(app));
-  browser = await launchBrowser();
-});
-test.after.always(async () => {
-  await browser?.close();
-  await app?.stop();
-  await app?.db.drop();
-});
+useSetUpInstance(test, (env) => ({ app, browser, organizationId } = env));
 
 const berlinDay = (offsetDays = 0) => new Intl.DateTimeFormat('en-CA', { timeZone: 'Europe/Berlin' }).format(new Date(Date.now() + offsetDays * 86_400_000));
 const german = (iso: string) => iso.split('-').reverse().join('.');
@@ -31,12 +23,8 @@ test('an aftercare template is created and applied to a patient\'s treatment pla
   const admin = await clientAs(app, organizationId, ['admin']);
   const patient = (await admin.post('/api/v1/patients', { ...samplePatient({ givenName: 'Nora', familyName: 'Nachsorgia' }), allowDuplicate: true })).body.patient;
   t.is((await admin.post(`/api/v1/patients/${patient.id}/plans`, { title: 'Eingriff am Knie', steps: [] })).status, 201);
-  const o = await observedPage(browser, app.url);
+  const o = await signedInPage(browser, app.url, admin);
   const { page } = o;
-  await o.context.addCookies([
-    { name: 'pk_session', value: admin.cookies.get('pk_session')!, url: app.url },
-    { name: 'pk_csrf', value: admin.cookies.get('pk_csrf')!, url: app.url },
-  ]);
   const a11y: Record<string, string[]> = {};
   const anchor = berlinDay(-7); // the day-7 follow-up is due today
 

@@ -5,33 +5,21 @@
 // the page in English. axe-core on every state.
 import test from 'ava';
 import type { Browser } from 'playwright-core';
-import { setupInstance, startTestApp, type TestApp } from '../helpers/app.ts';
-import { axeViolations, launchBrowser, observedPage, screenshotOnFailure, seriousViolations } from '../helpers/browser.ts';
+import type { TestApp } from '../helpers/app.ts';
+import { signedInPage, useSetUpInstance } from './ui-steps.ts';
+import { axeViolations, screenshotOnFailure, seriousViolations } from '../helpers/browser.ts';
 import { clientAs } from '../integration/patients-fixtures.ts';
 
 let app: TestApp;
 let browser: Browser;
 let organizationId: string;
 
-test.before(async () => {
-  app = await startTestApp();
-  ({ organizationId } = await setupInstance(app));
-  browser = await launchBrowser();
-});
-test.after.always(async () => {
-  await browser?.close();
-  await app?.stop();
-  await app?.db.drop();
-});
+useSetUpInstance(test, (env) => ({ app, browser, organizationId } = env));
 
 test('the administrator sets the reminders of an appointment type; bad offsets are refused at the field', async (t) => {
   const admin = await clientAs(app, organizationId, ['admin']);
-  const o = await observedPage(browser, app.url);
+  const o = await signedInPage(browser, app.url, admin);
   const { page } = o;
-  await o.context.addCookies([
-    { name: 'pk_session', value: admin.cookies.get('pk_session')!, url: app.url },
-    { name: 'pk_csrf', value: admin.cookies.get('pk_csrf')!, url: app.url },
-  ]);
   const a11y: Record<string, string[]> = {};
   const types = (await admin.get('/api/v1/appointments/settings')).body.types as { id: string; key: string; reminderOffsetsMinutes: number[] }[];
   const surgery = types.find((x) => x.key === 'surgery')!;

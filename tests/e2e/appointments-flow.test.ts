@@ -5,22 +5,14 @@
 // room's arrival → treatment → done; axe-core on every view, no CSP violation.
 import anyTest, { type TestFn } from 'ava';
 import type { Browser, Page } from 'playwright-core';
-import { startTestApp, type TestApp } from '../helpers/app.ts';
-import { axeViolations, launchBrowser, screenshotOnFailure, seriousViolations } from '../helpers/browser.ts';
+import { type TestApp } from '../helpers/app.ts';
+import { axeViolations, screenshotOnFailure, seriousViolations } from '../helpers/browser.ts';
 import { Client } from '../helpers/http-client.ts';
-import { completeSetup, confirmRecoveryCodes } from './ui-steps.ts';
+import { completeSetup, confirmRecoveryCodes, useAppAndBrowser } from './ui-steps.ts';
 
 const test = anyTest as TestFn<{ app: TestApp; browser: Browser }>;
 
-test.before(async (t) => {
-  t.context = { app: await startTestApp(), browser: await launchBrowser() };
-});
-
-test.after.always(async (t) => {
-  await t.context.browser?.close();
-  await t.context.app?.stop();
-  await t.context.app?.db.drop();
-});
+useAppAndBrowser(test);
 
 const berlinToday = () => new Intl.DateTimeFormat('en-CA', { timeZone: 'Europe/Berlin' }).format(new Date());
 

@@ -12,23 +12,16 @@ import type { Browser, Page } from 'playwright-core';
 import { runWithContext, systemContext } from '../../app/api/src/core/context.ts';
 import { generateDemoPatients } from '../../app/api/src/modules/patients/demo-data.service.ts';
 import { createPatient } from '../../app/api/src/modules/patients/patient.service.ts';
-import { startTestApp, type TestApp } from '../helpers/app.ts';
-import { axeViolations, launchBrowser, observedPage, screenshotOnFailure, seriousViolations } from '../helpers/browser.ts';
+import { type TestApp } from '../helpers/app.ts';
+import { axeViolations, observedPage, screenshotOnFailure, seriousViolations } from '../helpers/browser.ts';
 import { ownerQuery } from '../integration/patients-fixtures.ts';
-import { completeSetup, confirmRecoveryCodes } from './ui-steps.ts';
+import { completeSetup, confirmRecoveryCodes, useAppAndBrowser } from './ui-steps.ts';
 
 const test = anyTest as TestFn<{ app: TestApp; browser: Browser }>;
 const SHOTS = path.resolve('test-artifacts/screenshots');
 const DEMO = 300;
 
-test.before(async (t) => {
-  t.context = { app: await startTestApp(), browser: await launchBrowser() };
-});
-test.after.always(async (t) => {
-  await t.context.browser?.close();
-  await t.context.app?.stop();
-  await t.context.app?.db.drop();
-});
+useAppAndBrowser(test);
 
 /** The little of the DOM the test reads in the page (the test tsconfig has no DOM types). */
 declare const document: { activeElement: { id: string } | null; querySelectorAll(s: string): ArrayLike<{ getBoundingClientRect(): { top: number; bottom: number } }> };

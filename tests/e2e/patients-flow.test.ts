@@ -6,21 +6,13 @@
 import { readFileSync } from 'node:fs';
 import anyTest, { type TestFn } from 'ava';
 import type { Browser, Page } from 'playwright-core';
-import { startTestApp, type TestApp } from '../helpers/app.ts';
-import { axeViolations, launchBrowser, observedPage, screenshotOnFailure, seriousViolations } from '../helpers/browser.ts';
-import { completeSetup, confirmRecoveryCodes } from './ui-steps.ts';
+import { type TestApp } from '../helpers/app.ts';
+import { axeViolations, observedPage, screenshotOnFailure, seriousViolations } from '../helpers/browser.ts';
+import { completeSetup, confirmRecoveryCodes, useAppAndBrowser } from './ui-steps.ts';
 
 const test = anyTest as TestFn<{ app: TestApp; browser: Browser }>;
 
-test.before(async (t) => {
-  t.context = { app: await startTestApp(), browser: await launchBrowser() };
-});
-
-test.after.always(async (t) => {
-  await t.context.browser?.close();
-  await t.context.app?.stop();
-  await t.context.app?.db.drop();
-});
+useAppAndBrowser(test);
 
 const PATIENT = { givenName: 'Wiebke', familyName: 'Quellenhagen', birthDate: '1984-03-14', phone: '+49 171 5550123', email: 'wiebke.q@example.org' };
 const NAME = `${PATIENT.givenName} ${PATIENT.familyName}`;

@@ -5,25 +5,16 @@
 // the preview and the filled form; no CSP violation, no uncaught error.
 import test from 'ava';
 import type { Browser, Locator, Page } from 'playwright-core';
-import { setupInstance, startTestApp, type TestApp } from '../helpers/app.ts';
-import { axeViolations, launchBrowser, observedPage, screenshotOnFailure, seriousViolations } from '../helpers/browser.ts';
-import { openAdminMenu } from './ui-steps.ts';
+import type { TestApp } from '../helpers/app.ts';
+import { axeViolations, screenshotOnFailure, seriousViolations } from '../helpers/browser.ts';
+import { openAdminMenu, signedInPage, useSetUpInstance } from './ui-steps.ts';
 import { clientAs, samplePatient } from '../integration/patients-fixtures.ts';
 
 let app: TestApp;
 let browser: Browser;
 let organizationId: string;
 
-test.before(async () => {
-  app = await startTestApp();
-  ({ organizationId } = await setupInstance(app));
-  browser = await launchBrowser();
-});
-test.after.always(async () => {
-  await browser?.close();
-  await app?.stop();
-  await app?.db.drop();
-});
+useSetUpInstance(test, (env) => ({ app, browser, organizationId } = env));
 
 /** Types into a field reached by focus, as a keyboard user would. */
 async function typeInto(field: Locator, text: string) {
@@ -40,12 +31,8 @@ async function press(control: Locator, key: 'Enter' | 'Space' = 'Enter') {
 test('a doctor designs a questionnaire with a condition and a score, previews, publishes and fills it for a patient', async (t) => {
   const doctor = await clientAs(app, organizationId, ['doctor']);
   const patient = (await doctor.post('/api/v1/patients', { ...samplePatient({ givenName: 'Frieda', familyName: 'Fallrisiko' }), allowDuplicate: true })).body.patient;
-  const o = await observedPage(browser, app.url);
+  const o = await signedInPage(browser, app.url, doctor);
   const { page } = o;
-  await o.context.addCookies([
-    { name: 'pk_session', value: doctor.cookies.get('pk_session')!, url: app.url },
-    { name: 'pk_csrf', value: doctor.cookies.get('pk_csrf')!, url: app.url },
-  ]);
   const a11y: Record<string, string[]> = {};
   const started = Date.now();
 

@@ -5,23 +5,16 @@
 // print views. Logs the page height at 1366×900: the timeline tab against all sections stacked.
 import anyTest, { type TestFn } from 'ava';
 import type { Browser, Page } from 'playwright-core';
-import { startTestApp, type TestApp } from '../helpers/app.ts';
-import { axeViolations, launchBrowser, screenshotOnFailure, seriousViolations } from '../helpers/browser.ts';
+import { type TestApp } from '../helpers/app.ts';
+import { axeViolations, screenshotOnFailure, seriousViolations } from '../helpers/browser.ts';
 import { Client } from '../helpers/http-client.ts';
 import { claml } from '../helpers/icd-files.ts';
 import { multipart } from '../integration/patients-fixtures.ts';
-import { completeSetup, confirmRecoveryCodes } from './ui-steps.ts';
+import { completeSetup, confirmRecoveryCodes, useAppAndBrowser } from './ui-steps.ts';
 
 const test = anyTest as TestFn<{ app: TestApp; browser: Browser }>;
 
-test.before(async (t) => {
-  t.context = { app: await startTestApp(), browser: await launchBrowser() };
-});
-test.after.always(async (t) => {
-  await t.context.browser?.close();
-  await t.context.app?.stop();
-  await t.context.app?.db.drop();
-});
+useAppAndBrowser(test);
 
 const activeId = (page: Page) => page.evaluate(() => (globalThis as unknown as { document: { activeElement: { id: string } | null } }).document.activeElement?.id ?? '');
 const scrollHeight = (page: Page) => page.evaluate(() => (globalThis as unknown as { document: { documentElement: { scrollHeight: number } } }).document.documentElement.scrollHeight);

@@ -7,8 +7,9 @@
 import test from 'ava';
 import { readFile } from 'node:fs/promises';
 import type { Browser, Page } from 'playwright-core';
-import { setupInstance, startTestApp, type TestApp } from '../helpers/app.ts';
-import { axeViolations, launchBrowser, observedPage, screenshotOnFailure, seriousViolations } from '../helpers/browser.ts';
+import type { TestApp } from '../helpers/app.ts';
+import { signedInPage, useSetUpInstance } from './ui-steps.ts';
+import { axeViolations, screenshotOnFailure, seriousViolations } from '../helpers/browser.ts';
 import { clientAs } from '../integration/patients-fixtures.ts';
 import { RANGE, seedReportDemo } from '../integration/reports-fixtures.ts';
 import { seriesText } from '../../app/api/src/modules/reports/report-labels.ts';
@@ -17,16 +18,9 @@ let app: TestApp;
 let browser: Browser;
 let organizationId: string;
 
-test.before(async () => {
-  app = await startTestApp();
-  ({ organizationId } = await setupInstance(app));
+useSetUpInstance(test, async (env) => {
+  ({ app, browser, organizationId } = env);
   await seedReportDemo(app.db.superuserUrl, organizationId);
-  browser = await launchBrowser();
-});
-test.after.always(async () => {
-  await browser?.close();
-  await app?.stop();
-  await app?.db.drop();
 });
 
 const NAMES = ['patients', 'funnel', 'appointments', 'utilisation', 'messages', 'response_time'];
@@ -57,12 +51,8 @@ function expectedTable(r: Report, rows: Row[], lang: 'de' | 'en'): string[][] {
 
 test('the reports page shows every report\'s figures as tables behind the charts, downloads CSV, and prints', async (t) => {
   const admin = await clientAs(app, organizationId, ['admin']);
-  const o = await observedPage(browser, app.url);
+  const o = await signedInPage(browser, app.url, admin);
   const { page } = o;
-  await o.context.addCookies([
-    { name: 'pk_session', value: admin.cookies.get('pk_session')!, url: app.url },
-    { name: 'pk_csrf', value: admin.cookies.get('pk_csrf')!, url: app.url },
-  ]);
   const q = `from=${RANGE.from}&to=${RANGE.to}&granularity=week`;
   const api: Record<string, Report> = {};
   for (const name of NAMES) api[name] = (await admin.get(`/api/v1/reports/${name}?${q}`)).body;
@@ -132,11 +122,7 @@ test('the reports page shows every report\'s figures as tables behind the charts
 
 test('staff see no reports link and the API refuses them', async (t) => {
   const staff = await clientAs(app, organizationId, ['staff']);
-  const o = await observedPage(browser, app.url);
-  await o.context.addCookies([
-    { name: 'pk_session', value: staff.cookies.get('pk_session')!, url: app.url },
-    { name: 'pk_csrf', value: staff.cookies.get('pk_csrf')!, url: app.url },
-  ]);
+  const o = await signedInPage(browser, app.url, staff);
   await o.page.goto('/');
   await o.page.getByRole('navigation', { name: 'Hauptnavigation' }).getByRole('link', { name: 'Patienten' }).waitFor();
   t.is(await o.page.getByRole('link', { name: 'Auswertungen' }).count(), 0);

@@ -5,8 +5,9 @@
 // axe-core on the editor and the board, no CSP violation, no uncaught error.
 import test from 'ava';
 import type { Browser } from 'playwright-core';
-import { setupInstance, startTestApp, type TestApp } from '../helpers/app.ts';
-import { axeViolations, launchBrowser, observedPage, screenshotOnFailure, seriousViolations } from '../helpers/browser.ts';
+import type { TestApp } from '../helpers/app.ts';
+import { signedInPage, useSetUpInstance } from './ui-steps.ts';
+import { axeViolations, screenshotOnFailure, seriousViolations } from '../helpers/browser.ts';
 import { clientAs, samplePatient } from '../integration/patients-fixtures.ts';
 import { startFakeAviationStack, type FakeAviationStack } from '../helpers/fake-aviationstack.ts';
 
@@ -15,17 +16,12 @@ let browser: Browser;
 let organizationId: string;
 let fake: FakeAviationStack;
 
+useSetUpInstance(test, (env) => ({ app, browser, organizationId } = env));
 test.before(async () => {
-  app = await startTestApp();
-  ({ organizationId } = await setupInstance(app));
-  browser = await launchBrowser();
   fake = await startFakeAviationStack();
 });
 test.after.always(async () => {
-  await browser?.close();
   await fake?.close();
-  await app?.stop();
-  await app?.db.drop();
 });
 
 const berlinDay = (offsetDays = 0) => new Intl.DateTimeFormat('en-CA', { timeZone: 'Europe/Berlin' }).format(new Date(Date.now() + offsetDays * 86_400_000));
@@ -34,12 +30,8 @@ const german = (iso: string) => iso.split('-').reverse().join('.');
 test('a coordinator adds a flight and a hotel; the arrivals board shows the arrival with "transfer missing"', async (t) => {
   const coordinator = await clientAs(app, organizationId, ['coordinator']);
   const patient = (await coordinator.post('/api/v1/patients', { ...samplePatient({ givenName: 'Rania', familyName: 'Reisewitz' }), allowDuplicate: true })).body.patient;
-  const o = await observedPage(browser, app.url);
+  const o = await signedInPage(browser, app.url, coordinator);
   const { page } = o;
-  await o.context.addCookies([
-    { name: 'pk_session', value: coordinator.cookies.get('pk_session')!, url: app.url },
-    { name: 'pk_csrf', value: coordinator.cookies.get('pk_csrf')!, url: app.url },
-  ]);
   const a11y: Record<string, string[]> = {};
   const day = berlinDay(1);
 
@@ -115,12 +107,8 @@ test('an admin switches the flight-status look-up on; a look-up on the patient p
   t.is(flight.status, 201, flight.text);
   const scheduled = flight.body.flight.arrivalAt as string;
   fake.flights.push({ flightIata: 'LH631', date: day, status: 'active', scheduled, estimated: new Date(Date.parse(scheduled) + 25 * 60_000).toISOString() });
-  const o = await observedPage(browser, app.url);
+  const o = await signedInPage(browser, app.url, admin);
   const { page } = o;
-  await o.context.addCookies([
-    { name: 'pk_session', value: admin.cookies.get('pk_session')!, url: app.url },
-    { name: 'pk_csrf', value: admin.cookies.get('pk_csrf')!, url: app.url },
-  ]);
   const a11y: Record<string, string[]> = {};
   await screenshotOnFailure(page, 'travel-status-ui', async () => {
     await page.goto('/travel');

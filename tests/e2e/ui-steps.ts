@@ -1,7 +1,58 @@
 // Steps through the web UI that several browser tests share. Every step waits for a visible
 // outcome (playwright's auto-waiting locators, with the context's deadline), never for a time.
-import type { Page } from 'playwright-core';
-import { ADMIN, currentTotp } from '../helpers/app.ts';
+import type { TestFn } from 'ava';
+import type { Browser, Page } from 'playwright-core';
+import { ADMIN, currentTotp, setupInstance, startTestApp, type TestApp } from '../helpers/app.ts';
+import { launchBrowser, observedPage, type ObservedPage } from '../helpers/browser.ts';
+
+/**
+ * The file's app and Chromium in `t.context`: started before its tests, stopped (and the database
+ * dropped) after them, even when a test fails. The instance is not set up: the tests walk first-run
+ * set-up in the browser.
+ */
+export function useAppAndBrowser(test: TestFn<{ app: TestApp; browser: Browser }>): void {
+  test.before(async (t) => {
+    t.context = { app: await startTestApp(), browser: await launchBrowser() };
+  });
+  test.after.always(async (t) => {
+    await t.context.browser?.close();
+    await t.context.app?.stop();
+    await t.context.app?.db.drop();
+  });
+}
+
+export type SetUpInstance = { app: TestApp; browser: Browser; organizationId: string };
+
+/**
+ * An app whose instance is set up through the API (`setupInstance`) and Chromium, started before
+ * the file's tests and handed to `use` (awaited: further set-up that needs the app goes there, as
+ * ava runs a file's before hooks concurrently); stopped (and the database dropped) after them.
+ */
+export function useSetUpInstance(test: TestFn<any>, use: (env: SetUpInstance) => unknown): void {
+  let env: Partial<SetUpInstance> = {};
+  test.before(async () => {
+    const app = await startTestApp();
+    env.app = app;
+    const { organizationId } = await setupInstance(app);
+    env = { app, organizationId, browser: await launchBrowser() };
+    await use(env as SetUpInstance);
+  });
+  test.after.always(async () => {
+    await env.browser?.close();
+    await env.app?.stop();
+    await env.app?.db.drop();
+  });
+}
+
+/** A fresh observed page signed in with the session (and CSRF) cookies of an API client. */
+export async function signedInPage(browser: Browser, appUrl: string, client: { cookies: Map<string, string> }): Promise<ObservedPage> {
+  const o = await observedPage(browser, appUrl);
+  await o.context.addCookies([
+    { name: 'pk_session', value: client.cookies.get('pk_session')!, url: appUrl },
+    { name: 'pk_csrf', value: client.cookies.get('pk_csrf')!, url: appUrl },
+  ]);
+  return o;
+}
 
 /** First-run setup in German (the default language); returns the TOTP secret and recovery codes. */
 export async function completeSetup(page: Page): Promise<{ totpSecret: string; recoveryCodes: string[] }> {

@@ -4,21 +4,13 @@
 // checked with axe-core and for Content-Security-Policy violations in the console.
 import anyTest, { type TestFn } from 'ava';
 import type { Browser } from 'playwright-core';
-import { ADMIN, currentTotp, startTestApp, type TestApp } from '../helpers/app.ts';
-import { axeViolations, launchBrowser, observedPage, screenshotOnFailure, seriousViolations } from '../helpers/browser.ts';
-import { completeSetup, confirmRecoveryCodes, openAdminMenu } from './ui-steps.ts';
+import { ADMIN, currentTotp, type TestApp } from '../helpers/app.ts';
+import { axeViolations, observedPage, screenshotOnFailure, seriousViolations } from '../helpers/browser.ts';
+import { completeSetup, confirmRecoveryCodes, openAdminMenu, useAppAndBrowser } from './ui-steps.ts';
 
 const test = anyTest as TestFn<{ app: TestApp; browser: Browser }>;
 
-test.before(async (t) => {
-  t.context = { app: await startTestApp(), browser: await launchBrowser() };
-});
-
-test.after.always(async (t) => {
-  await t.context.browser?.close();
-  await t.context.app?.stop();
-  await t.context.app?.db.drop();
-});
+useAppAndBrowser(test);
 
 test('first-run setup, language switch, logout and local sign-in with password + TOTP work in the browser', async (t) => {
   const { app, browser } = t.context;

@@ -96,3 +96,22 @@ export async function waitForWorkerUnsealed(app: TestApp, owner: Db, timeoutMs =
     await new Promise((r) => setTimeout(r, 25));
   }
 }
+
+export type SetUpApp = { app: TestApp; admin: Client; organizationId: string };
+
+/**
+ * An app whose instance is set up through the API (the first admin's client is `admin`), started
+ * before the file's tests and handed to `use`; stopped (and the database dropped) after them.
+ */
+export function useSetUpApp(test: { before(fn: () => Promise<void>): void; after: { always(fn: () => Promise<void>): void } }, use: (env: SetUpApp) => void): void {
+  let app: TestApp | undefined;
+  test.before(async () => {
+    app = await startTestApp();
+    const { client, organizationId } = await setupInstance(app);
+    use({ app, admin: client, organizationId });
+  });
+  test.after.always(async () => {
+    await app?.stop();
+    await app?.db.drop();
+  });
+}

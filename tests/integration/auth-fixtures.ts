@@ -2,7 +2,8 @@
 // through their one-time link (as the person would), sign-in with TOTP, and an owner connection
 // to look at (or time-travel) rows the API role cannot see.
 import { randomBytes } from 'node:crypto';
-import { createDb, type Db } from '../../app/api/src/db/connection.ts';
+import { createDb, withScope, type Db } from '../../app/api/src/db/connection.ts';
+import { createSession } from '../../app/api/src/modules/auth/session.service.ts';
 import type { Role } from '../../app/api/src/core/permissions.ts';
 import { currentTotp, type TestApp } from '../helpers/app.ts';
 import { Client, type Response } from '../helpers/http-client.ts';
@@ -97,4 +98,13 @@ export async function stopApp(app: TestApp | undefined): Promise<void> {
   await closeOwner(app);
   await app.stop();
   await app.db.drop();
+}
+
+/** A client with a session issued directly (no sign-in) for this user, organization and roles. */
+export async function sessionAs(app: TestApp, organizationId: string, userId: string, roles: Role[]): Promise<Client> {
+  const issued = await withScope(app.services.db, { organizationId, userId }, (trx) => createSession(trx, app.config, { organizationId, userId, roles, method: 'local' }));
+  const client = app.client();
+  client.cookies.set('pk_session', issued.token);
+  client.cookies.set('pk_csrf', issued.csrfToken);
+  return client;
 }

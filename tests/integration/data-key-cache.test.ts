@@ -2,7 +2,7 @@
 // a page of patients costs one statement for rows, keys and total, sealing empties the cache, and
 // an erasure — in this process or another — ends every read of the patient at once.
 import test from 'ava';
-import { startTestApp, setupInstance, ADMIN, type TestApp } from '../helpers/app.ts';
+import { useSetUpApp, startTestApp, ADMIN, type TestApp } from '../helpers/app.ts';
 import type { Client } from '../helpers/http-client.ts';
 import { clientAs, ownerQuery, samplePatient } from './patients-fixtures.ts';
 
@@ -10,14 +10,7 @@ let app: TestApp;
 let admin: Client;
 let organizationId: string;
 
-test.before(async () => {
-  app = await startTestApp();
-  ({ client: admin, organizationId } = await setupInstance(app));
-});
-test.after.always(async () => {
-  await app?.stop();
-  await app?.db.drop();
-});
+useSetUpApp(test, (env) => ({ app, admin, organizationId } = env));
 
 const cache = () => app.services.keys.cache;
 async function newPatient(overrides: Record<string, unknown> = {}): Promise<string> {

@@ -3,7 +3,7 @@
 // resolved at read, erased patients gone, the listing audited); counts for today, inbox, tasks;
 // backup and update health only for installation operators.
 import test from 'ava';
-import { startTestApp, setupInstance, type TestApp } from '../helpers/app.ts';
+import { useSetUpApp, type TestApp } from '../helpers/app.ts';
 import type { Client } from '../helpers/http-client.ts';
 import { clientAs, ownerQuery, samplePatient } from './patients-fixtures.ts';
 import { nextCronRun } from '../../app/api/src/modules/home/home.service.ts';
@@ -12,14 +12,7 @@ let app: TestApp;
 let admin: Client;
 let organizationId: string;
 
-test.before(async () => {
-  app = await startTestApp();
-  ({ client: admin, organizationId } = await setupInstance(app));
-});
-test.after.always(async () => {
-  await app?.stop();
-  await app?.db.drop();
-});
+useSetUpApp(test, (env) => ({ app, admin, organizationId } = env));
 
 const berlinToday = () => new Intl.DateTimeFormat('en-CA', { timeZone: 'Europe/Berlin', year: 'numeric', month: '2-digit', day: '2-digit' }).format(new Date());
 

@@ -7,7 +7,7 @@ import { execFile } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { startTestApp, setupInstance, type TestApp } from '../helpers/app.ts';
+import { useSetUpApp, type TestApp } from '../helpers/app.ts';
 import type { Client } from '../helpers/http-client.ts';
 import { clientAs, multipart, ownerQuery } from './patients-fixtures.ts';
 import { CODES, claml, kodes } from '../helpers/icd-files.ts';
@@ -18,14 +18,7 @@ let organizationId: string;
 const dir = mkdtempSync(path.join(tmpdir(), 'pk-icd-'));
 const CLI = path.resolve('appliance/src/cli.ts');
 
-test.before(async () => {
-  app = await startTestApp();
-  ({ client: admin, organizationId } = await setupInstance(app));
-});
-test.after.always(async () => {
-  await app?.stop();
-  await app?.db.drop();
-});
+useSetUpApp(test, (env) => ({ app, admin, organizationId } = env));
 
 function upload(client: Client, name: string, data: string | Buffer, fields: Record<string, string> = {}) {
   const m = multipart(fields, { filename: name, type: 'application/octet-stream', data: Buffer.isBuffer(data) ? data : Buffer.from(data) });

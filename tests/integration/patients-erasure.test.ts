@@ -8,7 +8,7 @@ import { migrateLatest } from '../../app/api/src/db/migrate.ts';
 import { replayErasureLedger } from '../../app/api/src/modules/gdpr/erasure.service.ts';
 import { verifyAuditChains } from '../../app/api/src/modules/audit/audit.verify.ts';
 import { runScheduledRetention, SYSTEM_USER_ID } from '../../app/api/src/modules/retention/retention.scheduler.ts';
-import { startTestApp, setupInstance, type TestApp } from '../helpers/app.ts';
+import { useSetUpApp, type TestApp } from '../helpers/app.ts';
 import { createTestDatabase } from '../helpers/pg.ts';
 import type { Client } from '../helpers/http-client.ts';
 import { FREE_TEXT, HOTEL_SECRET, PHOTO_SECRET, dumpDatabase, fullPatient, ownerQuery } from './patients-fixtures.ts';
@@ -16,14 +16,7 @@ import { FREE_TEXT, HOTEL_SECRET, PHOTO_SECRET, dumpDatabase, fullPatient, owner
 let app: TestApp;
 let admin: Client;
 
-test.before(async () => {
-  app = await startTestApp();
-  ({ client: admin } = await setupInstance(app));
-});
-test.after.always(async () => {
-  await app?.stop();
-  await app?.db.drop();
-});
+useSetUpApp(test, (env) => ({ app, admin } = env));
 
 const OVERRIDE_REASON = 'Schreiben von Frau Gerlinde Pfaffenhuber vom 3. Mai, Rechtsabteilung geprüft';
 

@@ -3,21 +3,14 @@
 // organization, exact search through its blind index, optional auto-numbering). Encrypted like the
 // rest, rectification audited, in both exports, gone after erasure, separated by organization.
 import test from 'ava';
-import { startTestApp, setupInstance, type TestApp } from '../helpers/app.ts';
+import { useSetUpApp, type TestApp } from '../helpers/app.ts';
 import type { Client } from '../helpers/http-client.ts';
 import { clientAs, newOrganization, ownerQuery, samplePatient } from './patients-fixtures.ts';
 
 let app: TestApp;
 let admin: Client;
 
-test.before(async () => {
-  app = await startTestApp();
-  ({ client: admin } = await setupInstance(app));
-});
-test.after.always(async () => {
-  await app?.stop();
-  await app?.db.drop();
-});
+useSetUpApp(test, (env) => ({ app, admin } = env));
 
 const german = (extra: Record<string, unknown> = {}) => samplePatient({
   title: 'Dr. med.', salutation: 'ms', insuranceType: 'statutory', insurer: 'AOK Nordost', insuranceNumber: 'a 123 456 780',

@@ -2,7 +2,7 @@
 import test from 'ava';
 import { createDb, withScope } from '../../app/api/src/db/connection.ts';
 import { hasConsent } from '../../app/api/src/modules/consent/consent.service.ts';
-import { startTestApp, setupInstance, type TestApp } from '../helpers/app.ts';
+import { useSetUpApp, type TestApp } from '../helpers/app.ts';
 import type { Client } from '../helpers/http-client.ts';
 import { samplePatient } from './patients-fixtures.ts';
 
@@ -10,14 +10,7 @@ let app: TestApp;
 let admin: Client;
 let organizationId: string;
 
-test.before(async () => {
-  app = await startTestApp();
-  ({ client: admin, organizationId } = await setupInstance(app));
-});
-test.after.always(async () => {
-  await app?.stop();
-  await app?.db.drop();
-});
+useSetUpApp(test, (env) => ({ app, admin, organizationId } = env));
 
 async function create(overrides: Record<string, unknown> = {}) {
   const res = await admin.post('/api/v1/patients', samplePatient(overrides));

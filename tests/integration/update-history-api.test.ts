@@ -3,15 +3,13 @@
 // calls; the application role reads them only in installation scope and can never write them.
 import anyTest, { type TestFn } from 'ava';
 import { randomUUID } from 'node:crypto';
-import type { Role } from '../../app/api/src/core/permissions.ts';
 import { withScope } from '../../app/api/src/db/connection.ts';
-import { createSession } from '../../app/api/src/modules/auth/session.service.ts';
 import { recordUpdate } from '../../app/api/src/modules/updates/update-history.service.ts';
 import { parseUpdateRecord } from '../../app/api/src/modules/updates/update-record.ts';
 import { VERSION } from '../../app/api/src/version.ts';
 import { setupInstance, startTestApp, type TestApp } from '../helpers/app.ts';
 import type { Client } from '../helpers/http-client.ts';
-import { ownerDb, stopApp } from './auth-fixtures.ts';
+import { ownerDb, sessionAs, stopApp } from './auth-fixtures.ts';
 
 interface Ctx { app: TestApp; operator: Client; orgId: string; ids: string[] }
 const test = anyTest as TestFn<Ctx>;
@@ -35,14 +33,6 @@ test.before(async (t) => {
 test.after.always(async (t) => {
   await stopApp(t.context?.app);
 });
-
-async function sessionAs(app: TestApp, organizationId: string, userId: string, roles: Role[]): Promise<Client> {
-  const issued = await withScope(app.services.db, { organizationId, userId }, (trx) => createSession(trx, app.config, { organizationId, userId, roles, method: 'local' }));
-  const client = app.client();
-  client.cookies.set('pk_session', issued.token);
-  client.cookies.set('pk_csrf', issued.csrfToken);
-  return client;
-}
 
 test('an installation operator sees the running version and the runs, newest first', async (t) => {
   const res = await t.context.operator.get('/api/v1/installation/updates');

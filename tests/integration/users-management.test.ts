@@ -3,13 +3,10 @@
 // the otpauth label, organization boundaries, own password change, name/e-mail edits, last login,
 // audit filters and user names resolved within the organization only.
 import anyTest, { type TestFn } from 'ava';
-import { withScope } from '../../app/api/src/db/connection.ts';
-import { createSession } from '../../app/api/src/modules/auth/session.service.ts';
-import type { Role } from '../../app/api/src/core/permissions.ts';
 import { startTestApp, setupInstance, currentTotp, ADMIN, type TestApp } from '../helpers/app.ts';
 import { Client } from '../helpers/http-client.ts';
 import { waitForChained } from '../helpers/audit.ts';
-import { auditRows, createAccount, ownerDb, signIn, stopApp, tokenOf, type LocalAccount } from './auth-fixtures.ts';
+import { auditRows, createAccount, ownerDb, sessionAs, signIn, stopApp, tokenOf, type LocalAccount } from './auth-fixtures.ts';
 import { samplePatient } from './patients-fixtures.ts';
 
 interface Ctx { app: TestApp; admin: Client; adminId: string; orgId: string; otherOrgId: string; otherAdminId: string }
@@ -27,14 +24,6 @@ test.before(async (t) => {
 test.after.always(async (t) => {
   await stopApp(t.context?.app);
 });
-
-async function sessionAs(app: TestApp, organizationId: string, userId: string, roles: Role[]): Promise<Client> {
-  const issued = await withScope(app.services.db, { organizationId, userId }, (trx) => createSession(trx, app.config, { organizationId, userId, roles, method: 'local' }));
-  const client = app.client();
-  client.cookies.set('pk_session', issued.token);
-  client.cookies.set('pk_csrf', issued.csrfToken);
-  return client;
-}
 
 /** The field a 400 names, without the part of the request it came in (body., query.). */
 const field = (res: { body: { details?: { field: string }[] } }, i = 0) => res.body.details?.[i]?.field.replace(/^(body|query|params)\./, '');

@@ -2,62 +2,12 @@
 // tests, every alert documented in the file's header, with for/severity/summary/description and a
 // runbook, each with a firing and a quiet case; a broken threshold makes the unit test fail.
 import test from 'ava';
-import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
+import { alertRulesTests } from '../helpers/alert-rules.ts';
 
-const repo = path.resolve(import.meta.dirname, '../..');
-const promDir = path.join(repo, 'ops', 'prometheus');
-const rulesFile = path.join(promDir, 'rules', 'ai.rules.yml');
-const unitFile = path.join(promDir, 'tests', 'ai.test.yml');
-
-const run = (cmd: string, args: string[], cwd?: string) => {
-  const r = spawnSync(cmd, args, { cwd, encoding: 'utf8', timeout: 120_000 });
-  return { code: r.status ?? 1, out: `${r.stdout}${r.stderr}` };
-};
-const yaml = (file: string): any => JSON.parse(run('python3', ['-c', 'import json, sys, yaml; json.dump(yaml.safe_load(open(sys.argv[1], encoding="utf-8")), sys.stdout)', file]).out);
-
-test('promtool checks the AI rules and its unit tests pass', (t) => {
-  const check = run('promtool', ['check', 'rules', rulesFile]);
-  t.is(check.code, 0, check.out);
-  const unit = run('promtool', ['test', 'rules', 'ai.test.yml'], path.dirname(unitFile));
-  t.is(unit.code, 0, unit.out);
-  const config = run('promtool', ['check', 'config', path.join(promDir, 'prometheus.yml')]);
-  t.is(config.code, 0, config.out);
-  t.regex(config.out, /messaging\.rules\.yml/, 'prometheus.yml loads the file (rules/*.rules.yml)');
-});
-
-test('every AI alert has for, severity, summary, description, a runbook and a firing and a quiet test; the header lists it', (t) => {
-  const alerts = yaml(rulesFile).groups.flatMap((g: any) => g.rules).filter((r: any) => r.alert);
-  t.deepEqual(alerts.map((a: any) => a.alert).sort(), ['AiLeakCheckBlocked', 'AiRequestsFailing', 'AiUnavailable']);
-  const header = readFileSync(rulesFile, 'utf8').split('\n---\n')[0];
-  const tests = yaml(unitFile).tests.flatMap((tc: any) => tc.alert_rule_test ?? []);
-  for (const a of alerts) {
-    t.regex(a.for, /^\d+[smhd]$/);
-    t.regex(a.labels.severity, /^(critical|warning)$/);
-    t.true(a.annotations.summary.length > 10 && a.annotations.description.length > 30);
-    t.is(a.annotations.runbook_url, `docs/runbooks/${a.alert}.md`);
-    const runbook = path.join(repo, 'docs', 'runbooks', `${a.alert}.md`);
-    t.true(existsSync(runbook));
-    for (const s of ['## Symptom', '## Impact', '## First steps', '## Escalation']) t.true(readFileSync(runbook, 'utf8').includes(s), `${a.alert}: ${s}`);
-    t.regex(header, new RegExp(`#\\s+${a.alert}\\s+${a.for}\\s+${a.labels.severity}`), `${a.alert} in the header table`);
-    t.true(tests.some((x: any) => x.alertname === a.alert && (x.exp_alerts ?? []).length > 0), `${a.alert}: firing test`);
-    t.true(tests.some((x: any) => x.alertname === a.alert && (x.exp_alerts ?? []).length === 0), `${a.alert}: quiet test`);
-  }
-});
-
-test('a changed threshold or duration makes the AI unit tests fail', (t) => {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'pk-ai-rules-'));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  cpSync(promDir, dir, { recursive: true });
-  const copy = path.join(dir, 'rules', 'ai.rules.yml');
-  const original = readFileSync(copy, 'utf8');
-  for (const [from, to, alert] of [['expr: vector(0.5)', 'expr: vector(0.9)', 'AiRequestsFailing'], ['> 0\n        for: 10m', '> 1\n        for: 10m', 'AiUnavailable'], ['> 0\n        for: 1m', '> 1\n        for: 1m', 'AiLeakCheckBlocked']]) {
-    t.true(original.includes(from), `anchor ${from}`);
-    writeFileSync(copy, original.replace(from, to));
-    const r = run('promtool', ['test', 'rules', 'ai.test.yml'], path.join(dir, 'tests'));
-    t.not(r.code, 0, `${from} → ${to}`);
-    t.regex(r.out, new RegExp(`alertname: ${alert}`));
-  }
+alertRulesTests(test, {
+  area: 'ai',
+  label: 'AI',
+  alerts: ['AiLeakCheckBlocked', 'AiRequestsFailing', 'AiUnavailable'],
+  mutations: [['expr: vector(0.5)', 'expr: vector(0.9)', 'AiRequestsFailing'], ['> 0\n        for: 10m', '> 1\n        for: 10m', 'AiUnavailable'], ['> 0\n        for: 1m', '> 1\n        for: 1m', 'AiLeakCheckBlocked']],
+  tmpPrefix: 'pk-ai-rules-',
 });
