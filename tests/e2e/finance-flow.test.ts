@@ -134,8 +134,10 @@ test('quote → payment link → paid by webhook → the finance view and report
     await page.goto('/finance');
     const patients = page.getByRole('table', { name: 'Patientinnen und Patienten' });
     await patients.getByRole('row').filter({ hasText: 'Finanzfall, Fiona' }).waitFor();
-    const report = page.getByRole('table', { name: `Finanzbericht ${new Date().getFullYear()} nach Monaten` });
-    const month = new Intl.DateTimeFormat('de-DE', { month: 'long', year: 'numeric' }).format(new Date());
+    // the practice's year and month (Europe/Berlin), also just after midnight when UTC is still in the day before
+    const year = new Intl.DateTimeFormat('en', { year: 'numeric', timeZone: 'Europe/Berlin' }).format(new Date());
+    const report = page.getByRole('table', { name: `Finanzbericht ${year} nach Monaten` });
+    const month = new Intl.DateTimeFormat('de-DE', { month: 'long', year: 'numeric', timeZone: 'Europe/Berlin' }).format(new Date());
     const row = report.getByRole('row').filter({ has: page.getByRole('rowheader', { name: month }) });
     t.regex((await row.getByTestId('report-payments').textContent())?.replace(/\s/g, ' ') ?? '', /3\.529,75 €/);
     a11y.finance = seriousViolations(await axeViolations(page));

@@ -38,7 +38,8 @@ const UPDATE = {
   finishedAt: '2026-11-20T08:00:42Z', outcome: 'succeeded', by: 'ansible', durationSeconds: 42, detail: null,
   forced: true, forceReason: 'Sicherungsziel wird heute getauscht', snapshotRestored: false, phases: {},
 };
-const when = (iso: string, locale: string) => new Intl.DateTimeFormat(locale, { dateStyle: 'medium', timeStyle: 'short' }).format(new Date(iso));
+// shown in the practice's time zone (the organization's default), whatever zone the browser runs in
+const when = (iso: string, locale: string) => new Intl.DateTimeFormat(locale, { dateStyle: 'medium', timeStyle: 'short', timeZone: 'Europe/Berlin' }).format(new Date(iso));
 
 test('the operator manages operators and reads the installation audit log; an organization admin sees no installation pages', async (t) => {
   const { app, browser } = t.context;

@@ -44,9 +44,9 @@ export function useSetUpInstance(test: TestFn<any>, use: (env: SetUpInstance) =>
   });
 }
 
-/** A fresh observed page signed in with the session (and CSRF) cookies of an API client. */
-export async function signedInPage(browser: Browser, appUrl: string, client: { cookies: Map<string, string> }): Promise<ObservedPage> {
-  const o = await observedPage(browser, appUrl);
+/** A fresh observed page signed in with the session (and CSRF) cookies of an API client (browser zone: `timezoneId`). */
+export async function signedInPage(browser: Browser, appUrl: string, client: { cookies: Map<string, string> }, timezoneId?: string): Promise<ObservedPage> {
+  const o = await observedPage(browser, appUrl, 'de-DE', timezoneId);
   await o.context.addCookies([
     { name: 'pk_session', value: client.cookies.get('pk_session')!, url: appUrl },
     { name: 'pk_csrf', value: client.cookies.get('pk_csrf')!, url: appUrl },

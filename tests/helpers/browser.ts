@@ -35,9 +35,12 @@ export interface ObservedPage {
   cspViolations(): string[];
 }
 
-/** A fresh context (own cookies, the browser's language `locale`) with a page whose console output is recorded. */
-export async function observedPage(browser: Browser, baseURL: string, locale = 'de-DE'): Promise<ObservedPage> {
-  const context = await browser.newContext({ baseURL, locale, viewport: { width: 1280, height: 860 } });
+/**
+ * A fresh context (own cookies, the browser's language `locale`, optionally the browser's own time
+ * zone `timezoneId`, else the machine's) with a page whose console output is recorded.
+ */
+export async function observedPage(browser: Browser, baseURL: string, locale = 'de-DE', timezoneId?: string): Promise<ObservedPage> {
+  const context = await browser.newContext({ baseURL, locale, timezoneId, viewport: { width: 1280, height: 860 } });
   context.setDefaultTimeout(15_000);
   const page = await context.newPage();
   const lines: string[] = [];

@@ -206,7 +206,7 @@ test.serial('the source channel is master data: set and read through the API (au
   t.is(diagnosis.status, 201, 'other entries carry no flag and are written as before');
   const [flag] = await ownerQuery<{ prequal_status: string | null }>(app.db.superuserUrl, 'select prequal_status from record_entries where id = ?', [diagnosis.body.entry.id]);
   t.is(flag.prequal_status, null);
-  const today = new Date().toISOString().slice(0, 10);
+  const today = new Intl.DateTimeFormat('en-CA', { timeZone: 'Europe/Berlin' }).format(new Date());
   const r = await get(admin, 'funnel', `from=${today}&to=${today}&granularity=month`);
   t.is(r.rows.length, 1);
 });

@@ -10,6 +10,8 @@ export interface Actor {
   roles: Role[];
   /** Installation roles (operator), read live from installation_operators on every request. */
   installationRoles?: InstallationRole[];
+  /** The organization's time zone (IANA), read with the session: "today" is its calendar day. */
+  timeZone?: string;
   sessionId: string;
 }
 
@@ -33,6 +35,22 @@ export function currentContext(): RequestContext | undefined {
 
 export function log(): Logger {
   return storage.getStore()?.logger ?? rootLogger;
+}
+
+/** The organization's default time zone until an administrator sets another (appointments settings). */
+export const DEFAULT_TIME_ZONE = 'Europe/Berlin';
+
+/** A calendar day (YYYY-MM-DD) of an instant in a time zone. */
+export function dayIn(zone: string, at: Date = new Date()): string {
+  return new Intl.DateTimeFormat('en-CA', { timeZone: zone, year: 'numeric', month: '2-digit', day: '2-digit' }).format(at);
+}
+
+/**
+ * Today in the requesting organization's time zone (the practice's calendar day, not UTC's: just
+ * after midnight in Berlin UTC is still in the day before); the default zone outside a session.
+ */
+export function practiceToday(at: Date = new Date()): string {
+  return dayIn(storage.getStore()?.actor?.timeZone ?? DEFAULT_TIME_ZONE, at);
 }
 
 /** For CLI and background jobs: a context without an HTTP request. */

@@ -10056,6 +10056,7 @@ export type components = {
             /** Format: uuid */
             organizationId: string;
             organizationName: string | null;
+            timeZone: string;
             /** @enum {string} */
             signIn: "oidc" | "local";
         };

@@ -36,8 +36,6 @@ export function ageOn(birth: string, today: string): number {
   return y - by - (m < bm || (m === bm && d < bd) ? 1 : 0);
 }
 
-export const localToday = (now = new Date()): string =>
-  `${now.getFullYear()}-${String(now.getMonth() + 1).padStart(2, '0')}-${String(now.getDate()).padStart(2, '0')}`;
 
 /**
  * Whether a text is worth sending: the server refuses name parts under 3 letters; a date, a phone

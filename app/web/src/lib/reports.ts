@@ -4,6 +4,7 @@
 // amounts in cents) is listed for finance.read: a finance user sees the reports page with it alone.
 import type { Permission } from './permissions.ts';
 import type { ReportPath } from './api.ts';
+import { addDays } from './appointments.ts';
 
 export type ChartKind = 'stacked' | 'bar' | 'line';
 export interface ReportEntry {
@@ -28,9 +29,7 @@ export const REPORTS: ReportEntry[] = [
 /** Okabe–Ito: eight colours told apart with the common colour-vision deficiencies. */
 export const PALETTE = ['#0072B2', '#E69F00', '#009E73', '#CC79A7', '#56B4E9', '#D55E00', '#F0E442', '#000000'];
 
-/** The range shown first: the last 12 full weeks up to today. */
-export function defaultRange(today = new Date()): { from: string; to: string } {
-  const to = today.toISOString().slice(0, 10);
-  const from = new Date(today.getTime() - 83 * 86_400_000).toISOString().slice(0, 10);
-  return { from, to };
+/** The range shown first: the last 12 weeks up to today (the practice's calendar day, YYYY-MM-DD). */
+export function defaultRange(today: string): { from: string; to: string } {
+  return { from: addDays(today, -83), to: today };
 }

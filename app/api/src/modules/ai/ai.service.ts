@@ -12,7 +12,7 @@ import { readFile, realpath } from 'node:fs/promises';
 import path from 'node:path';
 import { withScope, type Tx } from '../../db/connection.ts';
 import { authorize } from '../../core/authorize.ts';
-import type { Actor } from '../../core/context.ts';
+import { practiceToday, type Actor } from '../../core/context.ts';
 import { AppError, notFound, validation } from '../../core/errors.ts';
 import type { Services } from '../../http/services.ts';
 import { audit, auditRead, auditStandalone } from '../audit/audit.service.ts';
@@ -347,7 +347,7 @@ export async function prepare(services: Services, patientId: string) {
     const entries = (await loadEntries(services, trx, actor.organizationId, patientId)).filter((e) => !e.supersededById);
     const inbound = await trx('inbound_messages').where({ patient_id: patientId }).orderBy('received_at', 'desc').limit(20);
     if (!entries.length && !inbound.length) throw new AppError(422, 'ai_empty_record', 'The record has no anamnesis, diagnoses, treatments, plans or messages to prepare');
-    const age = ageOn(g.master.birthDate, new Date().toISOString().slice(0, 10));
+    const age = ageOn(g.master.birthDate, practiceToday());
     const profile = `Alter ${age} Jahre; Geschlecht ${g.master.sex}${g.master.language ? `; Sprache ${g.master.language}` : ''}`;
     for (const e of entries) {
       const d = e.data as Record<string, unknown>;

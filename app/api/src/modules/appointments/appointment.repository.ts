@@ -1,5 +1,6 @@
 // The only place that queries the appointment tables (always inside withScope, so RLS applies).
 import type { Tx } from '../../db/connection.ts';
+import { DEFAULT_TIME_ZONE } from '../../core/context.ts';
 
 export interface TypeRow {
   id: string;
@@ -57,7 +58,7 @@ const WITH_PATIENT = `select ${APPOINTMENT_COLUMNS}, p.data as patient_data, k.i
 
 export async function organizationTimeZone(trx: Tx, organizationId: string): Promise<string> {
   const row = await trx('organizations').where({ id: organizationId }).first('time_zone');
-  return row?.time_zone ?? 'Europe/Berlin';
+  return row?.time_zone ?? DEFAULT_TIME_ZONE;
 }
 
 export async function setOrganizationTimeZone(trx: Tx, organizationId: string, timeZone: string): Promise<void> {

@@ -19,7 +19,7 @@ export async function findSessionByTokenHash(db: Db, tokenHash: Buffer) {
 }
 
 /** What auth_request_scope() returns for a valid session (it deletes an invalid one and returns nothing). */
-export type RequestScopeRow = Pick<SessionRow, 'id' | 'organization_id' | 'user_id' | 'csrf_token' | 'auth_method' | 'roles'> & { is_operator: boolean };
+export type RequestScopeRow = Pick<SessionRow, 'id' | 'organization_id' | 'user_id' | 'csrf_token' | 'auth_method' | 'roles'> & { is_operator: boolean; time_zone: string };
 
 /**
  * The statement that checks a session and scopes the caller's transaction to it, as text without

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { defineRoute } from '../../http/route.ts';
 import { withScope } from '../../db/connection.ts';
-import { currentContext } from '../../core/context.ts';
+import { currentContext, DEFAULT_TIME_ZONE } from '../../core/context.ts';
 import { audit } from '../audit/audit.service.ts';
 import { findUser, updateUser } from '../users/user.repository.ts';
 import { clearSessionCookies } from './session.service.ts';
@@ -24,7 +24,7 @@ export const sessionRoutes = [
       return {
         user: !user ? null : {
           id: user.id, displayName: user.display_name, username: user.username, roles: actor.roles, installationRoles: actor.installationRoles ?? [], locale: user.locale,
-          organizationId: actor.organizationId, organizationName: org?.name ?? null, signIn: user.oidc_issuer ? ('oidc' as const) : ('local' as const),
+          organizationId: actor.organizationId, organizationName: org?.name ?? null, timeZone: actor.timeZone ?? DEFAULT_TIME_ZONE, signIn: user.oidc_issuer ? ('oidc' as const) : ('local' as const),
         },
         sealed: services.seal.isSealed,
       };

@@ -18,6 +18,8 @@ export const sessionUserView = named('SessionUser', z.strictObject({
   locale: locale.nullable(),
   organizationId: z.uuid(),
   organizationName: z.string().nullable(),
+  /** The organization's time zone (IANA name): "today", weeks and months are counted in it, not in the browser's. */
+  timeZone: z.string(),
   /** How the user signs in: password and second factor live at the identity provider (oidc) or here (local). */
   signIn: z.enum(['oidc', 'local']),
 }));

@@ -72,6 +72,7 @@ export function toSessionActor(row: RequestScopeRow | undefined): SessionActor |
     organizationId: row.organization_id,
     roles: row.roles.filter(isRole),
     installationRoles: row.is_operator ? ['operator'] : [],
+    timeZone: row.time_zone,
     sessionId: row.id,
     csrfToken: row.csrf_token,
     method: row.auth_method,

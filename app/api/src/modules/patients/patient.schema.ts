@@ -2,6 +2,7 @@
 // phone numbers that are not dialable (national German or international, stored as E.164), malformed e-mail addresses are 400s before anything is stored.
 import { z } from 'zod';
 import { normalizePhone } from './phone.ts';
+import { practiceToday } from '../../core/context.ts';
 import { isoDay, isoTime, named } from '../../http/response.ts';
 import { CONTACT_CHANNELS, INSURANCE_TYPES, normalizeKvnr, PATIENT_NUMBER, SALUTATIONS } from './insurance.ts';
 
@@ -32,7 +33,7 @@ export const isoDate = z.string().refine(isValidIsoDate, { message: 'must be a r
 
 export const birthDate = isoDate.superRefine((s, ctx) => {
   if (!isValidIsoDate(s)) return;
-  const today = new Date().toISOString().slice(0, 10);
+  const today = practiceToday();
   if (s > today) ctx.addIssue({ code: 'custom', message: 'must not be in the future', params: { code: 'future_date' } });
   else if (ageOn(s, today) > MAX_AGE_YEARS) ctx.addIssue({ code: 'custom', message: `gives an age over ${MAX_AGE_YEARS} years`, params: { code: 'implausible_age', limit: MAX_AGE_YEARS } });
 });

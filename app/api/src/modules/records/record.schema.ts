@@ -3,6 +3,7 @@
 import { z } from 'zod';
 import { isoDate, patientView } from '../patients/patient.schema.ts';
 import { isoDay, isoTime, named } from '../../http/response.ts';
+import { practiceToday } from '../../core/context.ts';
 import { definitionSchema, draftDefinitionSchema, fieldDef, questionnaireKey, titleSchema } from './questionnaire.schema.ts';
 
 /** ICD-10-GM: letter, two digits, optional subcategory (.x or .xx), optional dagger/star/! mark. */
@@ -13,7 +14,7 @@ const correction = {
   correctionReason: z.string().trim().min(1).max(1000).optional(),
 };
 const notFuture = (field: z.ZodString | typeof isoDate) =>
-  field.refine((s: string) => s <= new Date().toISOString().slice(0, 10), 'must not be in the future');
+  field.refine((s: string) => s <= practiceToday(), 'must not be in the future');
 
 export const anamnesisBody = z.strictObject({
   /** Without a key: the organization's default questionnaire (docs/questionnaires.md). */

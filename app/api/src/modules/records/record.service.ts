@@ -4,6 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { withScope, type Tx } from '../../db/connection.ts';
 import { authorize } from '../../core/authorize.ts';
 import { permits } from '../../core/permissions.ts';
+import { practiceToday } from '../../core/context.ts';
 import { conflict, notFound, validation, validationMany } from '../../core/errors.ts';
 import type { Services } from '../../http/services.ts';
 import { audit, auditRead } from '../audit/audit.service.ts';
@@ -91,7 +92,7 @@ async function anamnesisData(services: Services, trx: Tx, organizationId: string
   // Scores and pre-qualification are computed now and stored with the answers: a later version
   // of the questionnaire never re-scores them.
   const scores = computeScores(q.definition, answers);
-  const prequalification = prequalify(q.definition, answers, ageOn(m.birthDate, new Date().toISOString().slice(0, 10)), scores);
+  const prequalification = prequalify(q.definition, answers, ageOn(m.birthDate, practiceToday()), scores);
   return {
     questionnaireId: q.id,
     data: { questionnaire: { key: q.key, version: q.version }, answers, ...(scores.length ? { scores } : {}), prequalification },

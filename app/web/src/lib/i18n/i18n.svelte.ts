@@ -31,6 +31,8 @@ function storedLocale(): Locale | undefined {
 
 export class I18n {
   locale = $state<Locale>(storedLocale() ?? 'de');
+  /** The practice's time zone once signed in (the session sets it): timestamps are shown in it, not in the browser's. */
+  timeZone = $state<string | undefined>(undefined);
 
   /** Translates a key; placeholders in braces are filled from params. */
   t = <K extends MessageKey>(key: K, ...args: MessageArgs<K>): string => {
@@ -54,12 +56,12 @@ export class I18n {
     }
   }
 
-  /** Formats a timestamp for the current language (dates in German order for 'de'). */
+  /** Formats a timestamp for the current language (dates in German order for 'de'), in the practice's time zone. */
   dateTime(value: string | Date | null | undefined): string {
     if (!value) return '';
     const date = typeof value === 'string' ? new Date(value) : value;
     if (Number.isNaN(date.getTime())) return '';
-    return new Intl.DateTimeFormat(this.locale === 'de' ? 'de-DE' : 'en-GB', { dateStyle: 'medium', timeStyle: 'short' }).format(date);
+    return new Intl.DateTimeFormat(this.locale === 'de' ? 'de-DE' : 'en-GB', { dateStyle: 'medium', timeStyle: 'short', timeZone: this.timeZone }).format(date);
   }
 
   /** A calendar date (YYYY-MM-DD, no time zone) as 17.05.1980 or 17/05/1980. */

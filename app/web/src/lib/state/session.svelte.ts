@@ -3,6 +3,7 @@
 import { api, NetworkError, type SessionUser, type SetupState } from '../api.ts';
 import { i18n, type Locale } from '../i18n/i18n.svelte.ts';
 import { allowed, type Permission } from '../permissions.ts';
+import { todayIn } from '../appointments.ts';
 
 export type Phase = 'loading' | 'ready' | 'offline';
 
@@ -20,6 +21,13 @@ export class SessionState {
   isAdmin = $derived(this.user?.roles.includes('admin') ?? false);
   /** An installation operator (seal, backups, recovery kit, organizations); may be no organization admin. */
   isOperator = $derived(this.user?.installationRoles?.includes('operator') ?? false);
+  /** The practice's time zone: its calendar day is "today", whatever zone the browser is set to. */
+  timeZone = $derived(this.user?.timeZone ?? 'Europe/Berlin');
+
+  /** Today's date (YYYY-MM-DD) in the practice's time zone: just after midnight in Berlin, UTC is still yesterday. */
+  today(): string {
+    return todayIn(this.timeZone);
+  }
 
   /** Whether the signed-in user's roles grant a permission (controls are hidden otherwise). */
   can(permission: Permission): boolean {
@@ -31,6 +39,7 @@ export class SessionState {
       const [session, setup] = await Promise.all([api.session(), api.setupState()]);
       this.setup = setup;
       this.user = session.user;
+      i18n.timeZone = session.user?.timeZone;
       if (session.user) this.expired = false;
       this.sealed = session.sealed;
       if (session.user?.organizationName) this.organizationName = session.user.organizationName;

@@ -9,7 +9,7 @@ export type Granularity = 'week' | 'month';
 export interface Loaded { entry: ReportEntry; report: Report | null; error: string | null }
 
 export function rangeFromUrl(url: { searchParams: { get(name: string): string | null } }): { from: string; to: string; granularity: Granularity } {
-  const d = defaultRange();
+  const d = defaultRange(session.today());
   const day = (v: string | null, fallback: string) => (v && /^\d{4}-\d{2}-\d{2}$/.test(v) ? v : fallback);
   return { from: day(url.searchParams.get('from'), d.from), to: day(url.searchParams.get('to'), d.to), granularity: url.searchParams.get('granularity') === 'month' ? 'month' : 'week' };
 }
