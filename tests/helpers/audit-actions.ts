@@ -17,14 +17,24 @@ export const DYNAMIC: Record<string, string[]> = {
   'modules/documents/document.service.ts|`document.${mode}`': ['document.view', 'document.download'],
   'modules/updates/update-history.service.ts|name': ['installation.update.started', 'installation.update.finished'],
   'modules/keystore/seal.routes.ts|action': ['seal.unseal', 'seal.passphrase_changed'],
-  'modules/finance/stripe.service.ts|`finance.external_service.${input.stripeEnabled ? \'enabled\' : \'disabled\'}`': ['finance.external_service.enabled', 'finance.external_service.disabled'],
   // The register's own record of a service switching (area = the part of the key before ':'; keys in providers.ts and each module's provider).
   'modules/services-register/register.service.ts|`${areaOf(entry.key)}.external_service.${enabled ? \'enabled\' : \'disabled\'}`': [
     'hosting.external_service.enabled', 'hosting.external_service.disabled', 'backup.external_service.enabled', 'backup.external_service.disabled', 'messaging.external_service.enabled', 'messaging.external_service.disabled', 'appointments.external_service.enabled', 'appointments.external_service.disabled', 'stripe.external_service.enabled', 'stripe.external_service.disabled', 'aviationstack.external_service.enabled', 'aviationstack.external_service.disabled', 'anthropic.external_service.enabled', 'anthropic.external_service.disabled'
   ],
   'modules/travel/travel.service.ts|`patient.travel.${table.slice(7, -1)}.delete`': ['patient.travel.flight.delete', 'patient.travel.hotel.delete', 'patient.travel.transfer.delete'],
-  'modules/travel/travel.service.ts|`travel.external_service.${input.flightStatusEnabled ? \'enabled\' : \'disabled\'}`': ['travel.external_service.enabled', 'travel.external_service.disabled'],
 };
+
+/**
+ * Actions earlier versions wrote and the code no longer writes. Existing audit logs still hold them,
+ * so their names stay in the catalogues (the audit page shows and filters them by name).
+ */
+export const RETIRED: string[] = [
+  // The AI, finance and travel modules audited their own switch; since the register of external
+  // services records and audits it once (anthropic. / stripe. / aviationstack.external_service.*).
+  'ai.external_service.enabled', 'ai.external_service.disabled',
+  'finance.external_service.enabled', 'finance.external_service.disabled',
+  'travel.external_service.enabled', 'travel.external_service.disabled',
+];
 
 const ACTION = /^[a-z0-9_]+(\.[a-z0-9_]+)+$/;
 

@@ -1,7 +1,8 @@
 // AI preparation and triage (issue 13) against the real server, PostgreSQL and the real
 // @anthropic-ai/sdk pointed at a fake Messages API on loopback that records every request:
-// settings (off by default, bad input → 400 naming the field, enabling audited), gating (switch,
-// consent, objection, restriction → nothing sent), the leak check, the audit of each disclosure
+// settings (off by default, bad input → 400 naming the field, each switch recorded in the register
+// and audited once, at the change), gating (switch, consent, objection, restriction → nothing
+// sent), the leak check, the audit of each disclosure
 // (SHA-256 equal to the bytes the fake received), review (accept two, one edited, reject one → two
 // AI-assisted notes), retry-after, breaker open and recovery, timeout, budget, malformed output,
 // truncation, empty record, triage, roles, export and erasure.
@@ -64,12 +65,33 @@ test.serial('settings: off by default, bad input is a 400 naming the field, enab
   t.is((await staff.put('/api/v1/ai/settings', { enabled: false })).status, 403);
   t.is((await staff.get('/api/v1/ai/settings')).status, 403);
   t.is(env.fake.requests.length, 0);
+  const q = <T>(sql: string, bindings: unknown[] = []) => ownerQuery<T>(env.app.db.ownerUrl, sql, bindings);
+  const dbNow = async () => (await q<{ now: Date }>('select now()'))[0].now;
+  /** The switch as the register records it: its events and its audit rows (with the request that wrote them). */
+  const switches = async () => ({
+    events: await q<{ enabled: boolean; at: Date }>("select enabled, at from external_service_events where organization_id = ? and service_key = 'anthropic' order by id", [env.organizationId]),
+    audits: await q<{ action: string; request_id: string | null; details: Record<string, unknown> }>(
+      "select action, request_id, details from audit_log where organization_id = ? and action like '%.external_service.%' and object_id = 'anthropic' order by id", [env.organizationId]),
+  });
+  const settingsAudit = async () => (await q<{ request_id: string | null; details: Record<string, unknown> }>("select request_id, details from audit_log where organization_id = ? and action = 'ai.settings' order by id desc limit 1", [env.organizationId]))[0];
+  const t0 = await dbNow();
   const on = await enableAi(env.admin, env.fake.url);
+  const t1 = await dbNow();
   t.true(on.enabled);
   t.true(on.apiKeyPresent);
   t.truthy(on.enabledAt);
-  const audits = await ownerQuery<{ action: string; details: Record<string, unknown> }>(env.app.db.ownerUrl, "select action, details from audit_log where action like 'ai.%' order by id");
-  t.true(audits.some((a) => a.action === 'ai.external_service.enabled'));
+  // Recorded and audited once, by the register, in the settings change itself (before any read of the register).
+  const afterOn = await switches();
+  t.deepEqual(afterOn.events.filter((e) => e.enabled).length, 1, 'the switch is in external_service_events right after the settings change');
+  const onEvent = afterOn.events.find((e) => e.enabled)!;
+  t.true(onEvent.at >= t0 && onEvent.at <= t1, 'recorded at the time of the change');
+  t.deepEqual(afterOn.audits.map((a) => a.action), ['anthropic.external_service.enabled']);
+  const settings = await settingsAudit();
+  t.is(afterOn.audits[0].request_id, settings.request_id, 'audited by the settings request, not by a later read');
+  t.like(afterOn.audits[0].details, { name: 'Anthropic Claude', thirdCountry: 'yes', details: { model: 'claude-sonnet-4-5' } });
+  t.like(settings.details, { enabled: true, model: 'claude-sonnet-4-5', keyFileSet: true }, 'the settings (model, address, budget) stay in ai.settings');
+  const audits = await q<{ action: string; details: Record<string, unknown> }>("select action, details from audit_log where action like 'ai.%' or action like 'anthropic.%' order by id");
+  t.false(audits.some((a) => a.action.startsWith('ai.external_service.')), 'the AI module no longer audits the switch itself');
   t.false(JSON.stringify(audits).includes(env.apiKey), 'the key is never in the audit');
   // The live register of external services lists Anthropic as on, with what it receives and since when.
   const register = await env.admin.get('/api/v1/services-register');
@@ -79,6 +101,22 @@ test.serial('settings: off by default, bad input is a 400 naming the field, enab
   t.truthy(anthropic.since);
   t.true(anthropic.safeguardCodes.includes('pseudonymisation'));
   t.false(JSON.stringify(register.body).includes(env.apiKey), 'the key is never in the register');
+  t.deepEqual((await switches()).audits.map((a) => a.action), ['anthropic.external_service.enabled'], 'reading the register audits nothing again');
+  // Switched off and on again: each switch once, at the change; a read adds nothing.
+  const off = await enableAi(env.admin, env.fake.url, { enabled: false });
+  t.false(off.enabled);
+  const offSettings = await settingsAudit();
+  const afterOff = await switches();
+  t.deepEqual(afterOff.events.map((e) => e.enabled).slice(-1), [false]);
+  t.deepEqual(afterOff.audits.map((a) => a.action), ['anthropic.external_service.enabled', 'anthropic.external_service.disabled']);
+  t.is(afterOff.audits[1].request_id, offSettings.request_id);
+  t.is((await env.admin.get('/api/v1/services-register')).status, 200);
+  await enableAi(env.admin, env.fake.url);
+  t.is((await env.admin.get('/api/v1/services-register')).status, 200);
+  const final = await switches();
+  t.deepEqual(final.audits.map((a) => a.action), ['anthropic.external_service.enabled', 'anthropic.external_service.disabled', 'anthropic.external_service.enabled']);
+  t.is(final.events.filter((e) => e.enabled).length, 2);
+  t.is(final.events.filter((e) => !e.enabled).length, afterOff.events.filter((e) => !e.enabled).length);
 });
 
 test.serial('gating: switch off, consent missing, objection, restriction → a clear 409 and nothing sent', async (t) => {

@@ -168,11 +168,29 @@ test.serial('Stripe is off by default; switching it on needs both secret files a
   t.is(missing.status, 400);
   t.is(missing.body.details[0].field, 'body.stripeEnabled');
   installStripeSecrets(e);
+  const org = { organization_id: e.organizationId };
+  const dbNow = async () => (await e.owner.raw('select now()')).rows[0].now as Date;
+  /** The switch as the register records it: its events and its audit rows (with the request that wrote them). */
+  const switches = async () => ({
+    events: (await e.owner('external_service_events').where({ ...org, service_key: 'stripe' }).orderBy('id').select('enabled', 'at')) as { enabled: boolean; at: Date }[],
+    audits: (await e.owner('audit_log').where({ ...org, object_id: 'stripe' }).where('action', 'like', '%.external_service.%').whereNot('action', 'finance.external_service.changed').orderBy('id')
+      .select('action', 'request_id', 'details')) as { action: string; request_id: string | null; details: Record<string, unknown> }[],
+  });
+  const t0 = await dbNow();
   const on = await e.admin.put('/api/v1/finance/settings', { stripeEnabled: true, shareContact: false });
+  const t1 = await dbNow();
   t.is(on.status, 200, on.text);
   t.true(on.body.stripeEnabled && on.body.secretKeyInstalled && on.body.webhookSecretInstalled);
   t.is(on.body.webhookPath, `/webhooks/stripe/${e.organizationId}`);
-  t.truthy(await e.owner('audit_log').where({ action: 'finance.external_service.enabled', object_id: 'stripe' }).first());
+  // Recorded and audited once, by the register, in the settings change itself (before any read of the register).
+  const afterOn = await switches();
+  const onEvents = afterOn.events.filter((x) => x.enabled);
+  t.is(onEvents.length, 1, 'the switch is in external_service_events right after the settings change');
+  t.true(onEvents[0].at >= t0 && onEvents[0].at <= t1, 'recorded at the time of the change');
+  t.deepEqual(afterOn.audits.map((a) => a.action), ['stripe.external_service.enabled']);
+  t.truthy(afterOn.audits[0].request_id, 'written by the settings request');
+  t.like(afterOn.audits[0].details, { name: 'Stripe', location: 'IE', thirdCountry: 'indirect', details: { shareContact: 'no' } }, 'the audit says whether name and e-mail go to Stripe');
+  t.false((afterOn.audits[0].details.dataCategoryCodes as string[]).includes('email_address'));
   // The live register of external services lists Stripe as on, with what it receives.
   const register = await e.admin.get('/api/v1/services-register');
   t.is(register.status, 200, register.text);
@@ -182,6 +200,20 @@ test.serial('Stripe is off by default; switching it on needs both secret files a
   t.truthy(entry.since);
   t.is(entry.thirdCountry, 'indirect');
   t.false(entry.dataCategoryCodes.includes('email_address'));
+  t.deepEqual((await switches()).audits.map((a) => a.action), ['stripe.external_service.enabled'], 'reading the register audits nothing again');
+  // Switched off and on again: each switch once, at the change, by the settings request; a read adds nothing.
+  t.is((await e.admin.put('/api/v1/finance/settings', { stripeEnabled: false, shareContact: false })).status, 200);
+  const afterOff = await switches();
+  t.deepEqual(afterOff.events.map((x) => x.enabled).slice(-1), [false]);
+  t.deepEqual(afterOff.audits.map((a) => a.action), ['stripe.external_service.enabled', 'stripe.external_service.disabled']);
+  t.truthy(afterOff.audits[1].request_id, 'written by the settings request');
+  t.is((await e.admin.get('/api/v1/services-register')).status, 200);
+  t.is((await e.admin.put('/api/v1/finance/settings', { stripeEnabled: true, shareContact: false })).status, 200);
+  t.is((await e.admin.get('/api/v1/services-register')).status, 200);
+  const final = await switches();
+  t.deepEqual(final.audits.map((a) => a.action), ['stripe.external_service.enabled', 'stripe.external_service.disabled', 'stripe.external_service.enabled']);
+  t.deepEqual(final.events.filter((x) => x.enabled).length, 2);
+  t.is(await e.owner('audit_log').where(org).whereIn('action', ['finance.external_service.enabled', 'finance.external_service.disabled']).first(), undefined, 'the finance module no longer audits the switch itself');
 });
 
 test.serial('a payment link per deposit sends only amount, currency and a neutral description to Stripe; paid by a signed webhook; forged, old and replayed events', async (t) => {

@@ -3,7 +3,8 @@
 // bad input → 400 naming the field, restriction (Art. 18) → 423, tenant isolation (RLS), roles
 // (finance 403, the board without health data), the arrivals board (arranged / missing), the
 // optional flight-status look-up against a local AviationStack-compatible server (off by default,
-// switching it on audited; only flight number, date and key leave), erasure removes everything.
+// each switch recorded in the register and audited once, at the change; only flight number, date
+// and key leave), erasure removes everything.
 import test from 'ava';
 import { startTestApp, setupInstance, type TestApp } from '../helpers/app.ts';
 import type { Client } from '../helpers/http-client.ts';
@@ -249,8 +250,27 @@ test.serial('flight status (off by default): switching on is audited; a look-up 
   t.is(off.status, 409);
   t.is(off.body.error, 'flight_status_disabled');
   t.deepEqual((await admin.get('/api/v1/travel/settings')).body, { flightStatusEnabled: false, baseUrl: null, accessKeySet: false, enabledAt: null });
+  const dbNow = async () => (await ownerQuery<{ now: Date }>(app.db.ownerUrl, 'select now()'))[0].now;
+  /** The switch as the register records it: its events and its audit rows (with the request that wrote them). */
+  const switches = async () => ({
+    events: await ownerQuery<{ enabled: boolean; at: Date }>(app.db.ownerUrl, "select enabled, at from external_service_events where organization_id = ? and service_key = 'aviationstack' order by id", [organizationId]),
+    audits: (await ownerQuery<{ action: string; request_id: string | null; details: Record<string, unknown> }>(app.db.ownerUrl,
+      "select action, request_id, details from audit_log where organization_id = ? and object_id = 'aviationstack' and action like '%.external_service.%' and action <> 'travel.external_service.configured' order by id", [organizationId])),
+  });
+  const t0 = await dbNow();
   const on = await admin.put('/api/v1/travel/settings', { flightStatusEnabled: true, baseUrl: fake.url, accessKey: fake.accessKey });
+  const t1 = await dbNow();
   t.is(on.status, 200, on.text);
+  // Recorded and audited once, by the register, in the settings change itself (before any read of the register).
+  const afterOn = await switches();
+  const onEvents = afterOn.events.filter((x) => x.enabled);
+  t.is(onEvents.length, 1, 'the switch is in external_service_events right after the settings change');
+  t.true(onEvents[0].at >= t0 && onEvents[0].at <= t1, 'recorded at the time of the change');
+  t.deepEqual(afterOn.audits.map((a) => a.action), ['aviationstack.external_service.enabled']);
+  t.truthy(afterOn.audits[0].request_id, 'written by the settings request');
+  t.like(afterOn.audits[0].details, { location: 'AT', thirdCountry: 'none', details: { host: new URL(fake.url).host } });
+  t.is((await admin.get('/api/v1/services-register')).status, 200);
+  t.deepEqual((await switches()).audits.map((a) => a.action), ['aviationstack.external_service.enabled'], 'reading the register audits nothing again');
   t.like(on.body, { flightStatusEnabled: true, baseUrl: fake.url, accessKeySet: true });
   t.false(on.text.includes(fake.accessKey), 'the key is never returned');
   const [stored] = await ownerQuery<{ t: string }>(app.db.ownerUrl, `select encode(access_key, 'escape') as t from travel_settings where organization_id = ?`, [organizationId]);
@@ -275,8 +295,16 @@ test.serial('flight status (off by default): switching on is audited; a look-up 
   const disable = await admin.put('/api/v1/travel/settings', { flightStatusEnabled: false });
   t.is(disable.status, 200);
   t.true(disable.body.accessKeySet, 'switching off keeps the key for later');
-  const actions = (await ownerQuery<{ action: string }>(app.db.ownerUrl, "select action from audit_log where action like 'travel.external_service.%' order by id")).map((r) => r.action);
-  t.deepEqual(actions.filter((a) => a !== 'travel.external_service.configured'), ['travel.external_service.enabled', 'travel.external_service.disabled']);
+  const afterOff = await switches();
+  t.deepEqual(afterOff.events.map((x) => x.enabled).slice(-1), [false], 'switching off is in external_service_events right after the change');
+  t.deepEqual(afterOff.audits.map((a) => a.action), ['aviationstack.external_service.enabled', 'aviationstack.external_service.disabled']);
+  t.truthy(afterOff.audits[1].request_id, 'written by the settings request');
+  t.is((await admin.get('/api/v1/services-register')).status, 200);
+  const final = await switches();
+  t.deepEqual(final.audits.map((a) => a.action), ['aviationstack.external_service.enabled', 'aviationstack.external_service.disabled'], 'each switch audited exactly once');
+  t.is(final.events.length, afterOff.events.length, 'a read records nothing new');
+  const legacy = await ownerQuery(app.db.ownerUrl, "select 1 from audit_log where action in ('travel.external_service.enabled', 'travel.external_service.disabled')");
+  t.is(legacy.length, 0, 'the travel module no longer audits the switch itself');
 });
 
 test('erasure (Art. 17) removes every travel row of the patient; anonymization drops them too', async (t) => {

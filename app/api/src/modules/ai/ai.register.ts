@@ -3,7 +3,7 @@
 // (ai_settings has row-level security).
 import type { Tx } from '../../db/connection.ts';
 import type { ExternalServiceEntry, ExternalServiceProvider } from '../services-register/registry.ts';
-import { settingsRow } from './ai.service.ts';
+import { settingsRow } from './ai.repository.ts';
 
 export const anthropicExternalService: ExternalServiceProvider = {
   key: 'anthropic',

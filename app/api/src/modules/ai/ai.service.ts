@@ -16,6 +16,7 @@ import { practiceToday, type Actor } from '../../core/context.ts';
 import { AppError, notFound, validation } from '../../core/errors.ts';
 import type { Services } from '../../http/services.ts';
 import { audit, auditRead, auditStandalone } from '../audit/audit.service.ts';
+import { syncOrganizationRegister } from '../services-register/register.service.ts';
 import { hasConsent } from '../consent/consent.service.ts';
 import { openJson, patientKey, sealJson } from '../patients/patient.crypto.ts';
 import { requirePatient } from '../patients/patient.guard.ts';
@@ -25,36 +26,12 @@ import { entryField, loadEntries } from '../records/record.service.ts';
 import * as records from '../records/record.repository.ts';
 import type { NOTE_CATEGORIES } from '../records/record.schema.ts';
 import { AiUnavailableError, gatewayFor, type MessageParams } from './anthropic.client.ts';
-import {
-  DEFAULT_BASE_URL, DEFAULT_MODEL, PREPARATION_TOOL, preparationOutput, TRIAGE_TOOL, triageOutput, type SettingsInput,
-} from './ai.schema.ts';
+import { PREPARATION_TOOL, preparationOutput, TRIAGE_TOOL, triageOutput, type SettingsInput } from './ai.schema.ts';
+import { settingsRow, type SettingsRow } from './ai.repository.ts';
 import { Pseudonymiser, type IdentifierCategory, type KnownIdentifiers } from './pseudonymise.ts';
 
 type Category = (typeof NOTE_CATEGORIES)[number];
 export type Task = 'prepare' | 'triage';
-
-interface SettingsRow {
-  organization_id: string;
-  enabled: boolean;
-  model: string;
-  base_url: string;
-  api_key_file: string | null;
-  timeout_ms: number;
-  max_retries: number;
-  daily_token_budget: number;
-  enabled_at: Date | null;
-  updated_by: string | null;
-  updated_at: Date | null;
-}
-
-const defaults = (organizationId: string): SettingsRow => ({
-  organization_id: organizationId, enabled: false, model: DEFAULT_MODEL, base_url: DEFAULT_BASE_URL, api_key_file: null, timeout_ms: 60_000,
-  max_retries: 2, daily_token_budget: 200_000, enabled_at: null, updated_by: null, updated_at: null,
-});
-
-export async function settingsRow(trx: Tx, organizationId: string): Promise<SettingsRow> {
-  return ((await trx('ai_settings').where({ organization_id: organizationId }).first()) as SettingsRow | undefined) ?? defaults(organizationId);
-}
 
 async function tokensUsedToday(trx: Tx, organizationId: string): Promise<number> {
   const [r] = await trx('ai_requests').where({ organization_id: organizationId }).andWhere('created_at', '>=', trx.raw("date_trunc('day', now())"))
@@ -112,11 +89,14 @@ export async function saveSettings(services: Services, input: SettingsInput) {
       enabled_at: input.enabled ? (before.enabled ? before.enabled_at : new Date()) : null, updated_by: actor.userId, updated_at: new Date(),
     };
     await trx('ai_settings').insert(row).onConflict('organization_id').merge();
-    const details = { model: row.model, baseUrl: row.base_url, timeoutMs: row.timeout_ms, maxRetries: row.max_retries, dailyTokenBudget: row.daily_token_budget, keyFileSet: Boolean(row.api_key_file) };
-    if (before.enabled !== input.enabled) {
-      await audit(trx, { action: input.enabled ? 'ai.external_service.enabled' : 'ai.external_service.disabled', objectType: 'organization', objectId: actor.organizationId, details: { service: 'anthropic', ...details } });
-    }
+    const details = {
+      enabled: row.enabled, model: row.model, baseUrl: row.base_url, timeoutMs: row.timeout_ms, maxRetries: row.max_retries, dailyTokenBudget: row.daily_token_budget,
+      keyFileSet: Boolean(row.api_key_file),
+    };
     await audit(trx, { action: 'ai.settings', objectType: 'organization', objectId: actor.organizationId, details });
+    // Switching Anthropic on or off: recorded in the register of external services and audited there
+    // once, as anthropic.external_service.enabled / .disabled (the provider reads ai_settings through trx).
+    await syncOrganizationRegister(services, trx, actor.organizationId);
     return settingsOut(services, await settingsRow(trx, actor.organizationId), await tokensUsedToday(trx, actor.organizationId));
   });
   return withKeyPresence(services, v);

@@ -15,6 +15,7 @@ import { audit } from '../audit/audit.service.ts';
 import { organizationTimeZone } from '../appointments/appointment.repository.ts';
 import { localDay } from '../appointments/time-zone.ts';
 import { loadPatient } from '../messaging/outbox.service.ts';
+import { syncOrganizationRegister } from '../services-register/register.service.ts';
 import { scope } from '../patients/patient.service.ts';
 import { requireWritable } from '../patients/patient.guard.ts';
 import { STRIPE_MAX_CENTS } from './finance.money.ts';
@@ -57,11 +58,13 @@ export async function putSettings(services: Services, input: { stripeEnabled: bo
     const since = input.stripeEnabled ? (before.stripe_enabled ? before.stripe_since : new Date()) : null;
     await trx('finance_settings').insert({ organization_id: actor.organizationId, stripe_enabled: input.stripeEnabled, stripe_since: since, stripe_share_contact: input.shareContact, updated_by: actor.userId })
       .onConflict('organization_id').merge({ stripe_enabled: input.stripeEnabled, stripe_since: since, stripe_share_contact: input.shareContact, updated_by: actor.userId, updated_at: trx.fn.now() });
-    if (input.stripeEnabled !== before.stripe_enabled) {
-      await audit(trx, { action: `finance.external_service.${input.stripeEnabled ? 'enabled' : 'disabled'}`, objectType: 'external_service', objectId: 'stripe', details: { shareContact: input.shareContact } });
-    } else if (input.shareContact !== before.stripe_share_contact) {
+    // Switching Stripe on or off: recorded in the register of external services and audited there once,
+    // as stripe.external_service.enabled / .disabled (with shareContact in the entry's details; the
+    // provider reads finance_settings through trx). Sharing name and e-mail is no switch for the register.
+    if (input.stripeEnabled === before.stripe_enabled && input.shareContact !== before.stripe_share_contact) {
       await audit(trx, { action: 'finance.external_service.changed', objectType: 'external_service', objectId: 'stripe', details: { shareContact: input.shareContact } });
     }
+    await syncOrganizationRegister(services, trx, actor.organizationId);
     return settingsView(services, trx, actor.organizationId);
   });
 }

@@ -1,7 +1,8 @@
 // The live register of external services: what the providers describe from the configuration,
 // with "since when" from the transition table (external_service_events). Changes are detected at
 // start-up, on every settings change that can switch a service (messaging channels, calendar feeds,
-// backup targets) and whenever the register is read; each transition is audited as
+// backup targets, Stripe, the flight-status look-up, the AI helper: in the same transaction as the
+// change) and whenever the register is read; each transition is audited once, here, as
 // "<area>.external_service.enabled" / ".disabled" (installation services in the installation chain).
 import { authorize } from '../../core/authorize.ts';
 import { rootLogger } from '../../core/logger.ts';
@@ -46,10 +47,17 @@ const stored = (e: ExternalServiceEntry) => {
   return rest;
 };
 
-/** Records the transitions between the stored state and `entries` (all of one scope) and audits them. */
-async function record(trx: Tx, organizationId: string | null, entries: ExternalServiceEntry[]): Promise<number> {
-  // One detector at a time per organization (start-up sync, a settings change and a read may meet).
+/**
+ * One detector at a time per organization (start-up sync, a settings change and a read may meet).
+ * Taken before the services are described: a detector that described the old state and then waited
+ * for the lock would record (and audit) a switch back that never happened.
+ */
+async function lock(trx: Tx, organizationId: string | null): Promise<void> {
   await trx.raw('select pg_advisory_xact_lock(hashtext(?))', [`external_services:${organizationId ?? 'installation'}`]);
+}
+
+/** Records the transitions between the stored state and `entries` (all of one scope) and audits them; the caller holds lock(). */
+async function record(trx: Tx, organizationId: string | null, entries: ExternalServiceEntry[]): Promise<number> {
   const before = await latest(trx, organizationId);
   let changes = 0;
   const write = async (entry: ExternalServiceEntry, enabled: boolean, first: boolean) => {
@@ -58,7 +66,10 @@ async function record(trx: Tx, organizationId: string | null, entries: ExternalS
     changes++;
     await audit(trx, {
       action: `${areaOf(entry.key)}.external_service.${enabled ? 'enabled' : 'disabled'}`, objectType: 'external_service', objectId: entry.key,
-      organizationId, details: { name: entry.name, recipient: entry.recipient, location: entry.location, thirdCountry: entry.thirdCountry },
+      organizationId,
+      // What the register shows at the switch (never patient data): the recipient, where, and what goes
+      // there, with the entry's own settings (e.g. Stripe's shareContact, the AI model and host).
+      details: { name: entry.name, recipient: entry.recipient, location: entry.location, thirdCountry: entry.thirdCountry, dataCategoryCodes: entry.dataCategoryCodes, details: entry.details ?? {} },
     });
   };
   const seen = new Set<string>();
@@ -74,11 +85,13 @@ async function record(trx: Tx, organizationId: string | null, entries: ExternalS
 
 /** Installation-wide services (hosting, backup targets); `trx` must be in installation scope. */
 export async function syncInstallationRegister(services: Services, trx: Tx): Promise<number> {
+  await lock(trx, null);
   return record(trx, null, await describeAll(services, trx, null));
 }
 
 /** The organization's own services; `trx` in the organization's scope. */
 export async function syncOrganizationRegister(services: Services, trx: Tx, organizationId: string): Promise<number> {
+  await lock(trx, organizationId);
   const entries = (await describeAll(services, trx, organizationId)).filter((e) => scopeOf(e) === 'organization');
   return record(trx, organizationId, entries);
 }
@@ -110,6 +123,7 @@ function withSince(e: ExternalServiceEntry, prev: EventRow | undefined): Registe
 export async function readRegister(services: Services) {
   const actor = authorize('register.read');
   return withScope(services.db, { organizationId: actor.organizationId, userId: actor.userId }, async (trx) => {
+    await lock(trx, actor.organizationId);
     const entries = await describeAll(services, trx, actor.organizationId);
     await record(trx, actor.organizationId, entries.filter((e) => scopeOf(e) === 'organization'));
     const org = await latest(trx, actor.organizationId);

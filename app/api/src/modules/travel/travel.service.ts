@@ -14,6 +14,7 @@ import { audit } from '../audit/audit.service.ts';
 import { organizationTimeZone } from '../appointments/appointment.repository.ts';
 import { localDay, nextDay, parseTime, startOfDay } from '../appointments/time-zone.ts';
 import { loadPatient } from '../messaging/outbox.service.ts';
+import { syncOrganizationRegister } from '../services-register/register.service.ts';
 import { openJson, patientKey, sealJson } from '../patients/patient.crypto.ts';
 import { requirePatient, requireWritable } from '../patients/patient.guard.ts';
 import { readScope, scope } from '../patients/patient.service.ts';
@@ -270,11 +271,13 @@ export async function updateSettings(services: Services, input: SettingsInput) {
       enabled_at: input.flightStatusEnabled ? (wasOn ? before!.enabled_at : new Date()) : null, updated_by: actor.userId, updated_at: new Date(),
     };
     await trx('travel_settings').insert(row).onConflict('organization_id').merge();
-    if (wasOn !== input.flightStatusEnabled) {
-      await audit(trx, { action: `travel.external_service.${input.flightStatusEnabled ? 'enabled' : 'disabled'}`, objectType: 'external_service', objectId: 'aviationstack', details: { service: 'aviationstack' } });
-    } else {
+    // Switching the look-up on or off: recorded in the register of external services and audited there
+    // once, as aviationstack.external_service.enabled / .disabled (the provider reads travel_settings
+    // through trx); any other save is audited here.
+    if (wasOn === input.flightStatusEnabled) {
       await audit(trx, { action: 'travel.external_service.configured', objectType: 'external_service', objectId: 'aviationstack', details: { baseUrlChanged: input.baseUrl !== undefined, accessKeyChanged: input.accessKey !== undefined } });
     }
+    await syncOrganizationRegister(services, trx, actor.organizationId);
     return settingsView(await settingsRow(trx, actor.organizationId));
   });
 }

@@ -1,4 +1,4 @@
-// Audit action names (DE): every action the API writes (tests/unit/audit-actions.test.ts checks it).
+// Audit action names (DE): every action the API writes, and the retired ones old audit logs still hold (tests/unit/audit-actions.test.ts checks it).
 export const auditActionsDe = {
   'audit.action.access.denied': "Zugriff verweigert",
   'audit.action.aftercare.tasks.list': "Nachsorge-Aufgaben angezeigt",

@@ -1,4 +1,4 @@
-// Audit action names (EN): every action the API writes (tests/unit/audit-actions.test.ts checks it).
+// Audit action names (EN): every action the API writes, and the retired ones old audit logs still hold (tests/unit/audit-actions.test.ts checks it).
 export const auditActionsEn = {
   'audit.action.access.denied': "Access denied",
   'audit.action.aftercare.tasks.list': "Aftercare tasks listed",
