@@ -95,7 +95,7 @@ test.serial('admins manage templates (steps ordered by day); bad input is a 400 
   t.is(changed.body.template.nameEn, 'Aftercare after surgery');
 });
 
-test.serial('applied with an anchor date: steps dated, messages queued at 09:00 of their day (today\'s at once, in the patient\'s language), titles encrypted', async (t) => {
+test.serial('applied with an anchor date: steps dated, messages queued at 09:00 of their day (today\'s at once after 09:00, at 09:00 before it; in the patient\'s language), titles encrypted', async (t) => {
   const p = await newPatient(env.admin, ['whatsapp_contact'], { language: 'en' });
   const today = berlinDay();
   const plan = await apply(p.id, today);
@@ -105,6 +105,16 @@ test.serial('applied with an anchor date: steps dated, messages queued at 09:00 
   t.is(day1.message!.status, 'queued');
   t.is(day1.message!.sendAt, nineBerlin(addDays(today, 1)));
   t.is(day30.message!.sendAt, nineBerlin(addDays(today, 30)));
+  if (Date.parse(day0.message!.sendAt) > Date.now()) {
+    // Applied before 09:00 (Berlin): today's message waits for 09:00 of today and is not sent yet …
+    t.is(day0.message!.sendAt, nineBerlin(today), 'before 09:00 today\'s message waits for 09:00');
+    t.is(day0.message!.status, 'queued');
+    t.false(env.fake.requests.some((x) => x.body.biz_opaque_callback_data === day0.message!.id));
+    // … and goes out when 09:00 comes (brought forward here instead of waiting for it).
+    await env.owner('outbox_messages').where({ id: day0.message!.id }).update({ send_at: new Date(), next_attempt_at: new Date() });
+  } else {
+    t.true(Date.parse(day0.message!.sendAt) <= Date.now() + 1000, 'after 09:00 today\'s message goes at once');
+  }
   const [req] = await waitFor('day-0 message at the fake WhatsApp', () => {
     const r = env.fake.requests.filter((x) => x.body.biz_opaque_callback_data === day0.message!.id);
     return r.length ? r : undefined;
