@@ -16,8 +16,9 @@ const typeOf = (key: string) => types.find((t) => t.key === key)!;
 const Y = Number(berlinDay().slice(0, 4)) + 1;
 
 interface OutboxRow { id: string; purpose: string; channel: string; status: string; blocked_reason: string | null; dedup_key: string; send_at: Date }
+/** The messages of an appointment; those of one booking share created_at (one transaction), so purpose orders them. */
 const outboxOf = (appointmentId: string): Promise<OutboxRow[]> =>
-  env.owner('outbox_messages').where('dedup_key', 'like', `appointment:${appointmentId}:%`).orderBy('created_at').select('id', 'purpose', 'channel', 'status', 'blocked_reason', 'dedup_key', 'send_at');
+  env.owner('outbox_messages').where('dedup_key', 'like', `appointment:${appointmentId}:%`).orderBy(['created_at', 'purpose', 'send_at']).select('id', 'purpose', 'channel', 'status', 'blocked_reason', 'dedup_key', 'send_at');
 const requestsFor = (id: string) => env.fake.requests.filter((r) => r.body.biz_opaque_callback_data === id);
 
 test.before(async () => {

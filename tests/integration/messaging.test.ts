@@ -440,6 +440,8 @@ test.serial('processed webhook receipts are pruned after 7 days and seen ids aft
   const event = inboundEvent(PHONE_NUMBER_ID, { id: `wamid.prune${Date.now()}`, from: p.whatsapp.replace('+', ''), text: 'Alt' });
   t.is((await postWebhook(env.app.url, event, env.appSecret)).status, 200);
   await waitFor('stored', async () => env.owner('inbound_messages').where({ patient_id: p.id }).first());
+  // every receipt processed (earlier tests' too), so none is processed after the backdating below
+  await waitFor('all processed', async () => Number((await env.owner('webhook_events').whereNull('processed_at').count({ n: '*' }))[0].n) === 0);
   await env.owner('webhook_events').whereNotNull('processed_at').update({ processed_at: env.owner.raw("now() - interval '8 days'") });
   await env.owner('webhook_seen').update({ seen_at: env.owner.raw("now() - interval '20 days'") });
   const pruned = await new WebhookProcessor(env.app.worker.services).prune(true);
