@@ -157,6 +157,15 @@ test('the retention scanner lists in a dry run, then anonymizes records past the
   t.is((await ownerQuery(app.db.ownerUrl, `select 1 from audit_log where action = 'patient.anonymize' and object_id = ?`, [old.id])).length, 1);
 });
 
+test('a record never treated counts from the day of its last change in the practice\'s zone: changed at 00:30 in Berlin (still the day before in UTC) is that Berlin day', async (t) => {
+  const p = await fullPatient(admin);
+  await ownerQuery(app.db.ownerUrl, `update patients set updated_at = '2015-01-10T00:30:00+01:00' where id = ?`, [p.id]);
+  const dry = await admin.get('/api/v1/retention/candidates');
+  t.is(dry.status, 200, dry.text);
+  const c = dry.body.candidates.find((x: { patientId: string }) => x.patientId === p.id);
+  t.like(c, { lastTreatmentOn: null, basisOn: '2015-01-10' });
+});
+
 test.serial('the scheduled retention job lists, then anonymizes records past the period in every organization, as the system actor', async (t) => {
   const old = await fullPatient(admin);
   await admin.post(`/api/v1/patients/${old.id}/treatments`, { performedOn: '2011-05-02', type: 'FUE', description: 'alt' });
