@@ -234,6 +234,10 @@ test('notes and cancel reasons are stored encrypted with the patient\'s key; rea
   const dump = await ownerQuery<{ t: string }>(app.db.ownerUrl, 'select row_to_json(a)::text as t from appointments a where id = ?', [a.id]);
   t.false(dump[0].t.includes('Quaxel'));
   t.false(Buffer.from(JSON.stringify(dump)).includes(Buffer.from('Quaxel')));
+  // The calendar leaves cancelled appointments out: one that stays planned puts the patient in the
+  // list (not only whatever the concurrent tests have booked for the patient by then).
+  const shown = await admin.post(api, { patientId, typeId: typeOf('consultation').id, roomId: (await newResource('room', 'Raum Notizen')).id, start: '2026-05-08T13:00' });
+  t.is(shown.status, 201, shown.text);
   await admin.get(`${api}?from=2026-05-08`);
   await admin.get(`/api/v1/patients/${patientId}/appointments`);
   await admin.get(`${api}/${a.id}`);
