@@ -9,6 +9,7 @@ import type { TestApp } from '../helpers/app.ts';
 import { signedInPage, useSetUpInstance } from './ui-steps.ts';
 import { axeViolations, screenshotOnFailure, seriousViolations } from '../helpers/browser.ts';
 import { clientAs, samplePatient } from '../integration/patients-fixtures.ts';
+import { berlinDay } from '../helpers/days.ts';
 
 let app: TestApp;
 let browser: Browser;
@@ -16,7 +17,6 @@ let organizationId: string;
 
 useSetUpInstance(test, (env) => ({ app, browser, organizationId } = env));
 
-const berlinDay = (offsetDays = 0) => new Intl.DateTimeFormat('en-CA', { timeZone: 'Europe/Berlin' }).format(new Date(Date.now() + offsetDays * 86_400_000));
 const german = (iso: string) => iso.split('-').reverse().join('.');
 
 test('an aftercare template is created and applied to a patient\'s treatment plan; its follow-up shows in today\'s list', async (t) => {

@@ -10,6 +10,7 @@ import { signedInPage, useSetUpInstance } from './ui-steps.ts';
 import { axeViolations, screenshotOnFailure, seriousViolations } from '../helpers/browser.ts';
 import { clientAs, samplePatient } from '../integration/patients-fixtures.ts';
 import { startFakeAviationStack, type FakeAviationStack } from '../helpers/fake-aviationstack.ts';
+import { berlinDay } from '../helpers/days.ts';
 
 let app: TestApp;
 let browser: Browser;
@@ -24,7 +25,6 @@ test.after.always(async () => {
   await fake?.close();
 });
 
-const berlinDay = (offsetDays = 0) => new Intl.DateTimeFormat('en-CA', { timeZone: 'Europe/Berlin' }).format(new Date(Date.now() + offsetDays * 86_400_000));
 const german = (iso: string) => iso.split('-').reverse().join('.');
 
 test('a coordinator adds a flight and a hotel; the arrivals board shows the arrival with "transfer missing"', async (t) => {

@@ -7,19 +7,11 @@
 import test from 'ava';
 import { clientAs, newOrganization, ownerQuery } from './patients-fixtures.ts';
 import { enableChannels, newPatient, startMessagingEnv, waitFor, type MessagingEnv } from './messaging-fixtures.ts';
+import { addDays, berlinDay } from '../helpers/days.ts';
 
 let env: MessagingEnv;
 const tpl = '/api/v1/aftercare/templates';
 
-const berlinDay = (offsetDays = 0) => {
-  const d = new Date(Date.now() + offsetDays * 86_400_000);
-  return new Intl.DateTimeFormat('en-CA', { timeZone: 'Europe/Berlin' }).format(d);
-};
-const addDays = (day: string, n: number) => {
-  const d = new Date(`${day}T00:00:00Z`);
-  d.setUTCDate(d.getUTCDate() + n);
-  return d.toISOString().slice(0, 10);
-};
 /** 09:00 Berlin of a day, as UTC. */
 const nineBerlin = (day: string) => {
   for (const off of ['+01:00', '+02:00']) {

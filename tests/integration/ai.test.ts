@@ -8,6 +8,7 @@
 // truncation, empty record, triage, roles, export and erasure.
 import test from 'ava';
 import { clientAs, ownerQuery, samplePatient } from './patients-fixtures.ts';
+import { berlinDay, berlinMidnight } from '../helpers/days.ts';
 import { enableAi, grantAi, inboundText, must, startAiEnv, type AiEnv } from './ai-fixtures.ts';
 import { metric } from './messaging-fixtures.ts';
 import { keyOf } from '../helpers/fake-anthropic.ts';
@@ -290,6 +291,10 @@ test.serial('the breaker opens after repeated 529s (nothing sent while open, the
 
 test.serial('budget exhausted → 429 with a clear code, nothing sent', async (t) => {
   const { id } = await patientWithRecord();
+  // Today's usage comes from this test, not from the tests before it (which may lie before
+  // midnight in the practice's zone when the run crosses it).
+  for (let i = 0; i < 10 && (await must(env.admin.get('/api/v1/ai/settings'), 200)).tokensUsedToday < 1000; i++) await must(env.admin.post(`/api/v1/patients/${id}/ai/prepare`, {}), 201);
+  t.true((await must(env.admin.get('/api/v1/ai/settings'), 200)).tokensUsedToday >= 1000);
   await enableAi(env.admin, env.fake.url, { dailyTokenBudget: 1000 });
   const before = env.fake.requests.length;
   const r = await env.admin.post(`/api/v1/patients/${id}/ai/prepare`, {});
@@ -298,6 +303,21 @@ test.serial('budget exhausted → 429 with a clear code, nothing sent', async (t
   t.is(env.fake.requests.length, before);
   t.is((await must(env.admin.get('/api/v1/ai/status'), 200)).budgetLeft, 0);
   await enableAi(env.admin, env.fake.url);
+});
+
+test.serial('the daily budget is the practice\'s day (Europe/Berlin), not UTC\'s: tokens used just after midnight in Berlin count today, just before it yesterday', async (t) => {
+  const used = async () => (await must(env.admin.get('/api/v1/ai/settings'), 200)).tokensUsedToday as number;
+  const midnight = berlinMidnight(berlinDay());
+  const before = await used();
+  const rows = await ownerQuery<{ id: string }>(env.app.db.ownerUrl,
+    `insert into ai_requests (organization_id, task, model, tokens_in, outcome, created_at)
+     values (?, 'prepare', 'claude-sonnet-4-5', 7777, 'success', ?), (?, 'prepare', 'claude-sonnet-4-5', 5555, 'success', ?) returning id`,
+    [env.organizationId, new Date(midnight.getTime() + 60_000), env.organizationId, new Date(midnight.getTime() - 60_000)]);
+  try {
+    t.is(await used() - before, 7777, 'only the minute after midnight in Berlin counts today');
+  } finally {
+    await ownerQuery(env.app.db.ownerUrl, 'delete from ai_requests where id in (?, ?)', rows.map((r) => r.id));
+  }
 });
 
 test.serial('oversized input is truncated with a visible note; an empty record is a 422', async (t) => {

@@ -6,15 +6,19 @@
 // consented, else e-mail. Offsets per appointment type; bad offsets are a 400 naming the field.
 import test from 'ava';
 import { enableChannels, newPatient, startMessagingEnv, waitFor, type MessagingEnv } from './messaging-fixtures.ts';
+import { addDays, berlinDay, lastSunday } from '../helpers/days.ts';
 
 let env: MessagingEnv;
 let types: { id: string; key: string; reminderOffsetsMinutes: number[] }[];
 const api = '/api/v1/appointments';
 const typeOf = (key: string) => types.find((t) => t.key === key)!;
+/** Next calendar year (Berlin): fixed dates in it are in the future whenever the test runs. */
+const Y = Number(berlinDay().slice(0, 4)) + 1;
 
 interface OutboxRow { id: string; purpose: string; channel: string; status: string; blocked_reason: string | null; dedup_key: string; send_at: Date }
+/** The messages of an appointment; those of one booking share created_at (one transaction), so purpose orders them. */
 const outboxOf = (appointmentId: string): Promise<OutboxRow[]> =>
-  env.owner('outbox_messages').where('dedup_key', 'like', `appointment:${appointmentId}:%`).orderBy('created_at').select('id', 'purpose', 'channel', 'status', 'blocked_reason', 'dedup_key', 'send_at');
+  env.owner('outbox_messages').where('dedup_key', 'like', `appointment:${appointmentId}:%`).orderBy(['created_at', 'purpose', 'send_at']).select('id', 'purpose', 'channel', 'status', 'blocked_reason', 'dedup_key', 'send_at');
 const requestsFor = (id: string) => env.fake.requests.filter((r) => r.body.biz_opaque_callback_data === id);
 
 test.before(async () => {
@@ -89,20 +93,23 @@ test.serial('booking: the confirmation is queued in the same transaction and rea
 
 test.serial('DST: a reminder 24 h before lands on the right UTC instant (autumn and spring change)', async (t) => {
   const p = await newPatient(env.admin, ['whatsapp_contact']);
-  // 2026's changes are already past (today is later); 2027: summer time ends 31 Oct, begins 28 Mar.
-  const autumn = await book(p.id, '2027-11-01T09:00');
-  t.is(autumn.startsAt, '2027-11-01T08:00:00.000Z');
+  // Next year's changes (always ahead, whenever the test runs): summer time ends on the last
+  // Sunday of October and begins on the last Sunday of March; the appointments are on the Monday after.
+  const autumnSunday = lastSunday(Y, 10);
+  const autumn = await book(p.id, `${addDays(autumnSunday, 1)}T09:00`);
+  t.is(autumn.startsAt, `${addDays(autumnSunday, 1)}T08:00:00.000Z`);
   const [, r1] = await outboxOf(autumn.id);
-  t.is(r1.send_at.toISOString(), '2027-10-31T08:00:00.000Z', '31 Oct 09:00 CET, the day summer time ends');
-  const spring = await book(p.id, '2027-03-29T09:00');
-  t.is(spring.startsAt, '2027-03-29T07:00:00.000Z');
+  t.is(r1.send_at.toISOString(), `${autumnSunday}T08:00:00.000Z`, `${autumnSunday} 09:00 CET, the day summer time ends`);
+  const springSunday = lastSunday(Y, 3);
+  const spring = await book(p.id, `${addDays(springSunday, 1)}T09:00`);
+  t.is(spring.startsAt, `${addDays(springSunday, 1)}T07:00:00.000Z`);
   const [, r2] = await outboxOf(spring.id);
-  t.is(r2.send_at.toISOString(), '2027-03-28T07:00:00.000Z', '28 Mar 09:00 CEST, the day summer time begins');
+  t.is(r2.send_at.toISOString(), `${springSunday}T07:00:00.000Z`, `${springSunday} 09:00 CEST, the day summer time begins`);
   // two reminders (24 h and 2 h) for a surgery in the night of the change: elapsed time, not wall clock
-  const night = await book(p.id, '2027-10-31T03:30', 'surgery', 60);
-  t.is(night.startsAt, '2027-10-31T02:30:00.000Z');
+  const night = await book(p.id, `${autumnSunday}T03:30`, 'surgery', 60);
+  t.is(night.startsAt, `${autumnSunday}T02:30:00.000Z`);
   const rs = (await outboxOf(night.id)).filter((r) => r.purpose === 'appointment_reminder').map((r) => [r.dedup_key.split(':').pop(), r.send_at.toISOString()]);
-  t.deepEqual(rs.sort(), [['120m', '2027-10-31T00:30:00.000Z'], ['1440m', '2027-10-30T02:30:00.000Z']]);
+  t.deepEqual(rs.sort(), [['120m', `${autumnSunday}T00:30:00.000Z`], ['1440m', `${addDays(autumnSunday, -1)}T02:30:00.000Z`]]);
 });
 
 test.serial('a reminder whose time has passed at booking is not written; the confirmation is', async (t) => {
@@ -113,24 +120,24 @@ test.serial('a reminder whose time has passed at booking is not written; the con
 
 test.serial('move: the reminder follows (same message, new time), a change message goes out; a type change takes its offsets', async (t) => {
   const p = await newPatient(env.admin, ['whatsapp_contact']);
-  const a = await book(p.id, '2027-05-10T10:00');
+  const a = await book(p.id, `${Y}-05-10T10:00`);
   const [, before] = await outboxOf(a.id);
-  const moved = await env.admin.patch(`${api}/${a.id}`, { version: a.version, start: '2027-05-12T15:30' });
+  const moved = await env.admin.patch(`${api}/${a.id}`, { version: a.version, start: `${Y}-05-12T15:30` });
   t.is(moved.status, 200, moved.text);
   const rows = await outboxOf(a.id);
   const reminders = rows.filter((r) => r.purpose === 'appointment_reminder' && r.status === 'queued');
   t.is(reminders.length, 1);
   t.is(reminders[0].id, before.id, 'the same outbox message, moved');
-  t.is(reminders[0].send_at.toISOString(), '2027-05-11T13:30:00.000Z');
+  t.is(reminders[0].send_at.toISOString(), `${Y}-05-11T13:30:00.000Z`);
   const change = rows.find((r) => r.purpose === 'appointment_change')!;
   t.is(change.dedup_key, `appointment:${a.id}:change:v2`);
   const [req] = await waitFor('change sent', () => requestsFor(change.id).length ? requestsFor(change.id) : undefined);
-  t.deepEqual(req.body.template.components[0].parameters.map((x: { text: string }) => x.text), ['12.05.2027', '15:30']);
+  t.deepEqual(req.body.template.components[0].parameters.map((x: { text: string }) => x.text), [`12.05.${Y}`, '15:30']);
   // surgery has 24 h and 2 h: a type change without a move adds the 2 h reminder, no change message
   const retyped = await env.admin.patch(`${api}/${a.id}`, { version: moved.body.appointment.version, typeId: typeOf('surgery').id });
   t.is(retyped.status, 200, retyped.text);
   const after = await outboxOf(a.id);
-  t.deepEqual(after.filter((r) => r.purpose === 'appointment_reminder' && r.status === 'queued').map((r) => r.send_at.toISOString()).sort(), ['2027-05-11T13:30:00.000Z', '2027-05-12T11:30:00.000Z']);
+  t.deepEqual(after.filter((r) => r.purpose === 'appointment_reminder' && r.status === 'queued').map((r) => r.send_at.toISOString()).sort(), [`${Y}-05-11T13:30:00.000Z`, `${Y}-05-12T11:30:00.000Z`]);
   t.is(after.filter((r) => r.purpose === 'appointment_change').length, 1);
 });
 
@@ -158,7 +165,7 @@ test.serial('cancel: queued reminders are cancelled and never sent; the patient 
   t.is((await env.owner('outbox_messages').where({ id: reminder.id }).first()).status, 'cancelled');
   t.is((await env.admin.patch(`${api}/types/${followUp.id}`, { reminderOffsetsMinutes: [1440] })).status, 200);
 
-  const b = await book(p.id, '2027-06-01T08:00');
+  const b = await book(p.id, `${Y}-06-01T08:00`);
   const ns = await env.admin.post(`${api}/${b.id}/status`, { version: b.version, status: 'no_show' });
   t.is(ns.status, 200, ns.text);
   const nsRows = await outboxOf(b.id);
@@ -170,13 +177,13 @@ test.serial('cancel: queued reminders are cancelled and never sent; the patient 
   const againRows = (await outboxOf(b.id)).filter((r) => r.purpose === 'appointment_reminder');
   t.deepEqual(againRows.map((r) => r.status), ['cancelled', 'queued']);
   t.is(againRows[1].dedup_key, `appointment:${b.id}:reminder:1440m`);
-  t.is(againRows[1].send_at.toISOString(), '2027-05-31T06:00:00.000Z');
+  t.is(againRows[1].send_at.toISOString(), `${Y}-05-31T06:00:00.000Z`);
 });
 
 test.serial('objection and restriction: the reminder is blocked with the reason, visible in the patient\'s messages', async (t) => {
   const objecting = await newPatient(env.admin, ['whatsapp_contact']);
   t.is((await env.admin.post(`/api/v1/patients/${objecting.id}/objection`, { objected: true })).status, 200);
-  const a = await book(objecting.id, '2027-07-01T09:00');
+  const a = await book(objecting.id, `${Y}-07-01T09:00`);
   const rows = await outboxOf(a.id);
   const reminder = rows.find((r) => r.purpose === 'appointment_reminder')!;
   t.is(reminder.status, 'blocked');
@@ -187,10 +194,10 @@ test.serial('objection and restriction: the reminder is blocked with the reason,
 
   // restricted after booking: the move re-decides and the reminder is blocked
   const restricted = await newPatient(env.admin, ['whatsapp_contact']);
-  const b = await book(restricted.id, '2027-07-02T09:00');
+  const b = await book(restricted.id, `${Y}-07-02T09:00`);
   t.is((await outboxOf(b.id)).find((r) => r.purpose === 'appointment_reminder')!.status, 'queued');
   t.is((await env.admin.post(`/api/v1/patients/${restricted.id}/restriction`, { restricted: true, reason: 'Richtigkeit bestritten' })).status, 200);
-  const moved = await env.admin.patch(`${api}/${b.id}`, { version: b.version, start: '2027-07-03T09:00' });
+  const moved = await env.admin.patch(`${api}/${b.id}`, { version: b.version, start: `${Y}-07-03T09:00` });
   t.is(moved.status, 200, moved.text);
   const r2 = (await outboxOf(b.id)).find((r) => r.purpose === 'appointment_reminder')!;
   t.is(r2.status, 'blocked');
@@ -198,7 +205,7 @@ test.serial('objection and restriction: the reminder is blocked with the reason,
 
   // the objection withdrawn, the appointment moves: the reminder is decided afresh and queued
   t.is((await env.admin.post(`/api/v1/patients/${objecting.id}/objection`, { objected: false })).status, 200);
-  const movedBack = await env.admin.patch(`${api}/${a.id}`, { version: a.version, start: '2027-07-01T10:00' });
+  const movedBack = await env.admin.patch(`${api}/${a.id}`, { version: a.version, start: `${Y}-07-01T10:00` });
   t.is(movedBack.status, 200, movedBack.text);
   const after = (await outboxOf(a.id)).filter((r) => r.purpose === 'appointment_reminder');
   t.deepEqual(after.map((r) => [r.status, r.blocked_reason]), [['blocked', 'objection'], ['queued', null]], 'the blocked one stays visible with its reason');
@@ -206,20 +213,20 @@ test.serial('objection and restriction: the reminder is blocked with the reason,
 
 test.serial('channel per patient: e-mail when WhatsApp is not consented, in the patient\'s language; no channel on → nothing written', async (t) => {
   const p = await newPatient(env.admin, ['email_contact'], { language: 'en' });
-  const a = await book(p.id, '2027-09-14T16:45');
+  const a = await book(p.id, `${Y}-09-14T16:45`);
   const rows = await outboxOf(a.id);
   t.deepEqual(rows.map((r) => [r.purpose, r.channel, r.status]), [['appointment_confirmation', 'email', 'queued'], ['appointment_reminder', 'email', 'queued']]);
   const mail = await waitFor('mail', () => env.smtp.mails.find((m) => m.to.includes(p.email) && m.data.includes(rows[0].id)));
-  t.regex(mail.data, /14 September 2027/);
+  t.regex(mail.data, new RegExp(`14 September ${Y}`));
   t.regex(mail.data, /16:45/);
   // neither consent: WhatsApp is tried and the reason is shown (e-mail would fail the same way)
   const none = await newPatient(env.admin, []);
-  const b = await book(none.id, '2027-09-15T10:00');
+  const b = await book(none.id, `${Y}-09-15T10:00`);
   const blocked = await outboxOf(b.id);
   t.true(blocked.every((r) => r.status === 'blocked' && r.blocked_reason === 'no_consent'), JSON.stringify(blocked));
   // channels off: the calendar works, nothing is queued
   t.is((await env.admin.put('/api/v1/messaging/channels', { email: { enabled: false }, whatsapp: { enabled: false, provider: 'meta' } })).status, 200);
-  const c = await book(p.id, '2027-09-16T10:00');
+  const c = await book(p.id, `${Y}-09-16T10:00`);
   t.deepEqual(await outboxOf(c.id), []);
   await enableChannels(env.admin);
 });

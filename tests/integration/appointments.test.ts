@@ -7,6 +7,7 @@ import { withScope } from '../../app/api/src/db/connection.ts';
 import { startTestApp, setupInstance, type TestApp } from '../helpers/app.ts';
 import type { Client } from '../helpers/http-client.ts';
 import { clientAs, newOrganization, ownerQuery, samplePatient } from './patients-fixtures.ts';
+import { berlinDay } from '../helpers/days.ts';
 
 let app: TestApp;
 let admin: Client;
@@ -45,7 +46,8 @@ test.after.always(async () => {
   await app?.db.drop();
 });
 
-test('every organization starts with consultation, surgery and follow-up in German and English, and Europe/Berlin', async (t) => {
+// serial: AVA runs serial tests before the concurrent ones, so no other test has added a type yet
+test.serial('every organization starts with consultation, surgery and follow-up in German and English, and Europe/Berlin', async (t) => {
   const s = (await admin.get(`${api}/settings`)).body;
   t.is(s.timeZone, 'Europe/Berlin');
   t.deepEqual(s.types.map((x: { key: string; nameDe: string; nameEn: string }) => [x.key, x.nameDe, x.nameEn]), [
@@ -232,6 +234,10 @@ test('notes and cancel reasons are stored encrypted with the patient\'s key; rea
   const dump = await ownerQuery<{ t: string }>(app.db.ownerUrl, 'select row_to_json(a)::text as t from appointments a where id = ?', [a.id]);
   t.false(dump[0].t.includes('Quaxel'));
   t.false(Buffer.from(JSON.stringify(dump)).includes(Buffer.from('Quaxel')));
+  // The calendar leaves cancelled appointments out: one that stays planned puts the patient in the
+  // list (not only whatever the concurrent tests have booked for the patient by then).
+  const shown = await admin.post(api, { patientId, typeId: typeOf('consultation').id, roomId: (await newResource('room', 'Raum Notizen')).id, start: '2026-05-08T13:00' });
+  t.is(shown.status, 201, shown.text);
   await admin.get(`${api}?from=2026-05-08`);
   await admin.get(`/api/v1/patients/${patientId}/appointments`);
   await admin.get(`${api}/${a.id}`);
@@ -305,7 +311,7 @@ test('iCalendar feed: opt-in secret URL with only times and "Termin"; revoked â†
   t.is((await staff.post(`${api}/resources/${room.id}/feed`)).status, 403);
   t.is((await admin.post(`${api}/resources/${room.id}/feed`)).status, 400, 'a room has no feed');
   const p = await newPatient({ givenName: 'Geheimvorname', familyName: 'Geheimnachname' });
-  const booked = (await admin.post(api, { patientId: p, typeId: typeOf('surgery').id, practitionerId: own.id, roomId: room.id, start: new Date(Date.now() + 3 * 86_400_000).toISOString().slice(0, 11) + '08:00', notes: 'Haartransplantation FUE' })).body.appointment;
+  const booked = (await admin.post(api, { patientId: p, typeId: typeOf('surgery').id, practitionerId: own.id, roomId: room.id, start: `${berlinDay(3)}T08:00`, notes: 'Haartransplantation FUE' })).body.appointment;
   t.truthy(booked?.id);
   const enabled = await staff.post(`${api}/resources/${own.id}/feed`);
   t.is(enabled.status, 201, enabled.text);

@@ -440,7 +440,9 @@ test.serial('processed webhook receipts are pruned after 7 days and seen ids aft
   const event = inboundEvent(PHONE_NUMBER_ID, { id: `wamid.prune${Date.now()}`, from: p.whatsapp.replace('+', ''), text: 'Alt' });
   t.is((await postWebhook(env.app.url, event, env.appSecret)).status, 200);
   await waitFor('stored', async () => env.owner('inbound_messages').where({ patient_id: p.id }).first());
-  // the receipts processed so far (a status callback of an earlier test may still arrive later: it is not one of them)
+  // every receipt processed so far (earlier tests' too) is backdated; a status callback of an earlier test that
+  // still arrives afterwards is not one of them
+  await waitFor('all processed', async () => Number((await env.owner('webhook_events').whereNull('processed_at').count({ n: '*' }))[0].n) === 0);
   const aged: { id: string }[] = await env.owner('webhook_events').whereNotNull('processed_at').update({ processed_at: env.owner.raw("now() - interval '8 days'") }, ['id']);
   t.true(aged.length > 0);
   await env.owner('webhook_seen').update({ seen_at: env.owner.raw("now() - interval '20 days'") });

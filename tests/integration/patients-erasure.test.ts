@@ -12,6 +12,7 @@ import { useSetUpApp, type TestApp } from '../helpers/app.ts';
 import { createTestDatabase } from '../helpers/pg.ts';
 import type { Client } from '../helpers/http-client.ts';
 import { FREE_TEXT, HOTEL_SECRET, PHOTO_SECRET, dumpDatabase, fullPatient, ownerQuery } from './patients-fixtures.ts';
+import { berlinDay } from '../helpers/days.ts';
 
 let app: TestApp;
 let admin: Client;
@@ -22,7 +23,7 @@ const OVERRIDE_REASON = 'Schreiben von Frau Gerlinde Pfaffenhuber vom 3. Mai, Re
 
 test('inside the retention period a hard delete needs override, a reason category and a reason; the audit log holds the category in clear and the reason only encrypted', async (t) => {
   const { id } = await fullPatient(admin);
-  await admin.post(`/api/v1/patients/${id}/treatments`, { performedOn: new Date().toISOString().slice(0, 10), type: 'FUE', description: 'OP' });
+  await admin.post(`/api/v1/patients/${id}/treatments`, { performedOn: berlinDay(), type: 'FUE', description: 'OP' });
   const plain = await admin.post(`/api/v1/patients/${id}/erasure`, { confirm: true });
   t.is(plain.status, 409);
   t.is(plain.body.error, 'retention_period');
@@ -47,7 +48,7 @@ test('inside the retention period a hard delete needs override, a reason categor
 
 test('the override reason can be erased for good: its key is destroyed, the audit chain stays intact, and a ledger replay after a restore destroys the key again', async (t) => {
   const { id } = await fullPatient(admin);
-  await admin.post(`/api/v1/patients/${id}/treatments`, { performedOn: new Date().toISOString().slice(0, 10), type: 'FUE', description: 'OP' });
+  await admin.post(`/api/v1/patients/${id}/treatments`, { performedOn: berlinDay(), type: 'FUE', description: 'OP' });
   const ok = await admin.post(`/api/v1/patients/${id}/erasure`, { confirm: true, override: true, reasonCategory: 'other', reason: OVERRIDE_REASON });
   t.is(ok.status, 200, ok.text);
   const [key] = await ownerQuery<{ wrapped_key: Buffer }>(app.db.ownerUrl, `select wrapped_key from data_keys where scope = 'erasure_reason' and scope_id = ?`, [id]);
@@ -154,6 +155,15 @@ test('the retention scanner lists in a dry run, then anonymizes records past the
   t.truthy(stub.last_treatment_on);
   t.is((await ownerQuery(app.db.ownerUrl, `select 1 from record_entries where patient_id = ? union all select 1 from documents where patient_id = ?`, [old.id, old.id])).length, 0);
   t.is((await ownerQuery(app.db.ownerUrl, `select 1 from audit_log where action = 'patient.anonymize' and object_id = ?`, [old.id])).length, 1);
+});
+
+test('a record never treated counts from the day of its last change in the practice\'s zone: changed at 00:30 in Berlin (still the day before in UTC) is that Berlin day', async (t) => {
+  const p = await fullPatient(admin);
+  await ownerQuery(app.db.ownerUrl, `update patients set updated_at = '2015-01-10T00:30:00+01:00' where id = ?`, [p.id]);
+  const dry = await admin.get('/api/v1/retention/candidates');
+  t.is(dry.status, 200, dry.text);
+  const c = dry.body.candidates.find((x: { patientId: string }) => x.patientId === p.id);
+  t.like(c, { lastTreatmentOn: null, basisOn: '2015-01-10' });
 });
 
 test.serial('the scheduled retention job lists, then anonymizes records past the period in every organization, as the system actor', async (t) => {

@@ -10,6 +10,7 @@ import { startTestApp, setupInstance, type TestApp } from '../helpers/app.ts';
 import type { Client } from '../helpers/http-client.ts';
 import { startFakeAviationStack, type FakeAviationStack } from '../helpers/fake-aviationstack.ts';
 import { clientAs, newOrganization, ownerQuery, samplePatient } from './patients-fixtures.ts';
+import { berlinDay } from '../helpers/days.ts';
 
 let app: TestApp;
 let admin: Client;
@@ -27,8 +28,6 @@ test.after.always(async () => {
   await app?.db.drop();
 });
 
-/** YYYY-MM-DD in Berlin (the organization's zone), offset by days from today. */
-const berlinDay = (offsetDays = 0) => new Intl.DateTimeFormat('en-CA', { timeZone: 'Europe/Berlin' }).format(new Date(Date.now() + offsetDays * 86_400_000));
 
 async function newPatient(client: Client = admin, overrides: Record<string, unknown> = {}): Promise<string> {
   const res = await client.post('/api/v1/patients', samplePatient(overrides));

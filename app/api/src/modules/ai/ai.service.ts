@@ -28,13 +28,17 @@ import type { NOTE_CATEGORIES } from '../records/record.schema.ts';
 import { AiUnavailableError, gatewayFor, type MessageParams } from './anthropic.client.ts';
 import { PREPARATION_TOOL, preparationOutput, TRIAGE_TOOL, triageOutput, type SettingsInput } from './ai.schema.ts';
 import { settingsRow, type SettingsRow } from './ai.repository.ts';
+import { organizationTimeZone } from '../appointments/appointment.repository.ts';
 import { Pseudonymiser, type IdentifierCategory, type KnownIdentifiers } from './pseudonymise.ts';
 
 type Category = (typeof NOTE_CATEGORIES)[number];
 export type Task = 'prepare' | 'triage';
 
+/** Tokens used since midnight in the organization's zone (the budget is per practice day, not per UTC day). */
 async function tokensUsedToday(trx: Tx, organizationId: string): Promise<number> {
-  const [r] = await trx('ai_requests').where({ organization_id: organizationId }).andWhere('created_at', '>=', trx.raw("date_trunc('day', now())"))
+  const zone = await organizationTimeZone(trx, organizationId);
+  const [r] = await trx('ai_requests').where({ organization_id: organizationId })
+    .andWhere('created_at', '>=', trx.raw("date_trunc('day', now() at time zone ?) at time zone ?", [zone, zone]))
     .select(trx.raw('coalesce(sum(tokens_in + tokens_out), 0)::int as used'));
   return Number((r as { used: number }).used);
 }
@@ -145,7 +149,7 @@ async function gate(services: Services, trx: Tx, actor: Actor, patientId: string
   }
   const used = await tokensUsedToday(trx, actor.organizationId);
   if (used >= settings.daily_token_budget) {
-    throw await deny('ai_budget_exhausted', 'budget', `The daily token budget of this organization (${settings.daily_token_budget}) is used up; it renews at midnight UTC`, 429);
+    throw await deny('ai_budget_exhausted', 'budget', `The daily token budget of this organization (${settings.daily_token_budget}) is used up; it renews at midnight (${await organizationTimeZone(trx, actor.organizationId)})`, 429);
   }
   const master = await openJson<MasterData & Record<string, unknown>>(services.keys, trx, patientKey(actor.organizationId, patientId), 'master', row.data);
   return { settings, apiKey, master, budgetLeft: settings.daily_token_budget - used };

@@ -5,6 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import { withScope, type Tx } from '../../db/connection.ts';
 import { authorize } from '../../core/authorize.ts';
+import { practiceToday } from '../../core/context.ts';
 import type { Services } from '../../http/services.ts';
 import { audit } from '../audit/audit.service.ts';
 import { dataKeyAad, fieldAad, newKey, seal } from '../keystore/keystore.crypto.ts';
@@ -77,7 +78,7 @@ export interface DemoRows {
  */
 export function demoRows(master: Buffer, sKey: Buffer, organizationId: string, userId: string, n: number, q: { id: string; definition: Parameters<typeof prequalify>[0] }): DemoRows {
   const rows: DemoRows = { keys: [], patients: [], search: [], entries: [] };
-  const today = new Date().toISOString().slice(0, 10);
+  const today = practiceToday(); // the practice's day, not UTC's: no treatment in the future
   for (let i = 0; i < n; i++) {
     const id = randomUUID();
     const key = newKey();

@@ -1,3 +1,5 @@
+import { practiceToday } from '../../core/context.ts';
+
 // Statutory retention (§ 630f Abs. 3 BGB: ten years after the end of treatment), configurable
 // with PRAXISKERN_RETENTION_YEARS. A record with no treatment has no documentation duty.
 export function retentionYears(env: NodeJS.ProcessEnv = process.env): number {
@@ -17,7 +19,8 @@ export function retentionEndsOn(lastTreatmentOn: string | null, years = retentio
   return end.toISOString().slice(0, 10);
 }
 
-export function withinRetention(lastTreatmentOn: string | null, today = new Date().toISOString().slice(0, 10), years = retentionYears()): boolean {
+/** Whether `today` (the practice's calendar day, not UTC's) lies before the end of the retention period. */
+export function withinRetention(lastTreatmentOn: string | null, today = practiceToday(), years = retentionYears()): boolean {
   const end = retentionEndsOn(lastTreatmentOn, years);
   return end !== null && today < end;
 }

@@ -6,12 +6,15 @@ export interface Candidate {
   basis_on: string;
 }
 
-/** Patients whose retention period ended: last treatment (or, never treated, last change) + years. */
-export async function retentionCandidates(trx: Tx, years: number, today: string, limit: number): Promise<Candidate[]> {
+/**
+ * Patients whose retention period ended: last treatment (or, never treated, the day of the last
+ * change in the practice's zone `zone`) + years, on or before `today`.
+ */
+export async function retentionCandidates(trx: Tx, years: number, today: string, limit: number, zone: string): Promise<Candidate[]> {
   return trx('patients')
     .whereNull('anonymized_at')
-    .whereRaw(`coalesce(last_treatment_on, updated_at::date) + make_interval(years => ?) <= ?::date`, [years, today])
-    .select('id', trx.raw(`to_char(last_treatment_on, 'YYYY-MM-DD') as last_treatment_on`), trx.raw(`to_char(coalesce(last_treatment_on, updated_at::date), 'YYYY-MM-DD') as basis_on`))
+    .whereRaw(`coalesce(last_treatment_on, (updated_at at time zone ?)::date) + make_interval(years => ?) <= ?::date`, [zone, years, today])
+    .select('id', trx.raw(`to_char(last_treatment_on, 'YYYY-MM-DD') as last_treatment_on`), trx.raw(`to_char(coalesce(last_treatment_on, (updated_at at time zone ?)::date), 'YYYY-MM-DD') as basis_on`, [zone]))
     .orderBy('id')
     .limit(limit);
 }

@@ -3,6 +3,8 @@
 // and dates stays for statistics. Everything audited. The cron wiring calls runRetention().
 import { withScope } from '../../db/connection.ts';
 import { authorize } from '../../core/authorize.ts';
+import { dayIn } from '../../core/context.ts';
+import { organizationTimeZone } from '../appointments/appointment.repository.ts';
 import type { Services } from '../../http/services.ts';
 import { audit } from '../audit/audit.service.ts';
 import { patientKey } from '../patients/patient.crypto.ts';
@@ -22,10 +24,13 @@ export interface RetentionOptions {
 export async function runRetention(services: Services, opts: RetentionOptions) {
   const actor = authorize('retention.run');
   const years = retentionYears();
-  const today = opts.today ?? new Date().toISOString().slice(0, 10);
   const limit = opts.limit ?? 1000;
+  let today = opts.today ?? '';
   const candidates = await withScope(services.db, scope(actor), async (trx) => {
-    const list = await retentionCandidates(trx, years, today, limit);
+    // The practice's calendar day and zone, not UTC's: the period ends at midnight in the practice.
+    const zone = await organizationTimeZone(trx, actor.organizationId);
+    today ||= dayIn(zone);
+    const list = await retentionCandidates(trx, years, today, limit, zone);
     await audit(trx, { action: opts.dryRun ? 'retention.dry_run' : 'retention.run', objectType: 'retention', details: { years, today, candidates: list.length } });
     return list;
   });
