@@ -8,38 +8,20 @@
 // timeline is the practice's wall-clock time. The session answers the zone, so the web app never
 // guesses it from the browser.
 import test from 'ava';
-import type { Browser } from 'playwright-core';
-import { setupInstance, startTestApp, type TestApp } from '../helpers/app.ts';
-import { launchBrowser, screenshotOnFailure } from '../helpers/browser.ts';
+import { screenshotOnFailure } from '../helpers/browser.ts';
+import { addDays, dayIn } from '../helpers/days.ts';
 import { clientAs, samplePatient } from '../integration/patients-fixtures.ts';
-import { signedInPage } from './ui-steps.ts';
+import { signedInPage, useSetUpInstance, type SetUpInstance } from './ui-steps.ts';
 
 const PRACTICE = 'Pacific/Kiritimati';
 const BROWSER = 'Pacific/Pago_Pago';
-let app: TestApp;
-let browser: Browser;
-let organizationId: string;
+let env: SetUpInstance;
+useSetUpInstance(test, (e) => (env = e));
 
-test.before(async () => {
-  app = await startTestApp();
-  ({ organizationId } = await setupInstance(app));
-  browser = await launchBrowser();
-});
-test.after.always(async () => {
-  await browser?.close();
-  await app?.stop();
-  await app?.db.drop();
-});
-
-const dayIn = (zone: string, at = new Date()) => new Intl.DateTimeFormat('en-CA', { timeZone: zone }).format(at);
 const german = (day: string) => day.split('-').reverse().join('.');
-const addDays = (day: string, n: number) => {
-  const d = new Date(`${day}T00:00:00Z`);
-  d.setUTCDate(d.getUTCDate() + n);
-  return d.toISOString().slice(0, 10);
-};
 
 test('in a browser 25 hours behind the practice, ages, the report range and a new entry\'s date follow the practice\'s day', async (t) => {
+  const { app, browser, organizationId } = env;
   const admin = await clientAs(app, organizationId, ['admin', 'doctor']);
   const zone = await admin.put('/api/v1/appointments/settings/time-zone', { timeZone: PRACTICE });
   t.is(zone.status, 200, zone.text);

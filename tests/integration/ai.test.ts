@@ -12,6 +12,7 @@ import { berlinDay, berlinMidnight } from '../helpers/days.ts';
 import { enableAi, grantAi, inboundText, must, startAiEnv, type AiEnv } from './ai-fixtures.ts';
 import { metric } from './messaging-fixtures.ts';
 import { keyOf } from '../helpers/fake-anthropic.ts';
+import { recordedOnceAtChange, registerSwitches } from '../helpers/register-switches.ts';
 
 let env: AiEnv;
 const MARCUMAR = 'Nimmt Marcumar seit 2019, raucht 10 Zigaretten am Tag.';
@@ -67,13 +68,7 @@ test.serial('settings: off by default, bad input is a 400 naming the field, enab
   t.is((await staff.get('/api/v1/ai/settings')).status, 403);
   t.is(env.fake.requests.length, 0);
   const q = <T>(sql: string, bindings: unknown[] = []) => ownerQuery<T>(env.app.db.ownerUrl, sql, bindings);
-  const dbNow = async () => (await q<{ now: Date }>('select now()'))[0].now;
-  /** The switch as the register records it: its events and its audit rows (with the request that wrote them). */
-  const switches = async () => ({
-    events: await q<{ enabled: boolean; at: Date }>("select enabled, at from external_service_events where organization_id = ? and service_key = 'anthropic' order by id", [env.organizationId]),
-    audits: await q<{ action: string; request_id: string | null; details: Record<string, unknown> }>(
-      "select action, request_id, details from audit_log where organization_id = ? and action like '%.external_service.%' and object_id = 'anthropic' order by id", [env.organizationId]),
-  });
+  const { dbNow, read: switches } = registerSwitches(env.app.db.ownerUrl, env.organizationId, 'anthropic');
   const settingsAudit = async () => (await q<{ request_id: string | null; details: Record<string, unknown> }>("select request_id, details from audit_log where organization_id = ? and action = 'ai.settings' order by id desc limit 1", [env.organizationId]))[0];
   const t0 = await dbNow();
   const on = await enableAi(env.admin, env.fake.url);
@@ -83,10 +78,7 @@ test.serial('settings: off by default, bad input is a 400 naming the field, enab
   t.truthy(on.enabledAt);
   // Recorded and audited once, by the register, in the settings change itself (before any read of the register).
   const afterOn = await switches();
-  t.deepEqual(afterOn.events.filter((e) => e.enabled).length, 1, 'the switch is in external_service_events right after the settings change');
-  const onEvent = afterOn.events.find((e) => e.enabled)!;
-  t.true(onEvent.at >= t0 && onEvent.at <= t1, 'recorded at the time of the change');
-  t.deepEqual(afterOn.audits.map((a) => a.action), ['anthropic.external_service.enabled']);
+  recordedOnceAtChange(t, afterOn, t0, t1, 'anthropic.external_service.enabled');
   const settings = await settingsAudit();
   t.is(afterOn.audits[0].request_id, settings.request_id, 'audited by the settings request, not by a later read');
   t.like(afterOn.audits[0].details, { name: 'Anthropic Claude', thirdCountry: 'yes', details: { model: 'claude-sonnet-4-5' } });

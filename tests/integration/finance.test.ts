@@ -8,6 +8,7 @@
 // and bad input → 400 naming the field.
 import test from 'ava';
 import { HEALTH, installStripeSecrets, item, patientWithPlan, startFinanceEnv, type FinanceEnv } from './finance-fixtures.ts';
+import { recordedOnceAtChange, registerSwitches } from '../helpers/register-switches.ts';
 
 let e: FinanceEnv;
 const today = () => new Intl.DateTimeFormat('en-CA', { timeZone: 'Europe/Berlin' }).format(new Date());
@@ -169,13 +170,7 @@ test.serial('Stripe is off by default; switching it on needs both secret files a
   t.is(missing.body.details[0].field, 'body.stripeEnabled');
   installStripeSecrets(e);
   const org = { organization_id: e.organizationId };
-  const dbNow = async () => (await e.owner.raw('select now()')).rows[0].now as Date;
-  /** The switch as the register records it: its events and its audit rows (with the request that wrote them). */
-  const switches = async () => ({
-    events: (await e.owner('external_service_events').where({ ...org, service_key: 'stripe' }).orderBy('id').select('enabled', 'at')) as { enabled: boolean; at: Date }[],
-    audits: (await e.owner('audit_log').where({ ...org, object_id: 'stripe' }).where('action', 'like', '%.external_service.%').whereNot('action', 'finance.external_service.changed').orderBy('id')
-      .select('action', 'request_id', 'details')) as { action: string; request_id: string | null; details: Record<string, unknown> }[],
-  });
+  const { dbNow, read: switches } = registerSwitches(e.app.db.ownerUrl, e.organizationId, 'stripe');
   const t0 = await dbNow();
   const on = await e.admin.put('/api/v1/finance/settings', { stripeEnabled: true, shareContact: false });
   const t1 = await dbNow();
@@ -184,11 +179,7 @@ test.serial('Stripe is off by default; switching it on needs both secret files a
   t.is(on.body.webhookPath, `/webhooks/stripe/${e.organizationId}`);
   // Recorded and audited once, by the register, in the settings change itself (before any read of the register).
   const afterOn = await switches();
-  const onEvents = afterOn.events.filter((x) => x.enabled);
-  t.is(onEvents.length, 1, 'the switch is in external_service_events right after the settings change');
-  t.true(onEvents[0].at >= t0 && onEvents[0].at <= t1, 'recorded at the time of the change');
-  t.deepEqual(afterOn.audits.map((a) => a.action), ['stripe.external_service.enabled']);
-  t.truthy(afterOn.audits[0].request_id, 'written by the settings request');
+  recordedOnceAtChange(t, afterOn, t0, t1, 'stripe.external_service.enabled');
   t.like(afterOn.audits[0].details, { name: 'Stripe', location: 'IE', thirdCountry: 'indirect', details: { shareContact: 'no' } }, 'the audit says whether name and e-mail go to Stripe');
   t.false((afterOn.audits[0].details.dataCategoryCodes as string[]).includes('email_address'));
   // The live register of external services lists Stripe as on, with what it receives.

@@ -11,6 +11,7 @@ import type { Client } from '../helpers/http-client.ts';
 import { startFakeAviationStack, type FakeAviationStack } from '../helpers/fake-aviationstack.ts';
 import { clientAs, newOrganization, ownerQuery, samplePatient } from './patients-fixtures.ts';
 import { berlinDay } from '../helpers/days.ts';
+import { recordedOnceAtChange, registerSwitches } from '../helpers/register-switches.ts';
 
 let app: TestApp;
 let admin: Client;
@@ -249,24 +250,14 @@ test.serial('flight status (off by default): switching on is audited; a look-up 
   t.is(off.status, 409);
   t.is(off.body.error, 'flight_status_disabled');
   t.deepEqual((await admin.get('/api/v1/travel/settings')).body, { flightStatusEnabled: false, baseUrl: null, accessKeySet: false, enabledAt: null });
-  const dbNow = async () => (await ownerQuery<{ now: Date }>(app.db.ownerUrl, 'select now()'))[0].now;
-  /** The switch as the register records it: its events and its audit rows (with the request that wrote them). */
-  const switches = async () => ({
-    events: await ownerQuery<{ enabled: boolean; at: Date }>(app.db.ownerUrl, "select enabled, at from external_service_events where organization_id = ? and service_key = 'aviationstack' order by id", [organizationId]),
-    audits: (await ownerQuery<{ action: string; request_id: string | null; details: Record<string, unknown> }>(app.db.ownerUrl,
-      "select action, request_id, details from audit_log where organization_id = ? and object_id = 'aviationstack' and action like '%.external_service.%' and action <> 'travel.external_service.configured' order by id", [organizationId])),
-  });
+  const { dbNow, read: switches } = registerSwitches(app.db.ownerUrl, organizationId, 'aviationstack');
   const t0 = await dbNow();
   const on = await admin.put('/api/v1/travel/settings', { flightStatusEnabled: true, baseUrl: fake.url, accessKey: fake.accessKey });
   const t1 = await dbNow();
   t.is(on.status, 200, on.text);
   // Recorded and audited once, by the register, in the settings change itself (before any read of the register).
   const afterOn = await switches();
-  const onEvents = afterOn.events.filter((x) => x.enabled);
-  t.is(onEvents.length, 1, 'the switch is in external_service_events right after the settings change');
-  t.true(onEvents[0].at >= t0 && onEvents[0].at <= t1, 'recorded at the time of the change');
-  t.deepEqual(afterOn.audits.map((a) => a.action), ['aviationstack.external_service.enabled']);
-  t.truthy(afterOn.audits[0].request_id, 'written by the settings request');
+  recordedOnceAtChange(t, afterOn, t0, t1, 'aviationstack.external_service.enabled');
   t.like(afterOn.audits[0].details, { location: 'AT', thirdCountry: 'none', details: { host: new URL(fake.url).host } });
   t.is((await admin.get('/api/v1/services-register')).status, 200);
   t.deepEqual((await switches()).audits.map((a) => a.action), ['aviationstack.external_service.enabled'], 'reading the register audits nothing again');

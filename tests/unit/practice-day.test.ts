@@ -5,10 +5,11 @@ import test from 'ava';
 import { dayIn, practiceToday, runWithContext, systemContext } from '../../app/api/src/core/context.ts';
 import { treatmentBody } from '../../app/api/src/modules/records/record.schema.ts';
 import { birthDate } from '../../app/api/src/modules/patients/patient.schema.ts';
+import { addDays } from '../helpers/days.ts';
 
 const inZone = <T>(timeZone: string | undefined, fn: () => T): T =>
   runWithContext(systemContext('test', { userId: 'u', organizationId: 'o', roles: ['doctor'], sessionId: 's', timeZone }), fn);
-const nextDay = (day: string) => new Date(Date.parse(`${day}T00:00:00Z`) + 86_400_000).toISOString().slice(0, 10);
+const nextDay = (day: string) => addDays(day, 1);
 const treatment = (performedOn: string) => treatmentBody.safeParse({ performedOn, type: 'PRP', description: 'Sitzung' });
 
 test('the practice\'s day at fixed instants: 00:30 in Berlin is already the next day, UTC is not', (t) => {
