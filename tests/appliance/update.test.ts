@@ -23,8 +23,10 @@ const domain = 'praxis.test';
 const V1 = '1.0.0';
 const V2 = '1.1.0';
 const V3 = '1.2.0';
-const V2_MIGRATION = '20261202_0001_e2e_organization_label';
-const V3_MIGRATION = '20261202_0002_e2e_broken_release';
+// The test releases' own migrations sort after every real one (as a real release's new migrations do):
+// the health gate expects the last applied migration to be the newest known.
+const V2_MIGRATION = '29991231_0001_e2e_organization_label';
+const V3_MIGRATION = '29991231_0002_e2e_broken_release';
 
 /** A copy of this checkout (sources only) with files replaced or added. */
 async function patchedCopy(from: string, edit: (dir: string) => void): Promise<string> {

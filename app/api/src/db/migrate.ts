@@ -29,7 +29,7 @@ import * as m0360 from './migrations/20261201_0360_reports.ts';
 import * as m0300 from './migrations/20261201_0300_patient_master_data.ts';
 import * as m0310 from './migrations/20261201_0310_record_notes.ts';
 import * as m0311 from './migrations/20261201_0311_icd_catalogue.ts';
-import * as m0390 from './migrations/20261202_0390_request_time_zone.ts';
+import * as m0390 from './migrations/20261201_0390_request_time_zone.ts';
 
 export interface MigrationModule {
   up(knex: Knex): Promise<void>;
@@ -66,7 +66,7 @@ export const MIGRATIONS: Record<string, MigrationModule> = {
   '20261201_0300_patient_master_data': m0300,
   '20261201_0310_record_notes': m0310,
   '20261201_0311_icd_catalogue': m0311,
-  '20261202_0390_request_time_zone': m0390,
+  '20261201_0390_request_time_zone': m0390,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {
