@@ -36,7 +36,10 @@ test.after.always(async (t) => {
 
 async function signIn(page: Page, account: Account, totpOffset: number): Promise<void> {
   await page.goto('/');
-  await page.waitForURL('**/login');
+  // The first page of a freshly restarted (sealed) server: the app asks for the session and the setup state before it
+  // sends the browser to the login. Allowed a minute, as the suite's heaviest tests (the appliance's image bundles)
+  // may run beside this one; the redirect itself is what is checked.
+  await page.waitForURL('**/login', { timeout: 60_000 });
   await page.getByLabel('Benutzername').fill(account.username);
   await page.getByLabel('Passwort').fill(account.password);
   await page.getByRole('button', { name: 'Weiter' }).click();
