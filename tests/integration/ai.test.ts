@@ -13,6 +13,8 @@ import { enableAi, grantAi, inboundText, must, startAiEnv, type AiEnv } from './
 import { metric } from './messaging-fixtures.ts';
 import { keyOf } from '../helpers/fake-anthropic.ts';
 import { recordedOnceAtChange, registerSwitches } from '../helpers/register-switches.ts';
+import { purgeDueDrafts } from '../../app/api/src/modules/ai/draft-purge.ts';
+import { SYSTEM_USER_ID } from '../../app/api/src/modules/retention/retention.scheduler.ts';
 
 let env: AiEnv;
 const MARCUMAR = 'Nimmt Marcumar seit 2019, raucht 10 Zigaretten am Tag.';
@@ -254,6 +256,32 @@ test.serial('malformed output or no tool use → 502 with a clear code, nothing 
   await enableAi(env.admin, env.fake.url);
 });
 
+test.serial('no transaction stays open while Anthropic is asked: the request\'s reads commit before the call', async (t) => {
+  const { id } = await patientWithRecord();
+  await enableAi(env.admin, env.fake.url, { timeoutMs: 2500, maxRetries: 0 });
+  try {
+    env.fake.script.push('hang');
+    const before = env.fake.requests.length;
+    const pending = env.admin.post(`/api/v1/patients/${id}/ai/prepare`, {});
+    for (let i = 0; i < 100 && env.fake.requests.length === before; i++) await new Promise((r) => setTimeout(r, 20));
+    t.is(env.fake.requests.length, before + 1, 'the call reached Anthropic');
+    const arrived = (await env.owner.raw('select clock_timestamp() as at')).rows[0].at as Date;
+    await new Promise((r) => setTimeout(r, 300));
+    // The request's own transaction began before the call arrived and would still be open now; others are short.
+    // (Only a superuser sees the transactions of the application role in pg_stat_activity.)
+    const database = (await env.owner.raw('select current_database() as d')).rows[0].d as string;
+    const open = await ownerQuery<{ n: number }>(process.env.PRAXISKERN_TEST_PG_URL!,
+      "select count(*)::int as n from pg_stat_activity where datname = ? and usename = 'praxiskern_app' and xact_start < ?", [database, arrived]);
+    t.is(open[0].n, 0, 'no transaction from before the call is still open during it');
+    const r = await pending;
+    t.deepEqual([r.status, r.body.error, r.body.details.reason], [503, 'ai_unavailable', 'timeout']);
+  } finally {
+    await enableAi(env.admin, env.fake.url);
+  }
+  // a success: the breaker's count of consecutive failures starts again from zero for the next test
+  await must(env.admin.post(`/api/v1/patients/${id}/ai/prepare`, {}), 201);
+});
+
 test.serial('the breaker opens after repeated 529s (nothing sent while open, the rest works) and recovers', async (t) => {
   const { id } = await patientWithRecord();
   await enableAi(env.admin, env.fake.url, { maxRetries: 0 });
@@ -324,6 +352,39 @@ test.serial('oversized input is truncated with a visible note; an empty record i
   await grantAi(env.admin, empty.patient.id);
   const r = await env.admin.post(`/api/v1/patients/${empty.patient.id}/ai/prepare`, {});
   t.deepEqual([r.status, r.body.error], [422, 'ai_empty_record']);
+});
+
+test.serial('drafts past their keeping time are deleted by the worker\'s hourly pass, also with the AI switched off; audited once as the system; the list never shows one', async (t) => {
+  const { id } = await patientWithRecord();
+  const { draft: due } = await must(env.admin.post(`/api/v1/patients/${id}/ai/prepare`, {}), 201);
+  const { draft: kept } = await must(env.admin.post(`/api/v1/patients/${id}/ai/prepare`, {}), 201);
+  await ownerQuery(env.app.db.ownerUrl, "update ai_drafts set purge_after = now() - interval '1 minute' where id = ?", [due.id]);
+  const purges = () => ownerQuery<{ actor_user_id: string; details: { drafts: number; patients: string[] } }>(env.app.db.ownerUrl,
+    "select actor_user_id, details from audit_log where action = 'ai.draft.purge' and object_id = ? and details->'patients' @> jsonb_build_array(?::text) order by id", [env.organizationId, id]);
+  const drafts = async () => (await ownerQuery<{ id: string }>(env.app.db.ownerUrl, 'select id from ai_drafts where patient_id = ? order by created_at', [id])).map((r) => r.id);
+  t.deepEqual(await drafts(), [due.id, kept.id]);
+  // Nobody prepares or lists anything in an organization that switched the AI off: only the worker deletes there.
+  await enableAi(env.admin, env.fake.url, { enabled: false });
+  try {
+    // (the worker's own pass at minute 41 may come first: either way one deletion, one entry)
+    const runs = await purgeDueDrafts(env.app.services);
+    t.true(runs.some((r) => r.organizationId === env.organizationId), 'every organization is visited');
+    t.deepEqual(await drafts(), [kept.id], 'the due draft is gone, the other stays');
+    const [entry, ...more] = await purges();
+    t.deepEqual(more, []);
+    t.is(entry.actor_user_id, SYSTEM_USER_ID);
+    t.deepEqual(entry.details, { drafts: 1, patients: [id] });
+    // nothing due: nothing deleted, nothing audited
+    t.is((await purgeDueDrafts(env.app.services)).find((r) => r.organizationId === env.organizationId)?.purged, 0);
+    t.is((await purges()).length, 1);
+  } finally {
+    await enableAi(env.admin, env.fake.url);
+  }
+  // Listing deletes what is due at once: a draft past its time is never shown, whatever the hour.
+  await ownerQuery(env.app.db.ownerUrl, "update ai_drafts set purge_after = now() - interval '1 minute' where id = ?", [kept.id]);
+  t.deepEqual((await must(env.admin.get(`/api/v1/patients/${id}/ai/drafts`), 200)).drafts, []);
+  t.deepEqual(await drafts(), []);
+  t.is((await purges()).length, 2);
 });
 
 test.serial('triage: language, urgency, topic and a suggested reply in clear, nothing sent to the patient', async (t) => {

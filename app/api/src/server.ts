@@ -26,6 +26,7 @@ import { startBackupScheduler } from './modules/backup/scheduler.ts';
 import { syncAllRegistersInBackground } from './modules/services-register/register.service.ts';
 import { startRetentionScheduler } from './modules/retention/retention.scheduler.ts';
 import { startErasureVacuumScheduler } from './modules/gdpr/erasure-vacuum.ts';
+import { startDraftPurgeScheduler } from './modules/ai/draft-purge.ts';
 import { AuditAnchorWriter } from './modules/audit/anchor.service.ts';
 import { startRequestWorker, type RequestWorker } from './modules/backup/backup-requests.service.ts';
 import { startHostChecks } from './modules/installation/host-checks.service.ts';
@@ -162,12 +163,13 @@ export async function startServer(config: Config = loadConfig(), opts: { kdf?: K
   };
 }
 
-/** The worker's jobs: schedules (backups, drills, retention), queued requests, host checks. */
+/** The worker's jobs: schedules (backups, drills, retention, vacuum, AI draft purge), queued requests, host checks. */
 async function startWorkerJobs(services: Services, ownerUrl: string): Promise<{ requests: RequestWorker; stop(): Promise<void> }> {
   const { config } = services;
   const backups = startBackupScheduler(services, { ownerUrl });
   const retention = startRetentionScheduler(services);
   const erasureVacuum = startErasureVacuumScheduler(ownerUrl);
+  const draftPurge = startDraftPurgeScheduler(services);
   const requests = await startRequestWorker(services, ownerUrl, config.backupRequestPollSeconds);
   const checksDb = config.recoveryKitDir ? createDb(ownerUrl, 1) : undefined;
   const checks = checksDb && startHostChecks(checksDb, services.metrics.registry, { recoveryKitDir: config.recoveryKitDir!, intervalSeconds: config.hostCheckSeconds });
@@ -178,6 +180,7 @@ async function startWorkerJobs(services: Services, ownerUrl: string): Promise<{ 
       await messaging.stop();
       await backups.stop();
       retention.stop();
+      draftPurge.stop();
       await erasureVacuum.stop();
       checks?.stop();
       await requests.stop();

@@ -203,3 +203,21 @@ export function deferToCommit(trx: Tx, query: Knex.QueryBuilder | Knex.Raw): boo
   state.deferred.push(query.toSQL().toNative());
   return true;
 }
+
+/**
+ * Commits the request's transaction now (its reads, and the audit entries queued on it), before a
+ * slow call to another service: no snapshot and no table lock stay held while it runs (they keep
+ * VACUUM from removing dead row versions and the erasure vacuum from rewriting data_keys). Later
+ * withScope() calls of the request get transactions of their own. Does nothing outside a request
+ * transaction, inside a joined withScope(), or when the request already failed (it rolls back).
+ */
+export async function endRequestTransaction(): Promise<void> {
+  const state = store.getStore();
+  if (!state?.trx || state.trx.isCompleted() || state.depth > 0 || state.failure) return;
+  try {
+    await state.end();
+  } catch (error) {
+    state.failure = { error };
+    throw error;
+  }
+}

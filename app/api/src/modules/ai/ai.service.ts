@@ -21,6 +21,8 @@ import { hasConsent } from '../consent/consent.service.ts';
 import { openJson, patientKey, sealJson } from '../patients/patient.crypto.ts';
 import { requirePatient } from '../patients/patient.guard.ts';
 import { readScope, scope } from '../patients/patient.service.ts';
+import { deleteDueDrafts } from './draft-purge.ts';
+import { endRequestTransaction } from '../../db/request-transaction.ts';
 import { ageOn, type MasterData } from '../patients/patient.schema.ts';
 import { entryField, loadEntries } from '../records/record.service.ts';
 import * as records from '../records/record.repository.ts';
@@ -285,6 +287,8 @@ async function callAndRecord<T>(services: Services, actor: Actor, patientId: str
   const gw = gatewayFor(services);
   const s = prepared.gate.settings;
   const categories = [...prepared.builder.categories];
+  // The call may take up to timeout × retries: the request's read transaction ends before it.
+  await endRequestTransaction();
   try {
     const res = await gw.create({ baseUrl: s.base_url, apiKey: prepared.gate.apiKey, model: s.model, timeoutMs: s.timeout_ms, maxRetries: s.max_retries }, prepared.params);
     const tokensIn = res.message.usage?.input_tokens ?? 0;
@@ -387,7 +391,7 @@ export async function prepare(services: Services, patientId: string) {
     item('next_step', o.nextStep.text, o.nextStep.sources),
   ];
   return withScope(services.db, scope(actor), async (trx) => {
-    await trx('ai_drafts').where({ organization_id: actor.organizationId }).andWhere('purge_after', '<', trx.fn.now()).delete();
+    await deleteDueDrafts(trx, actor.organizationId);
     const id = randomUUID();
     const content: DraftContent = {
       items, sources: prepared.builder.sources, truncated: prepared.builder.truncated, categoriesSent: [...prepared.builder.categories], tokensIn: res.tokensIn, tokensOut: res.tokensOut,
@@ -428,7 +432,7 @@ export async function listDrafts(services: Services, patientId: string) {
   const actor = authorize('ai.prepare');
   return withScope(services.db, scope(actor), async (trx) => {
     await requirePatient(trx, patientId);
-    await trx('ai_drafts').where({ organization_id: actor.organizationId }).andWhere('purge_after', '<', trx.fn.now()).delete();
+    await deleteDueDrafts(trx, actor.organizationId);
     const rows = (await trx('ai_drafts').where({ patient_id: patientId }).orderBy('created_at', 'desc').limit(20)) as DraftRow[];
     const drafts = [];
     for (const r of rows) drafts.push(await draftOut(services, trx, r));

@@ -91,6 +91,7 @@ export const auditActionsDe = {
   'audit.action.user.updated': "Benutzer geändert",
   'audit.action.ai.disclosure': 'An KI-Dienst übermittelt',
   'audit.action.ai.draft.create': 'KI-Entwurf erstellt',
+  'audit.action.ai.draft.purge': 'KI-Entwürfe nach Ablauf der Aufbewahrung gelöscht',
   'audit.action.ai.draft.review': 'KI-Entwurf geprüft',
   'audit.action.ai.external_service.disabled': 'KI-Vorbereitung ausgeschaltet',
   'audit.action.ai.external_service.enabled': 'KI-Vorbereitung eingeschaltet',

@@ -91,6 +91,7 @@ export const auditActionsEn = {
   'audit.action.user.updated': "User changed",
   'audit.action.ai.disclosure': 'Disclosed to the AI service',
   'audit.action.ai.draft.create': 'AI draft created',
+  'audit.action.ai.draft.purge': 'AI drafts deleted after their keeping time',
   'audit.action.ai.draft.review': 'AI draft reviewed',
   'audit.action.ai.external_service.disabled': 'AI preparation switched off',
   'audit.action.ai.external_service.enabled': 'AI preparation switched on',
