@@ -9,7 +9,7 @@ import { type TestApp } from '../helpers/app.ts';
 import { axeViolations, screenshotOnFailure, seriousViolations } from '../helpers/browser.ts';
 import { Client } from '../helpers/http-client.ts';
 import { claml } from '../helpers/icd-files.ts';
-import { multipart } from '../integration/patients-fixtures.ts';
+import { multipart, storeInbound } from '../integration/patients-fixtures.ts';
 import { completeSetup, confirmRecoveryCodes, useAppAndBrowser } from './ui-steps.ts';
 
 const test = anyTest as TestFn<{ app: TestApp; browser: Browser }>;
@@ -48,6 +48,8 @@ test('the record as a Karteikarte: a line added by keyboard shows at the top, an
     await api.post(`${p}/anamnesis`, { answers: { smoker: false, blood_thinners: true, blood_thinner_name: 'Marcumar', hair_status: 'norwood_2', allergies: ['Penicillin'] } });
     for (let i = 0; i < 3; i++) await api.post(`${p}/treatments`, { performedOn: '2026-11-0' + (i + 1), type: 'Kontrolle', description: `Sitzung ${i + 1}` });
     await api.post(`${p}/consents`, { purpose: 'health_data', action: 'granted', textVersion: 'v1', channel: 'paper' });
+    const organizationId = (await api.get('/api/v1/session')).body.user.organizationId as string;
+    await storeInbound(app, organizationId, patient.id, 'image', { type: 'image', text: null, media: { id: 'wamid-e2e-1', mimeType: 'image/jpeg', caption: 'Foto vom Hinterkopf' } });
 
     // An operator imports the catalogue in the admin page (file upload), checked with axe.
     await page.goto('/admin/installation');
@@ -76,6 +78,8 @@ test('the record as a Karteikarte: a line added by keyboard shows at the top, an
     await header.getByText('Blutverdünner: Marcumar').waitFor();
     await header.getByText('Einwilligung Gesundheitsdaten: erteilt').waitFor();
     await page.locator('.timeline-list li').first().waitFor();
+    // What the patient wrote over WhatsApp is a line of its own: a photo's caption (the photo stays in the inbox).
+    t.regex((await page.locator('.timeline-list li.tl-message_in').textContent()) ?? '', /Nachricht des Patienten\s*Bild · Foto vom Hinterkopf/);
     const timelineHeight = await scrollHeight(page);
     a11y.timeline = seriousViolations(await axeViolations(page));
     page.off('request', onTimeline);

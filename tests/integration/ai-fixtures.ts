@@ -1,15 +1,15 @@
 // Shared fixtures of the AI tests (not a test file itself): the real server with the AI secrets
 // directory and a generated API key, the fake Anthropic Messages API on loopback, patients with
 // consent, inbound messages stored as the webhook processor stores them (encrypted).
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { createDb, withScope, type Db } from '../../app/api/src/db/connection.ts';
-import { patientKey, sealJson } from '../../app/api/src/modules/patients/patient.crypto.ts';
+import { createDb, type Db } from '../../app/api/src/db/connection.ts';
 import { setupInstance, startTestApp, waitForWorkerUnsealed, type TestApp } from '../helpers/app.ts';
 import { startFakeAnthropic, type FakeAnthropic } from '../helpers/fake-anthropic.ts';
 import type { Client } from '../helpers/http-client.ts';
+import { storeInbound } from './patients-fixtures.ts';
 
 export interface AiEnv {
   app: TestApp;
@@ -58,13 +58,8 @@ export async function grantAi(client: Client, patientId: string) {
 }
 
 /** An inbound WhatsApp text from the patient, stored encrypted like the webhook processor does. */
-export async function inboundText(app: TestApp, organizationId: string, patientId: string, text: string): Promise<string> {
-  const id = randomUUID();
-  await withScope(app.services.db, { organizationId }, async (trx) => {
-    const content = await sealJson(app.services.keys, trx, patientKey(organizationId, patientId), `inbound:${id}`, { type: 'text', text, media: null });
-    await trx('inbound_messages').insert({ id, organization_id: organizationId, patient_id: patientId, provider: 'meta', kind: 'text', content, received_at: new Date() });
-  });
-  return id;
+export function inboundText(app: TestApp, organizationId: string, patientId: string, text: string): Promise<string> {
+  return storeInbound(app, organizationId, patientId, 'text', { type: 'text', text, media: null });
 }
 
 export async function must<T = any>(p: Promise<{ status: number; text: string; body: T }>, status: number): Promise<T> {

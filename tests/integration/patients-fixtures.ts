@@ -10,6 +10,7 @@ import { createSession } from '../../app/api/src/modules/auth/session.service.ts
 import { insertUser } from '../../app/api/src/modules/users/user.repository.ts';
 import { Client } from '../helpers/http-client.ts';
 import { createDb } from '../../app/api/src/db/connection.ts';
+import { patientKey, sealJson } from '../../app/api/src/modules/patients/patient.crypto.ts';
 import type { TestApp } from '../helpers/app.ts';
 
 /** A logged-in client for a new user with the given roles (a new organization when asked). */
@@ -215,4 +216,14 @@ export async function ownerQuery<T = Record<string, unknown>>(url: string, sql: 
   } finally {
     await owner.destroy();
   }
+}
+
+/** A message the patient sent over WhatsApp, stored encrypted with the patient's key as the webhook processor stores it. */
+export async function storeInbound(app: TestApp, organizationId: string, patientId: string, kind: string, content: { type: string; text: string | null; media: Record<string, unknown> | null }): Promise<string> {
+  const id = randomUUID();
+  await withScope(app.services.db, { organizationId }, async (trx) => {
+    const sealed = await sealJson(app.services.keys, trx, patientKey(organizationId, patientId), `inbound:${id}`, content);
+    await trx('inbound_messages').insert({ id, organization_id: organizationId, patient_id: patientId, provider: 'meta', kind, content: sealed, received_at: new Date() });
+  });
+  return id;
 }

@@ -1,11 +1,11 @@
 // The Karteikarte's timeline (issue 12, item 2) against the real server and PostgreSQL: every
 // module's lines merged newest first, filters by type, stable paging, each provider behind its own
-// permission (finance sees no health data, a role without appointments.read no appointments),
+// permission (finance sees no health data, a role without appointments.read no appointments, one without inbox.read not what the patient wrote),
 // audited like the record, 404 across organizations (RLS), bad input → 400 naming the field.
 import test from 'ava';
 import { startTestApp, setupInstance, type TestApp } from '../helpers/app.ts';
 import type { Client } from '../helpers/http-client.ts';
-import { clientAs, jpegWithMetadata, multipart, newOrganization, ownerQuery, samplePatient } from './patients-fixtures.ts';
+import { clientAs, jpegWithMetadata, multipart, newOrganization, ownerQuery, samplePatient, storeInbound } from './patients-fixtures.ts';
 import { ROLE_PERMISSIONS } from '../../app/api/src/core/permissions.ts';
 
 let app: TestApp;
@@ -39,6 +39,9 @@ test.before(async () => {
   const room = (await ok(await admin.post('/api/v1/appointments/resources', { kind: 'room', name: 'Raum Zeitleiste' }))).resource;
   await ok(await admin.post('/api/v1/appointments', { patientId, typeId: settings.types[0].id, roomId: room.id, start: '2026-11-20T10:00', notes: 'Bitte nüchtern' }));
   await ok(await admin.post(`${p}/messages`, { purpose: 'appointment_reminder', channel: 'email' }));
+  // What the patient wrote over WhatsApp, stored encrypted as the webhook processor stores it: a text and a photo with a caption.
+  await storeInbound(app, organizationId, patientId, 'text', { type: 'text', text: 'Kann ich den Termin verschieben?', media: null });
+  await storeInbound(app, organizationId, patientId, 'image', { type: 'image', text: null, media: { id: 'wamid-media-1', mimeType: 'image/jpeg', caption: 'So sieht es heute aus' } });
 });
 test.after.always(async () => {
   await app?.stop();
@@ -48,7 +51,7 @@ test.after.always(async () => {
 test('the timeline merges every module newest first, marks corrections, and decrypts the lines', async (t) => {
   const body = await ok(await admin.get(tl(patientId)), 200);
   const types = body.items.map((i: { type: string }) => i.type);
-  for (const k of ['anamnesis', 'diagnosis', 'treatment', 'plan', 'note', 'consent', 'document', 'appointment', 'message', 'aftercare']) t.true(types.includes(k), k);
+  for (const k of ['anamnesis', 'diagnosis', 'treatment', 'plan', 'note', 'consent', 'document', 'appointment', 'message', 'message_in', 'aftercare']) t.true(types.includes(k), k);
   const times = body.items.map((i: { at: string }) => Date.parse(i.at));
   t.deepEqual(times, [...times].sort((a, b) => b - a), 'newest first');
   const dx = body.items.filter((i: { type: string }) => i.type === 'diagnosis');
@@ -60,6 +63,9 @@ test('the timeline merges every module newest first, marks corrections, and decr
   t.like(body.items.find((i: { type: string }) => i.type === 'document'), { code: 'front', text: 'front.jpg', detail: 'Frontal' });
   t.like(body.items.find((i: { type: string }) => i.type === 'anamnesis'), { status: 'needs_review' });
   t.like(body.items.find((i: { type: string }) => i.type === 'aftercare'), { day: '2026-11-17', status: 'open', label: { de: 'Fäden ziehen', en: 'Stitches out' } });
+  // the patient's own messages, decrypted: the text, and a photo's caption (the photo stays in the inbox)
+  t.deepEqual(body.items.filter((i: { type: string }) => i.type === 'message_in').map((i: { code: string; text: string }) => [i.code, i.text]),
+    [['image', 'So sieht es heute aus'], ['text', 'Kann ich den Termin verschieben?']]);
   t.is(body.nextBefore, null);
   t.true(body.types.includes('aftercare'), 'the admin may filter by every type');
 });
@@ -90,11 +96,13 @@ test('each provider answers only to its permission: finance sees no health data,
   t.true(staff.items.some((i: { type: string }) => i.type === 'appointment'));
   // A role without appointments.read (nor messaging): the provider is not asked.
   const saved = ROLE_PERMISSIONS.staff;
-  (ROLE_PERMISSIONS as Record<string, readonly string[]>).staff = saved.filter((p) => p !== 'appointments.read' && p !== 'messaging.send');
+  t.true(staff.items.some((i: { type: string }) => i.type === 'message_in'), 'staff work the inbox: they see what the patient wrote');
+  (ROLE_PERMISSIONS as Record<string, readonly string[]>).staff = saved.filter((p) => p !== 'appointments.read' && p !== 'messaging.send' && p !== 'inbox.read');
   try {
     const limited = await ok(await (await clientAs(app, organizationId, ['staff'])).get(tl(patientId)), 200);
     t.false(limited.types.includes('appointment'));
-    t.false(limited.items.some((i: { type: string }) => i.type === 'appointment' || i.type === 'message'));
+    t.false(limited.types.includes('message_in'));
+    t.false(limited.items.some((i: { type: string }) => i.type === 'appointment' || i.type === 'message' || i.type === 'message_in'));
     t.true(limited.items.some((i: { type: string }) => i.type === 'diagnosis'));
   } finally {
     (ROLE_PERMISSIONS as Record<string, readonly string[]>).staff = saved;

@@ -10081,14 +10081,14 @@ export type components = {
         Timeline: {
             /** Format: uuid */
             patientId: string;
-            types: ("anamnesis" | "diagnosis" | "treatment" | "plan" | "note" | "document" | "consent" | "appointment" | "message" | "aftercare")[];
+            types: ("anamnesis" | "diagnosis" | "treatment" | "plan" | "note" | "document" | "consent" | "appointment" | "message" | "message_in" | "aftercare")[];
             items: components["schemas"]["TimelineItem"][];
             nextBefore: string | null;
         };
         TimelineItem: {
             id: string;
             /** @enum {string} */
-            type: "anamnesis" | "diagnosis" | "treatment" | "plan" | "note" | "document" | "consent" | "appointment" | "message" | "aftercare";
+            type: "anamnesis" | "diagnosis" | "treatment" | "plan" | "note" | "document" | "consent" | "appointment" | "message" | "message_in" | "aftercare";
             /** Format: date-time */
             at: string;
             day: string | null;

@@ -1,4 +1,4 @@
-// One timeline provider per module (records, documents, consent, appointments, messaging,
+// One timeline provider per module (records, documents, consent, appointments, messaging, inbox,
 // aftercare), registered when this file is imported. Each decrypts only the page it returns.
 import { openJson, openText, patientKey } from '../patients/patient.crypto.ts';
 import { entryField } from '../records/record.service.ts';
@@ -98,6 +98,20 @@ const messages: TimelineProvider = {
   },
 };
 
+// What the patient wrote (WhatsApp): the text, or a photo's / document's caption; the media itself stays in the inbox.
+const inbound: TimelineProvider = {
+  module: 'inbox', types: ['message_in'], permission: 'inbox.read',
+  async list({ services, trx, organizationId, patientId, before, limit }) {
+    const ref = patientKey(organizationId, patientId);
+    const out: TimelineItem[] = [];
+    for (const r of await repo.inboundMessages(trx, patientId, before, limit)) {
+      const c = await openJson<{ text?: string | null; media?: { caption?: string | null } | null }>(services.keys, trx, ref, `inbound:${r.id}`, r.content);
+      out.push(item('message_in', r.id, r.received_at, { code: r.kind, text: str(c.text) ?? str(c.media?.caption) }));
+    }
+    return out;
+  },
+};
+
 const aftercare: TimelineProvider = {
   module: 'aftercare', types: ['aftercare'], permission: 'aftercare.read',
   async list({ services, trx, organizationId, patientId, before, limit }) {
@@ -110,4 +124,4 @@ const aftercare: TimelineProvider = {
   },
 };
 
-for (const p of [records, documents, consents, appointments, messages, aftercare]) registerTimelineProvider(p);
+for (const p of [records, documents, consents, appointments, messages, inbound, aftercare]) registerTimelineProvider(p);

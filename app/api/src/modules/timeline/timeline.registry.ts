@@ -9,7 +9,7 @@ import type { Permission } from '../../core/permissions.ts';
 import type { Services } from '../../http/services.ts';
 
 export const TIMELINE_TYPES = [
-  'anamnesis', 'diagnosis', 'treatment', 'plan', 'note', 'document', 'consent', 'appointment', 'message', 'aftercare',
+  'anamnesis', 'diagnosis', 'treatment', 'plan', 'note', 'document', 'consent', 'appointment', 'message', 'message_in', 'aftercare',
 ] as const;
 export type TimelineType = (typeof TIMELINE_TYPES)[number];
 

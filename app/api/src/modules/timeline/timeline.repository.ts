@@ -54,3 +54,9 @@ export function aftercareSteps(trx: Tx, patientId: string, before: TimelineCurso
     .select('s.id', trx.raw(`to_char(s.due_date, 'YYYY-MM-DD') as due_date`), 's.status', 's.title', 's.updated_by', trx.raw(`${at} as at`));
   return page<StepRow>(trx, q, at, 's.id', before, limit);
 }
+
+export interface InboundRow { id: string; kind: string; content: Buffer; received_at: Date }
+export function inboundMessages(trx: Tx, patientId: string, before: TimelineCursor | null, limit: number) {
+  const q = trx('inbound_messages').where({ patient_id: patientId }).select('id', 'kind', 'content', 'received_at');
+  return page<InboundRow>(trx, q, 'received_at', 'id', before, limit);
+}

@@ -30,6 +30,7 @@ export const chartDe = {
   'chart.type.consent': 'Einwilligung',
   'chart.type.appointment': 'Termin',
   'chart.type.message': 'Nachricht',
+  'chart.type.message_in': 'Nachricht des Patienten',
   'chart.type.aftercare': 'Nachsorge',
   'chart.note.note': 'Notiz',
   'chart.note.finding': 'Befund',

@@ -32,6 +32,7 @@ export const chartEn: Record<keyof typeof chartDe, string> = {
   'chart.type.consent': 'Consent',
   'chart.type.appointment': 'Appointment',
   'chart.type.message': 'Message',
+  'chart.type.message_in': 'Message from the patient',
   'chart.type.aftercare': 'Aftercare',
   'chart.note.note': 'Note',
   'chart.note.finding': 'Finding',
