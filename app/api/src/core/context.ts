@@ -40,9 +40,16 @@ export function log(): Logger {
 /** The organization's default time zone until an administrator sets another (appointments settings). */
 export const DEFAULT_TIME_ZONE = 'Europe/Berlin';
 
-/** A calendar day (YYYY-MM-DD) of an instant in a time zone. */
+const dayFormats = new Map<string, Intl.DateTimeFormat>();
+
+/** A calendar day (YYYY-MM-DD) of an instant in a time zone (the one function for it; appointments' localDay too). */
 export function dayIn(zone: string, at: Date = new Date()): string {
-  return new Intl.DateTimeFormat('en-CA', { timeZone: zone, year: 'numeric', month: '2-digit', day: '2-digit' }).format(at);
+  let f = dayFormats.get(zone);
+  if (!f) {
+    f = new Intl.DateTimeFormat('en-CA', { timeZone: zone, year: 'numeric', month: '2-digit', day: '2-digit' });
+    dayFormats.set(zone, f);
+  }
+  return f.format(at);
 }
 
 /**

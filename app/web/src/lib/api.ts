@@ -8,6 +8,7 @@ import createClient from 'openapi-fetch';
 import { apiRoutes } from './routes.ts';
 import type { Locale } from './i18n/i18n.svelte.ts';
 import type { components, paths } from './api.generated.ts';
+import type { SourceChannel } from '../../../api/src/modules/reports/source-channels.ts';
 
 // The six roles come from the API's permission table (pure data), so UI and API cannot drift.
 export { ROLES, type Role, type InstallationRole } from '../../../api/src/core/permissions.ts';
@@ -63,9 +64,8 @@ export type BackupTargetInput = BodyOf<'/api/v1/backup/targets', 'post'>;
 export type BackupTargetEdit = BodyOf<'/api/v1/backup/targets/{name}', 'put'>;
 export type ExternalService = Schemas['ExternalService'];
 export type ExternalServicesRegister = Schemas['ExternalServicesRegister'];
-/** How a patient first reached the practice (reports module). */
-export const SOURCE_CHANNELS = ['website_form', 'whatsapp', 'email', 'phone', 'referral', 'walk_in', 'other'] as const;
-export type SourceChannel = (typeof SOURCE_CHANNELS)[number];
+/** How a patient first reached the practice (reports module): the API's own list (pure data). */
+export { SOURCE_CHANNELS, type SourceChannel } from '../../../api/src/modules/reports/source-channels.ts';
 export type Report = Schemas['Report'];
 export type ReportSettings = Schemas['ReportSettings'];
 /** Every JSON report route (GET /reports/<name>): the reports page lists them (lib/reports.ts). */

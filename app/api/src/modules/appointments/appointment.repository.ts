@@ -1,6 +1,6 @@
 // The only place that queries the appointment tables (always inside withScope, so RLS applies).
 import type { Tx } from '../../db/connection.ts';
-import { DEFAULT_TIME_ZONE } from '../../core/context.ts';
+import { currentContext, DEFAULT_TIME_ZONE } from '../../core/context.ts';
 
 export interface TypeRow {
   id: string;
@@ -56,13 +56,22 @@ const WITH_PATIENT = `select ${APPOINTMENT_COLUMNS}, p.data as patient_data, k.i
   from appointments a join patients p on p.id = a.patient_id
   left join data_keys k on k.organization_id = p.organization_id and k.scope = 'patient' and k.scope_id = p.id`;
 
+/**
+ * The organization's time zone. A request of that organization already carries it (read with the
+ * session in the one statement that authenticates the request): no query then.
+ */
 export async function organizationTimeZone(trx: Tx, organizationId: string): Promise<string> {
+  const actor = currentContext()?.actor;
+  if (actor?.timeZone && actor.organizationId === organizationId) return actor.timeZone;
   const row = await trx('organizations').where({ id: organizationId }).first('time_zone');
   return row?.time_zone ?? DEFAULT_TIME_ZONE;
 }
 
 export async function setOrganizationTimeZone(trx: Tx, organizationId: string, timeZone: string): Promise<void> {
   await trx('organizations').where({ id: organizationId }).update({ time_zone: timeZone });
+  // the rest of this request counts in the new zone, like every request after it
+  const actor = currentContext()?.actor;
+  if (actor && actor.organizationId === organizationId) actor.timeZone = timeZone;
 }
 
 export async function listTypes(trx: Tx): Promise<TypeRow[]> {

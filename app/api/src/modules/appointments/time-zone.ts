@@ -6,6 +6,7 @@
 // 2026-10-25, first in summer time +02:00, then in winter time +01:00) resolves to the EARLIER
 // instant, the first occurrence; a client that means the second sends an explicit offset
 // (2026-10-25T02:30:00+01:00). docs/appointments.md.
+import { dayIn } from '../../core/context.ts';
 
 const formatters = new Map<string, Intl.DateTimeFormat>();
 function formatter(zone: string): Intl.DateTimeFormat {
@@ -124,8 +125,7 @@ export function nextDay(day: string, n = 1): string {
 
 /** The local calendar day (YYYY-MM-DD) of an instant in the zone. */
 export function localDay(instant: Date, zone: string): string {
-  const w = wallTime(instant, zone);
-  return `${w.year}-${String(w.month).padStart(2, '0')}-${String(w.day).padStart(2, '0')}`;
+  return dayIn(zone, instant);
 }
 
 export interface DayFrame {

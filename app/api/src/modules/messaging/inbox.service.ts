@@ -210,10 +210,8 @@ export async function patientFromProspect(services: Services, prospectId: string
     if (!prospect) throw notFound('Prospect');
     const from = await openJson<{ phone: string; name: string | null }>(services.keys, trx, prospectKey(org, prospectId), 'prospect', prospect.data);
     const phone = /^\+[1-9][0-9]{6,14}$/.test(from.phone) ? from.phone : undefined;
-    const patient = await insertNewPatient(services, trx, actor, { ...input, whatsapp: input.whatsapp ?? phone });
     // A prospect wrote over WhatsApp: that is how the patient first reached the practice (reports).
-    await trx('patients').where({ id: patient.id }).update({ source_channel: 'whatsapp' });
-    await audit(trx, { action: 'patient.source_channel.updated', objectType: 'patient', objectId: patient.id, details: { before: null, after: 'whatsapp' } });
+    const patient = await insertNewPatient(services, trx, actor, { ...input, whatsapp: input.whatsapp ?? phone }, 'whatsapp');
     const moved = await moveMediaToPatient(services, trx, org, prospectId, patient.id);
     const messages = await trx('inbound_messages').where({ prospect_id: prospectId }).select('id', 'content');
     for (const m of messages) {

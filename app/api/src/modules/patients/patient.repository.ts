@@ -36,7 +36,7 @@ export interface SearchRow {
   token: Buffer;
 }
 
-export async function insertPatient(trx: Tx, row: Pick<PatientRow, 'id' | 'organization_id' | 'data' | 'created_by'>): Promise<void> {
+export async function insertPatient(trx: Tx, row: Pick<PatientRow, 'id' | 'organization_id' | 'data' | 'created_by'> & { source_channel?: string }): Promise<void> {
   await trx('patients').insert(row);
 }
 

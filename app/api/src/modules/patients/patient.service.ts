@@ -14,6 +14,7 @@ import { requirePatient, requireWritable } from './patient.guard.ts';
 import * as repo from './patient.repository.ts';
 import { masterData, type ListQuery, type MasterData } from './patient.schema.ts';
 import { zodIssues } from '../../http/router.ts';
+import type { SourceChannel } from '../reports/source-channels.ts';
 
 export const scope = (a: Actor) => ({ organizationId: a.organizationId, userId: a.userId });
 /** For reads whose only write is the audit entry (see Scope.readOnly). */
@@ -55,7 +56,8 @@ export async function createPatient(services: Services, input: MasterData & { al
 }
 
 /** Creates a patient in the caller's transaction (the inbox turns a prospect into a patient this way). */
-export async function insertNewPatient(services: Services, trx: Tx, actor: Actor, input: MasterData & { allowDuplicate?: boolean }): Promise<PatientView> {
+/** `sourceChannel`: how the patient first reached the practice, when the caller knows it (reports). */
+export async function insertNewPatient(services: Services, trx: Tx, actor: Actor, input: MasterData & { allowDuplicate?: boolean }, sourceChannel?: SourceChannel): Promise<PatientView> {
   const { allowDuplicate, ...m } = input;
   checkCrossFields(m, 'body');
   if (m.patientNumber === undefined) {
@@ -74,9 +76,9 @@ export async function insertNewPatient(services: Services, trx: Tx, actor: Actor
   }
   const id = randomUUID();
   const data = await sealJson(services.keys, trx, patientKey(actor.organizationId, id), 'master', m);
-  await repo.insertPatient(trx, { id, organization_id: actor.organizationId, data, created_by: actor.userId });
+  await repo.insertPatient(trx, { id, organization_id: actor.organizationId, data, created_by: actor.userId, ...(sourceChannel ? { source_channel: sourceChannel } : {}) });
   await repo.replaceSearchRows(trx, actor.organizationId, id, rows);
-  await audit(trx, { action: 'patient.create', objectType: 'patient', objectId: id, details: { possibleDuplicates: duplicates } });
+  await audit(trx, { action: 'patient.create', objectType: 'patient', objectId: id, details: { possibleDuplicates: duplicates, ...(sourceChannel ? { sourceChannel } : {}) } });
   return toView(services, trx, (await requirePatient(trx, id)));
 }
 

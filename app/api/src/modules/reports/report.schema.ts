@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { isoDay, named } from '../../http/response.ts';
 import { REPORT_NAMES } from './report-labels.ts';
+import { SOURCE_CHANNELS } from './source-channels.ts';
 
 /** Longest range a report covers (two years and a day: a leap year fits twice). */
 export const MAX_RANGE_DAYS = 732;
@@ -52,5 +53,5 @@ export const settingsBody = z.strictObject({
 export type SettingsInput = z.infer<typeof settingsBody>;
 export const settingsView = named('ReportSettings', settingsBody);
 
-export const sourceChannelBody = z.strictObject({ sourceChannel: z.enum(['website_form', 'whatsapp', 'email', 'phone', 'referral', 'walk_in', 'other']).nullable() });
+export const sourceChannelBody = z.strictObject({ sourceChannel: z.enum(SOURCE_CHANNELS).nullable() });
 export const sourceChannelView = sourceChannelBody;

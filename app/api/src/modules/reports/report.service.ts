@@ -16,6 +16,7 @@ import { MAX_RANGE_DAYS, type ReportQuery, type SettingsInput } from './report.s
 import { daysBetween, periods, previousRange, workDaysIn } from './periods.ts';
 import { suppressRow, type SeriesKind, type SeriesRule, type ShownRow } from './suppression.ts';
 import { toCsv } from './csv.ts';
+import { SOURCE_CHANNELS, type SourceChannel } from './source-channels.ts';
 
 type Text = { de: string; en: string };
 export interface Series { key: string; label: string; names: Text | null; kind: SeriesKind }
@@ -25,7 +26,7 @@ export interface Definition { series: Series[]; rules: SeriesRule[]; values: (pe
 export type Define = (trx: Tx, range: repo.Range, settings: repo.SettingsRow) => Promise<{ def: Definition; cells: repo.Cell[] }>;
 export interface ReportBody { report: string; from: string; to: string; granularity: 'week' | 'month'; minCount: number; series: Series[]; rows: ShownRow[] }
 
-const SOURCES = ['website_form', 'whatsapp', 'email', 'phone', 'referral', 'walk_in', 'other', 'unknown'];
+const SOURCES = [...SOURCE_CHANNELS, 'unknown'];
 const STATUSES = ['planned', 'confirmed', 'arrived', 'in_treatment', 'done', 'no_show', 'cancelled'];
 const OUTCOMES = ['pending', 'sent', 'delivered', 'read', 'failed', 'blocked', 'cancelled'];
 const CHANNELS = ['email', 'whatsapp'];
@@ -244,4 +245,3 @@ export async function getSourceChannel(services: Services, patientId: string) {
     return { sourceChannel: row.source_channel as SourceChannel | null };
   });
 }
-type SourceChannel = 'website_form' | 'whatsapp' | 'email' | 'phone' | 'referral' | 'walk_in' | 'other';
