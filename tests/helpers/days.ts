@@ -4,12 +4,10 @@
 // one day 23 and another 25 hours long, so now ± n × 24 h lands on the wrong day for an hour of
 // the week around it.
 
-export const PRACTICE_ZONE = 'Europe/Berlin';
+import { dayIn } from '../../app/api/src/core/context.ts';
 
-/** The calendar day (YYYY-MM-DD) of an instant in a time zone. */
-export function dayIn(zone: string, at: Date = new Date()): string {
-  return new Intl.DateTimeFormat('en-CA', { timeZone: zone, year: 'numeric', month: '2-digit', day: '2-digit' }).format(at);
-}
+export { dayIn };
+export const PRACTICE_ZONE = 'Europe/Berlin';
 
 /** YYYY-MM-DD plus n calendar days. */
 export function addDays(day: string, n: number): string {

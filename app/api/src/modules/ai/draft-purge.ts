@@ -4,11 +4,11 @@
 // switched the AI off and no longer prepares or lists anything. Each deletion is audited
 // (`ai.draft.purge`, the number of drafts and their patients' ids; scheduled runs as the system actor).
 import cron from 'node-cron';
-import { runWithContext, systemContext, log } from '../../core/context.ts';
+import { log } from '../../core/context.ts';
+import { forEachOrganization, SYSTEM_USER_ID } from '../../core/system-jobs.ts';
 import { withScope, type Tx } from '../../db/connection.ts';
 import { audit } from '../audit/audit.service.ts';
 import type { Services } from '../../http/services.ts';
-import { SYSTEM_USER_ID } from '../retention/retention.scheduler.ts';
 
 /** In the organization of `trx`'s scope: deletes the drafts past `purge_after`, audited when there were any. */
 export async function deleteDueDrafts(trx: Tx, organizationId: string): Promise<number> {
@@ -25,24 +25,14 @@ export async function deleteDueDrafts(trx: Tx, organizationId: string): Promise<
 
 export interface DraftPurgeRun { organizationId: string; purged: number }
 
-/** One pass over all organizations; a failure in one does not stop the others. */
+/** One pass over all organizations (core/system-jobs.ts); a failure in one does not stop the others. */
 export async function purgeDueDrafts(services: Services): Promise<DraftPurgeRun[]> {
-  const orgs: { id: string }[] = await withScope(services.db, { organizationId: null, platform: true }, (trx) =>
-    trx('organizations').select('id').orderBy('id'));
-  const runs: DraftPurgeRun[] = [];
-  for (const { id } of orgs) {
-    const actor = { userId: SYSTEM_USER_ID, organizationId: id, roles: ['admin' as const], sessionId: 'ai-draft-purge' };
-    await runWithContext(systemContext('ai-draft-purge', actor), async () => {
-      try {
-        const purged = await withScope(services.db, { organizationId: id, userId: SYSTEM_USER_ID }, (trx) => deleteDueDrafts(trx, id));
-        runs.push({ organizationId: id, purged });
-        if (purged) log().info({ organizationId: id, purged }, 'AI drafts past their keeping time deleted');
-      } catch (err) {
-        log().error({ err, organizationId: id }, 'AI draft purge failed');
-      }
-    });
-  }
-  return runs;
+  // every organization, also an inactive one: what is due is deleted wherever it lies
+  return forEachOrganization(services, 'ai-draft-purge', { activeOnly: false }, async (organizationId) => {
+    const purged = await withScope(services.db, { organizationId, userId: SYSTEM_USER_ID }, (trx) => deleteDueDrafts(trx, organizationId));
+    if (purged) log().info({ organizationId, purged }, 'AI drafts past their keeping time deleted');
+    return { organizationId, purged };
+  });
 }
 
 export function startDraftPurgeScheduler(services: Services, env: NodeJS.ProcessEnv = process.env): { stop(): void } {

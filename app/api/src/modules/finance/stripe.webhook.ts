@@ -12,7 +12,7 @@ import { log } from '../../core/context.ts';
 import { withScope } from '../../db/connection.ts';
 import { readRaw } from '../../http/middleware/json-body.ts';
 import type { Services } from '../../http/services.ts';
-import { SYSTEM_USER_ID } from '../retention/retention.scheduler.ts';
+import { SYSTEM_USER_ID } from '../../core/system-jobs.ts';
 import { readStripeSecret, webhookVerifier } from './stripe.client.ts';
 import { applyStripeEvent, STRIPE_ID, STRIPE_WEBHOOK_PREFIX } from './stripe.service.ts';
 

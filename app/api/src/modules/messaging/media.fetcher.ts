@@ -15,7 +15,7 @@ import type { KeyRef } from '../keystore/data-keys.ts';
 import { open, seal } from '../keystore/keystore.crypto.ts';
 import { deleteBlob, newBlobId, readBlob, writeBlob } from '../documents/blob.repository.ts';
 import { openJson, patientKey } from '../patients/patient.crypto.ts';
-import { SYSTEM_USER_ID } from '../retention/retention.scheduler.ts';
+import { SYSTEM_USER_ID } from '../../core/system-jobs.ts';
 import { backoffMs } from './outbox.worker.ts';
 import { orgSecretFile, ProviderError, readSecret, redact } from './providers.repository.ts';
 import { prospectKey } from './webhook.processor.ts';

@@ -8,7 +8,7 @@ import { BrokenCircuitError, circuitBreaker, ConsecutiveBreaker, handleWhen, typ
 import { withScope, type Tx } from '../../db/connection.ts';
 import { log } from '../../core/context.ts';
 import type { Services } from '../../http/services.ts';
-import { SYSTEM_USER_ID } from '../retention/retention.scheduler.ts';
+import { SYSTEM_USER_ID } from '../../core/system-jobs.ts';
 import { defaultTemplate, languageFor, render, usesHealthData, variablesOf } from './message-templates.ts';
 import * as repo from './messaging.repository.ts';
 import { messagingMetrics, type MessagingMetrics } from './messaging.metrics.ts';

@@ -10,7 +10,7 @@ import type { Services } from '../../http/services.ts';
 import { open } from '../keystore/keystore.crypto.ts';
 import { blindToken, phoneDigits } from '../patients/blind-index.ts';
 import { patientKey, searchKey, sealJson } from '../patients/patient.crypto.ts';
-import { SYSTEM_USER_ID } from '../retention/retention.scheduler.ts';
+import { SYSTEM_USER_ID } from '../../core/system-jobs.ts';
 import * as repo from './messaging.repository.ts';
 import { messagingMetrics } from './messaging.metrics.ts';
 import { redact } from './providers.repository.ts';

@@ -19,7 +19,7 @@ import { seal } from '../keystore/keystore.crypto.ts';
 import { messagingMetrics } from './messaging.metrics.ts';
 import { channelRow, insertWebhookEvent, organizationForNumber } from './messaging.repository.ts';
 import { NotConfiguredError, orgSecretFile, readSecret } from './providers.repository.ts';
-import { SYSTEM_USER_ID } from '../retention/retention.scheduler.ts';
+import { SYSTEM_USER_ID } from '../../core/system-jobs.ts';
 
 export const WEBHOOK_PATH = '/webhooks/whatsapp';
 export const TOKEN_HEADER = 'x-praxiskern-webhook-token';

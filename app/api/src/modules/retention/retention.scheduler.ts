@@ -2,12 +2,11 @@
 // for every organization a dry-run listing first (audited), then the anonymization. The jobs act
 // as the system actor (user id 00000000-0000-0000-0000-000000000000 in the audit log).
 import cron from 'node-cron';
-import { runWithContext, systemContext, log } from '../../core/context.ts';
-import { withScope } from '../../db/connection.ts';
 import type { Services } from '../../http/services.ts';
+import { forEachOrganization } from '../../core/system-jobs.ts';
 import { runRetention } from './retention.service.ts';
 
-export const SYSTEM_USER_ID = '00000000-0000-0000-0000-000000000000';
+export { SYSTEM_USER_ID } from '../../core/system-jobs.ts';
 
 export interface RetentionRun {
   organizationId: string;
@@ -17,21 +16,11 @@ export interface RetentionRun {
 
 /** One scheduled pass over all organizations; a failure in one does not stop the others. */
 export async function runScheduledRetention(services: Services, today?: string): Promise<RetentionRun[]> {
-  const orgs: { id: string }[] = await withScope(services.db, { organizationId: null, platform: true }, (trx) => trx('organizations').where({ active: true }).select('id'));
-  const results: RetentionRun[] = [];
-  for (const { id } of orgs) {
-    const actor = { userId: SYSTEM_USER_ID, organizationId: id, roles: ['admin' as const], sessionId: 'retention-scheduler' };
-    await runWithContext(systemContext('retention', actor), async () => {
-      try {
-        const dry = await runRetention(services, { dryRun: true, today });
-        const run = dry.candidates.length ? await runRetention(services, { dryRun: false, today }) : dry;
-        results.push({ organizationId: id, listed: dry.candidates.length, anonymized: run.anonymized.length });
-      } catch (err) {
-        log().error({ err, organizationId: id }, 'scheduled retention run failed');
-      }
-    });
-  }
-  return results;
+  return forEachOrganization(services, 'retention', { activeOnly: true }, async (organizationId) => {
+    const dry = await runRetention(services, { dryRun: true, today });
+    const run = dry.candidates.length ? await runRetention(services, { dryRun: false, today }) : dry;
+    return { organizationId, listed: dry.candidates.length, anonymized: run.anonymized.length };
+  });
 }
 
 export function startRetentionScheduler(services: Services, env: NodeJS.ProcessEnv = process.env): { stop(): void } {
