@@ -9,12 +9,13 @@ import { type TestApp } from '../helpers/app.ts';
 import { axeViolations, screenshotOnFailure, seriousViolations } from '../helpers/browser.ts';
 import { Client } from '../helpers/http-client.ts';
 import { completeSetup, confirmRecoveryCodes, useAppAndBrowser } from './ui-steps.ts';
+import { berlinDay } from '../helpers/days.ts';
 
 const test = anyTest as TestFn<{ app: TestApp; browser: Browser }>;
 
 useAppAndBrowser(test);
 
-const berlinToday = () => new Intl.DateTimeFormat('en-CA', { timeZone: 'Europe/Berlin' }).format(new Date());
+const berlinToday = () => berlinDay();
 
 test('an appointment is booked, moved, resized and cancelled by keyboard, and the waiting room records arrival and treatment', async (t) => {
   const { app, browser } = t.context;

@@ -10,6 +10,7 @@ import { randomUUID } from 'node:crypto';
 import { permits } from '../../app/api/src/core/permissions.ts';
 import { startFinanceEnv, type FinanceEnv } from './finance-fixtures.ts';
 import { clientAs, samplePatient } from './patients-fixtures.ts';
+import { berlinDay } from '../helpers/days.ts';
 
 const DX = { code: 'Q84.0', text: 'Atrichia congenita Koordinatorprobe', corrected: 'Alopecia congenita Korrekturprobe' };
 const PLAN = 'Haarverpflanzung Planung Sichtbar';
@@ -17,7 +18,7 @@ const SECRETS = [DX.code, DX.text, DX.corrected, 'Q84'];
 
 let e: FinanceEnv;
 const ids: Record<string, string> = {};
-const today = () => new Intl.DateTimeFormat('en-CA', { timeZone: 'Europe/Berlin' }).format(new Date());
+const today = () => berlinDay();
 
 test.before(async () => {
   e = await startFinanceEnv();

@@ -10,6 +10,7 @@ import { randomUUID } from 'node:crypto';
 import { permits } from '../../app/api/src/core/permissions.ts';
 import { HEALTH, item, patientWithPlan, startFinanceEnv, type FinanceEnv } from './finance-fixtures.ts';
 import { clientAs } from './patients-fixtures.ts';
+import { berlinDay } from '../helpers/days.ts';
 
 let e: FinanceEnv;
 const ids: Record<string, string> = {};
@@ -44,7 +45,7 @@ const ALLOWED = new Set([
 /** Field names that carry health data somewhere in the API. */
 const HEALTH_FIELDS = ['diagnoses', 'diagnosis', 'icd10', 'anamnesis', 'answers', 'prequalification', 'treatments', 'plans', 'findings', 'documents', 'photos', 'steps', 'description', 'notes', 'appointments', 'aftercare'];
 
-const today = () => new Intl.DateTimeFormat('en-CA', { timeZone: 'Europe/Berlin' }).format(new Date());
+const today = () => berlinDay();
 
 test.before(async () => {
   e = await startFinanceEnv();

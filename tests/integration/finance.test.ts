@@ -9,9 +9,10 @@
 import test from 'ava';
 import { HEALTH, installStripeSecrets, item, patientWithPlan, startFinanceEnv, type FinanceEnv } from './finance-fixtures.ts';
 import { recordedOnceAtChange, registerSwitches } from '../helpers/register-switches.ts';
+import { berlinDay } from '../helpers/days.ts';
 
 let e: FinanceEnv;
-const today = () => new Intl.DateTimeFormat('en-CA', { timeZone: 'Europe/Berlin' }).format(new Date());
+const today = () => berlinDay();
 const addDays = (day: string, n: number) => {
   const d = new Date(`${day}T00:00:00Z`);
   d.setUTCDate(d.getUTCDate() + n);

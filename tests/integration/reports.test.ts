@@ -8,6 +8,7 @@ import { startTestApp, setupInstance, type TestApp } from '../helpers/app.ts';
 import type { Client } from '../helpers/http-client.ts';
 import { clientAs, newOrganization, ownerQuery, samplePatient } from './patients-fixtures.ts';
 import { RANGE, WEEKS, seedOtherOrganization, seedReportDemo, type DemoIds } from './reports-fixtures.ts';
+import { berlinDay } from '../helpers/days.ts';
 
 let app: TestApp;
 let admin: Client;
@@ -206,7 +207,7 @@ test.serial('the source channel is master data: set and read through the API (au
   t.is(diagnosis.status, 201, 'other entries carry no flag and are written as before');
   const [flag] = await ownerQuery<{ prequal_status: string | null }>(app.db.superuserUrl, 'select prequal_status from record_entries where id = ?', [diagnosis.body.entry.id]);
   t.is(flag.prequal_status, null);
-  const today = new Intl.DateTimeFormat('en-CA', { timeZone: 'Europe/Berlin' }).format(new Date());
+  const today = berlinDay();
   const r = await get(admin, 'funnel', `from=${today}&to=${today}&granularity=month`);
   t.is(r.rows.length, 1);
 });
